@@ -1,0 +1,95 @@
+"""The routing policy: data, stored with the project, that decides who is asked and when.
+
+Per item it says how many human and LLM annotations to collect, whether the Helper prepares
+suggestions first, when the Moderator is called (only on disagreement), when a person
+adjudicates (the moderator is unsure), which share goes to double human annotation for
+calibration, and whether people label blind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from annotate.errors import InvalidInput
+
+
+class RoutingPolicy(BaseModel):
+    """How work on each item is routed between people and LLM roles."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    human_annotations: int = Field(1, ge=0, le=20, description="human annotations per item")
+    llm_annotations: int = Field(1, ge=0, le=10, description="LLM annotator answers per item")
+    helper_first: bool = Field(
+        False, description="the Helper prepares candidates before anyone annotates"
+    )
+    helper_candidates: int = Field(3, ge=1, le=10)
+    moderator_on_disagreement: bool = True
+    adjudicate_below: float = Field(
+        0.6, ge=0, le=1, description="a person adjudicates when the moderator's confidence is lower"
+    )
+    double_annotation_share: float = Field(
+        0.0, ge=0, le=1, description="share of items given one extra human annotation"
+    )
+    blind: bool = Field(False, description="people answer before they see the LLM's suggestion")
+    show_sources_in_review: bool = False
+    local_only_personal_data: bool = False
+    lease_seconds: int = Field(300, ge=1)
+    max_attempts: int = Field(3, ge=1)
+    llm_priority: int = 0
+    human_priority: int = 0
+    moderator_model: str | None = None
+
+    def needs_double(self, external_id: str) -> bool:
+        """Deterministic pick of the items sent to double annotation (stable across runs)."""
+        if self.double_annotation_share <= 0:
+            return False
+        digest = hashlib.sha256(external_id.encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < self.double_annotation_share
+
+    def humans_for(self, external_id: str) -> int:
+        """How many human annotations this item needs."""
+        return self.human_annotations + (1 if self.needs_double(external_id) else 0)
+
+
+def default_policy(kind: str) -> RoutingPolicy:
+    """The policy a new project of this kind starts with."""
+    if kind == "text":
+        # Nobody writes from scratch: the Helper drafts, a person chooses or edits.
+        return RoutingPolicy(helper_first=True, human_annotations=1, llm_annotations=0)
+    if kind == "spans":
+        return RoutingPolicy(human_annotations=1, llm_annotations=1, double_annotation_share=0.1)
+    return RoutingPolicy(human_annotations=1, llm_annotations=1, double_annotation_share=0.1)
+
+
+def load_policy(path: Path) -> RoutingPolicy:
+    """Read a policy file (JSON, or TOML by extension) with a clear error on bad fields."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data: Any
+        if path.suffix == ".toml":
+            import tomllib
+
+            data = tomllib.loads(raw)
+        else:
+            data = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"{path}: not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}") from None
+    return parse_policy(data, source=str(path))
+
+
+def parse_policy(data: Any, source: str = "policy") -> RoutingPolicy:
+    try:
+        return RoutingPolicy.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "policy"
+        raise InvalidInput(f"{source}: {where}: {first['msg']}") from None

@@ -1,0 +1,163 @@
+"""Project services: create, find, list, policy, guideline versions and status."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from annotate.errors import Conflict, NotFound
+from annotate.policy import RoutingPolicy, default_policy
+from annotate.schema import LabelSchema
+from annotate.store.models import Annotation, GuidelineVersion, Item, LLMCall, Project, Task
+
+
+def create_project(
+    session: Session,
+    name: str,
+    schema: LabelSchema,
+    *,
+    policy: RoutingPolicy | None = None,
+    guideline: str | None = None,
+    budget_usd: float | None = None,
+    description: str = "",
+) -> Project:
+    """Create a project with its schema, policy and first guideline version."""
+    if session.scalar(select(Project.id).where(Project.name == name)) is not None:
+        raise Conflict(f"a project named {name!r} already exists")
+    project = Project(
+        name=name,
+        kind=schema.kind,
+        schema_json=schema.model_dump(mode="json"),
+        policy_json=(policy or default_policy(schema.kind)).model_dump(mode="json"),
+        budget_usd=budget_usd,
+        description=description,
+    )
+    session.add(project)
+    session.flush()
+    from guidelines.document import default_guideline
+
+    save_guideline(session, project, guideline or default_guideline(name, schema), note="initial")
+    return project
+
+
+def get_project(session: Session, name: str) -> Project:
+    project = session.scalar(select(Project).where(Project.name == name))
+    if project is None:
+        known = session.scalars(select(Project.name).order_by(Project.name).limit(10)).all()
+        hint = f" (known: {', '.join(known)})" if known else " (no projects yet: annotate project create)"
+        raise NotFound(f"no project named {name!r}{hint}")
+    return project
+
+
+def list_projects(session: Session) -> list[Project]:
+    return list(session.scalars(select(Project).order_by(Project.name)))
+
+
+def project_schema(project: Project) -> LabelSchema:
+    return LabelSchema.model_validate(project.schema_json)
+
+
+def project_policy(project: Project) -> RoutingPolicy:
+    return RoutingPolicy.model_validate(project.policy_json)
+
+
+def set_policy(session: Session, project: Project, policy: RoutingPolicy) -> None:
+    project.policy_json = policy.model_dump(mode="json")
+    session.flush()
+
+
+def guideline_hash(content: str) -> str:
+    """A guideline's version id: the first 12 hex digits of its content's sha256."""
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()[:12]
+
+
+def save_guideline(
+    session: Session, project: Project, content: str, *, note: str = "", author: str = ""
+) -> GuidelineVersion:
+    """Store a new guideline version (or return the existing one with the same content)."""
+    version = guideline_hash(content)
+    existing = session.scalar(
+        select(GuidelineVersion).where(
+            GuidelineVersion.project_id == project.id, GuidelineVersion.version == version
+        )
+    )
+    if existing is None:
+        number = (
+            session.scalar(
+                select(func.max(GuidelineVersion.number)).where(
+                    GuidelineVersion.project_id == project.id
+                )
+            )
+            or 0
+        ) + 1
+        existing = GuidelineVersion(
+            project_id=project.id,
+            version=version,
+            number=number,
+            content=content,
+            note=note,
+            created_by=author,
+        )
+        session.add(existing)
+        session.flush()
+    project.current_guideline_id = existing.id
+    session.flush()
+    return existing
+
+
+def current_guideline(session: Session, project: Project) -> GuidelineVersion:
+    gid = project.current_guideline_id
+    guideline = session.get(GuidelineVersion, gid) if gid is not None else None
+    if guideline is None:
+        raise NotFound(f"project {project.name!r} has no guideline")
+    return guideline
+
+
+@dataclass
+class ProjectStatus:
+    name: str
+    kind: str
+    items: int
+    tasks: dict[str, int] = field(default_factory=dict)
+    tasks_by_role: dict[str, dict[str, int]] = field(default_factory=dict)
+    annotations: dict[str, int] = field(default_factory=dict)
+    llm_calls: int = 0
+    cost_usd: float = 0.0
+    budget_usd: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def project_status(session: Session, project: Project) -> ProjectStatus:
+    """Items, tasks by state (and by role), annotations by annotator kind, cost so far."""
+    pid = project.id
+    items = session.scalar(select(func.count()).select_from(Item).where(Item.project_id == pid))
+    status = ProjectStatus(name=project.name, kind=project.kind, items=int(items or 0),
+                           budget_usd=project.budget_usd)
+    rows = session.execute(
+        select(Task.role, Task.status, func.count())
+        .where(Task.project_id == pid)
+        .group_by(Task.role, Task.status)
+    )
+    for role, state, count in rows:
+        status.tasks[state] = status.tasks.get(state, 0) + int(count)
+        status.tasks_by_role.setdefault(role, {})[state] = int(count)
+    for kind, count in session.execute(
+        select(Annotation.annotator_kind, func.count())
+        .where(Annotation.project_id == pid)
+        .group_by(Annotation.annotator_kind)
+    ):
+        status.annotations[kind] = int(count)
+    calls, cost = session.execute(
+        select(func.count(), func.coalesce(func.sum(LLMCall.cost_usd), 0.0)).where(
+            LLMCall.project_id == pid
+        )
+    ).one()
+    status.llm_calls = int(calls)
+    status.cost_usd = float(cost)
+    return status

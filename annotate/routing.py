@@ -1,0 +1,144 @@
+"""Turning the routing policy into tasks: the initial plan per item and follow-ups on submit.
+
+- On import, each item gets the annotator tasks its policy asks for, minus the annotations it
+  already has (a labelled dataset brings its human labels along).
+- With ``helper_first``, a Helper task comes first and people's tasks appear once it is done.
+- When an item's annotator tasks are all done and the answers disagree, a Moderator task is
+  created (or an adjudication task for a person when the moderator is off).
+- A moderator that picks "none" or is less confident than ``adjudicate_below`` sends the item
+  to a person for adjudication.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from annotate.policy import RoutingPolicy
+from annotate.schema import comparable
+from annotate.store.models import Annotation, Project, Task, utcnow
+
+OPEN_STATES = ("pending", "leased")
+
+
+@dataclass(frozen=True)
+class PlannedItem:
+    item_id: int
+    external_id: str
+    humans_present: int = 0
+    llms_present: int = 0
+
+
+def _task_row(project: Project, policy: RoutingPolicy, item_id: int, role: str, kind: str,
+              slot: int) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "project_id": project.id,
+        "item_id": item_id,
+        "role": role,
+        "worker_kind": kind,
+        "slot": slot,
+        "status": "pending",
+        "priority": policy.llm_priority if kind == "llm" else policy.human_priority,
+        "attempts": 0,
+        "max_attempts": policy.max_attempts,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def plan_initial_tasks(
+    session: Session, project: Project, policy: RoutingPolicy, items: Sequence[PlannedItem]
+) -> int:
+    """Create the first tasks for freshly imported items; return how many were created."""
+    rows: list[dict[str, Any]] = []
+    settled: list[int] = []
+    for item in items:
+        humans = max(0, policy.humans_for(item.external_id) - item.humans_present)
+        llms = max(0, policy.llm_annotations - item.llms_present)
+        if policy.helper_first:
+            rows.append(_task_row(project, policy, item.item_id, "helper", "llm", 0))
+        else:
+            rows += [_task_row(project, policy, item.item_id, "annotator", "human", s)
+                     for s in range(humans)]
+        rows += [_task_row(project, policy, item.item_id, "annotator", "llm", s)
+                 for s in range(llms)]
+        if not policy.helper_first and humans == 0 and llms == 0:
+            settled.append(item.item_id)
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(Task), rows[start : start + 5000])
+    for item_id in settled:  # everything already answered: route disagreements now
+        after_annotators_done(session, project, policy, item_id)
+    return len(rows)
+
+
+def on_task_done(session: Session, project: Project, policy: RoutingPolicy, task: Task,
+                 annotation: Annotation | None) -> list[Task]:
+    """Create the follow-up tasks the policy asks for after ``task`` was completed."""
+    if task.role == "helper":
+        humans = policy.humans_for(_external_id(session, task.item_id))
+        return _add_tasks(session, project, policy, task.item_id, "annotator", "human", humans)
+    if task.role == "annotator":
+        return after_annotators_done(session, project, policy, task.item_id)
+    if task.role == "moderator" and annotation is not None and needs_adjudication(policy, annotation):
+        return _add_tasks(session, project, policy, task.item_id, "adjudicator", "human", 1)
+    return []
+
+
+def needs_adjudication(policy: RoutingPolicy, annotation: Annotation) -> bool:
+    if annotation.value.get("decision") == "none":
+        return True
+    confidence = annotation.confidence if annotation.confidence is not None else 0.0
+    return confidence < policy.adjudicate_below
+
+
+def after_annotators_done(session: Session, project: Project, policy: RoutingPolicy,
+                          item_id: int) -> list[Task]:
+    """If every annotator task of the item is done and the answers disagree, escalate."""
+    open_tasks = session.scalar(
+        select(Task.id).where(Task.item_id == item_id, Task.role == "annotator",
+                              Task.status.in_(OPEN_STATES)).limit(1)
+    )
+    if open_tasks is not None:
+        return []
+    values = session.scalars(
+        select(Annotation.value).where(Annotation.item_id == item_id,
+                                       Annotation.role == "annotator",
+                                       Annotation.phase == "final")
+    ).all()
+    if not disagree(project.kind, values):
+        return []
+    if policy.moderator_on_disagreement:
+        return _add_tasks(session, project, policy, item_id, "moderator", "llm", 1)
+    return _add_tasks(session, project, policy, item_id, "adjudicator", "human", 1)
+
+
+def disagree(kind: str, values: Iterable[dict[str, Any]]) -> bool:
+    """True when at least two answers differ."""
+    distinct = Counter(comparable(kind, v) for v in values)
+    return len(distinct) > 1
+
+
+def _add_tasks(session: Session, project: Project, policy: RoutingPolicy, item_id: int,
+               role: str, kind: str, count: int) -> list[Task]:
+    existing = session.scalar(
+        select(Task.id).where(Task.item_id == item_id, Task.role == role,
+                              Task.worker_kind == kind).limit(1)
+    )
+    if existing is not None or count <= 0:
+        return []
+    tasks = [Task(**_task_row(project, policy, item_id, role, kind, slot)) for slot in range(count)]
+    session.add_all(tasks)
+    session.flush()
+    return tasks
+
+
+def _external_id(session: Session, item_id: int) -> str:
+    from annotate.store.models import Item
+
+    return session.scalar(select(Item.external_id).where(Item.id == item_id)) or ""
