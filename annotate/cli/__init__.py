@@ -1,0 +1,1 @@
+"""The `annotate` command line: thin commands over the services, errors mapped at this edge."""

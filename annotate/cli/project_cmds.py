@@ -1,0 +1,193 @@
+"""Project, policy, status and database commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from annotate.cli.common import db_url, out, print_json, store_from
+from annotate.errors import InvalidInput
+from annotate.policy import load_policy
+from annotate.projects import (
+    create_project,
+    get_project,
+    list_projects,
+    project_policy,
+    project_schema,
+    project_status,
+    set_policy,
+)
+from annotate.schema import TASK_KINDS, LabelSchema
+from annotate.store.engine import current_revision, head_revision, open_store, upgrade
+
+project_app = typer.Typer(help="Create and list projects.", no_args_is_help=True)
+policy_app = typer.Typer(help="Show or set a project's routing policy.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+
+
+def _schema_from(kind: str, labels: str | None, schema_file: Path | None) -> LabelSchema:
+    if kind not in TASK_KINDS:
+        raise InvalidInput(f"unknown kind {kind!r}; choose one of {', '.join(TASK_KINDS)}")
+    if schema_file is not None:
+        try:
+            data = json.loads(schema_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"{schema_file}: cannot read schema: {exc}") from None
+        data.setdefault("kind", kind)
+        try:
+            return LabelSchema.model_validate(data)
+        except ValueError as exc:
+            raise InvalidInput(f"{schema_file}: invalid schema: {exc}") from None
+    names = [x.strip() for x in labels.split(",") if x.strip()] if labels else None
+    return LabelSchema.default(kind, names)
+
+
+@project_app.command("create")
+def project_create(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Unique project name."),
+    kind: str = typer.Option(..., "--kind", "-k", help=f"Task kind: {', '.join(TASK_KINDS)}."),
+    labels: str = typer.Option(None, "--labels", "-l", help="Comma-separated labels "
+                               "(options for choice, features for rating)."),
+    schema_file: Path = typer.Option(None, "--schema", help="JSON label schema file."),
+    guideline: Path = typer.Option(None, "--guideline", help="Markdown guideline file."),
+    policy_file: Path = typer.Option(None, "--policy", help="Routing policy file (JSON/TOML)."),
+    budget: float = typer.Option(None, "--budget", help="LLM budget cap in USD."),
+    json_out: bool = typer.Option(False, "--json", help="Print the project as JSON."),
+) -> None:
+    """Create a project with a label schema, a first guideline version and the default policy."""
+    schema = _schema_from(kind, labels, schema_file)
+    text = None
+    if guideline is not None:
+        try:
+            text = guideline.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(f"{guideline}: cannot read: {exc.strerror}") from None
+    policy = load_policy(policy_file) if policy_file else None
+    with store_from(ctx) as store, store.session() as session:
+        project = create_project(session, name, schema, policy=policy, guideline=text,
+                                 budget_usd=budget)
+        info = {"id": project.id, "name": project.name, "kind": project.kind,
+                "schema": project.schema_json}
+    if json_out:
+        print_json(info)
+    else:
+        out.print(f"created project [bold]{name}[/bold] ({schema.kind}); next: "
+                  f"annotate import {name} FILE")
+
+
+@project_app.command("list")
+def project_list(ctx: typer.Context,
+                 json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List projects with their item counts."""
+    with store_from(ctx) as store, store.session() as session:
+        rows = [project_status(session, p).as_dict() for p in list_projects(session)]
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("name", "kind", "items", "tasks open", "annotations", "cost $")
+    for r in rows:
+        open_ = r["tasks"].get("pending", 0) + r["tasks"].get("leased", 0)
+        table.add_row(r["name"], r["kind"], str(r["items"]), str(open_),
+                      str(sum(r["annotations"].values())), f"{r['cost_usd']:.4f}")
+    out.print(table if rows else "no projects yet: annotate project create NAME --kind ...")
+
+
+@project_app.command("show")
+def project_show(ctx: typer.Context, name: str,
+                 json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Show a project's schema and policy."""
+    with store_from(ctx) as store, store.session() as session:
+        project = get_project(session, name)
+        info = {"name": project.name, "kind": project.kind,
+                "schema": project_schema(project).model_dump(mode="json"),
+                "policy": project_policy(project).model_dump(mode="json"),
+                "budget_usd": project.budget_usd}
+    if json_out:
+        print_json(info)
+    else:
+        out.print_json(data=info)
+
+
+@policy_app.command("show")
+def policy_show(ctx: typer.Context, name: str,
+                json_out: bool = typer.Option(False, "--json", help="Print JSON only.")) -> None:
+    """Print the routing policy stored with the project."""
+    with store_from(ctx) as store, store.session() as session:
+        policy = project_policy(get_project(session, name))
+    if json_out:
+        print_json(policy.model_dump(mode="json"))
+        return
+    table = Table("setting", "value", "meaning")
+    for key, field in type(policy).model_fields.items():
+        table.add_row(key, str(getattr(policy, key)), field.description or "")
+    out.print(table)
+
+
+@policy_app.command("set")
+def policy_set(ctx: typer.Context, name: str,
+               path: Path = typer.Argument(..., help="Policy file (JSON or TOML).")) -> None:
+    """Replace the project's routing policy (applies to tasks created from now on)."""
+    policy = load_policy(path)
+    with store_from(ctx) as store, store.session() as session:
+        set_policy(session, get_project(session, name), policy)
+    out.print(f"policy of {name} updated")
+
+
+def status(ctx: typer.Context, name: str,
+           json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Items, tasks by state, annotations by annotator kind, and cost so far."""
+    with store_from(ctx) as store, store.session() as session:
+        info = project_status(session, get_project(session, name)).as_dict()
+    if json_out:
+        print_json(info)
+        return
+    out.print(f"[bold]{info['name']}[/bold] ({info['kind']}): {info['items']} items")
+    table = Table("role", *sorted({s for r in info["tasks_by_role"].values() for s in r}))
+    states = table.columns[1:]
+    for role, counts in sorted(info["tasks_by_role"].items()):
+        table.add_row(role, *[str(counts.get(str(c.header), 0)) for c in states])
+    if info["tasks_by_role"]:
+        out.print(table)
+    ann = ", ".join(f"{k}: {v}" for k, v in sorted(info["annotations"].items())) or "none"
+    budget = f" of {info['budget_usd']:.2f}" if info["budget_usd"] is not None else ""
+    out.print(f"annotations: {ann}\nLLM calls: {info['llm_calls']}, "
+              f"cost ${info['cost_usd']:.4f}{budget}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply pending migrations (also done automatically on first use)."""
+    store = open_store(db_url(ctx), migrate=False)
+    try:
+        applied = upgrade(store)
+        out.print(f"database at {head_revision(store)}"
+                  + (" (migrated)" if applied else " (already up to date)"))
+    finally:
+        store.dispose()
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context,
+               json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Show the database's migration revision and the newest one this version knows."""
+    store = open_store(db_url(ctx), migrate=False)
+    try:
+        info = {"current": current_revision(store), "head": head_revision(store),
+                "dialect": store.dialect}
+    finally:
+        store.dispose()
+    if json_out:
+        print_json(info)
+    else:
+        out.print(f"{info['dialect']}: revision {info['current']} (head {info['head']})")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(project_app, name="project")
+    app.add_typer(policy_app, name="policy")
+    app.add_typer(db_app, name="db")
+    app.command("status")(status)

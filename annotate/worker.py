@@ -1,0 +1,98 @@
+"""A worker loop over the shared queue: claim, answer, submit, until the queue is empty.
+
+Used by LLM role workers (`annotate run`), the load tests and benchmarks. The answer is
+produced by a callable, so the loop knows nothing of models; a failure of the callable is
+recorded on the task (it returns to the queue or fails once out of attempts).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from annotate.errors import Conflict
+from annotate.queue import ClaimedTask, Provenance, claim_next_task, fail_task, submit_annotation
+from annotate.store.engine import Store
+
+
+@dataclass
+class Answer:
+    """What a worker produced for a task: a value and its provenance, or a failure."""
+
+    value: Any = None
+    provenance: Provenance | None = None
+    failure: str | None = None
+
+
+@dataclass
+class WorkerStats:
+    claimed: int = 0
+    submitted: int = 0
+    failed: int = 0
+    conflicts: int = 0
+    reconnects: int = 0
+    seconds: float = 0.0
+    task_ids: list[int] = field(default_factory=list)
+
+
+AnswerFn = Callable[[ClaimedTask], Answer]
+
+
+def run_worker(
+    store: Store,
+    worker_id: str,
+    answer: AnswerFn,
+    *,
+    worker_kind: str = "llm",
+    roles: Sequence[str] | None = None,
+    project_id: int | None = None,
+    lease_seconds: int = 300,
+    limit: int | None = None,
+    on_done: Callable[[WorkerStats], None] | None = None,
+    retry_db_errors: int = 5,
+) -> WorkerStats:
+    """Work until no claimable task is left (or ``limit`` tasks were handled)."""
+    stats = WorkerStats()
+    start = time.perf_counter()
+    db_errors = 0
+    while limit is None or stats.claimed < limit:
+        try:
+            task = claim_next_task(store, worker_id, worker_kind=worker_kind, roles=roles,
+                                   project_id=project_id, lease_seconds=lease_seconds)
+            if task is None:
+                break
+            stats.claimed += 1
+            _handle(store, task, worker_id, answer, stats)
+            db_errors = 0
+        except OperationalError:
+            # The connection dropped (server restart, killed backend): reconnect and go on;
+            # the lease of whatever was in flight expires and the task returns to the queue.
+            db_errors += 1
+            stats.reconnects += 1
+            if db_errors > retry_db_errors:
+                raise
+            store.engine.dispose()
+            time.sleep(min(2.0, 0.1 * 2**db_errors))
+        if on_done is not None:
+            on_done(stats)
+    stats.seconds = time.perf_counter() - start
+    return stats
+
+
+def _handle(store: Store, task: ClaimedTask, worker_id: str, answer: AnswerFn,
+            stats: WorkerStats) -> None:
+    result = answer(task)
+    try:
+        if result.failure is not None or result.provenance is None:
+            fail_task(store, task.id, worker_id, result.failure or "no answer")
+            stats.failed += 1
+            return
+        submit_annotation(store, task.id, result.value, result.provenance)
+        stats.submitted += 1
+        stats.task_ids.append(task.id)
+    except Conflict:
+        stats.conflicts += 1  # the lease was lost (expired and re-claimed): nothing stored
