@@ -82,7 +82,8 @@ def load_policy(path: Path) -> RoutingPolicy:
         else:
             data = json.loads(raw)
     except ValueError as exc:
-        raise InvalidInput(f"{path}: not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}") from None
+        kind = path.suffix.lstrip(".") or "JSON"
+        raise InvalidInput(f"{path}: not valid {kind}: {exc}") from None
     return parse_policy(data, source=str(path))
 
 

@@ -48,7 +48,8 @@ def get_project(session: Session, name: str) -> Project:
     project = session.scalar(select(Project).where(Project.name == name))
     if project is None:
         known = session.scalars(select(Project.name).order_by(Project.name).limit(10)).all()
-        hint = f" (known: {', '.join(known)})" if known else " (no projects yet: annotate project create)"
+        hint = (f" (known: {', '.join(known)})" if known
+                else " (no projects yet: annotate project create)")
         raise NotFound(f"no project named {name!r}{hint}")
     return project
 

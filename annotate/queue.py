@@ -12,21 +12,27 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Select, Table, TextClause, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from annotate.errors import Conflict, NotFound
-from annotate.projects import project_policy, project_schema
-from annotate.routing import on_task_done
-from annotate.schema import validate_value
+from annotate.policy import RoutingPolicy
+from annotate.projects import project_policy
+from annotate.routing import Done, on_task_done
+from annotate.schema import LabelSchema, validate_value
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item, Project, Task, utcnow
+
+
+_ANNOTATIONS = cast(Table, Annotation.__table__)
+_TASKS = cast(Table, Task.__table__)
 
 
 @dataclass(frozen=True)
@@ -62,26 +68,39 @@ class Provenance:
     meta: dict[str, Any] | None = None
 
 
-def _claimable(now: datetime, worker_id: str, worker_kind: str, roles: Sequence[str] | None,
-               project_id: int | None, exclude: Sequence[int]) -> Any:
+@functools.lru_cache(maxsize=64)
+def _claim_sql(dialect: str, human: bool, by_roles: bool, by_project: bool,
+               excluding: bool) -> TextClause:
+    """The one atomic claim statement, built once per shape and reused (the hot path)."""
     conds = [
-        Task.worker_kind == worker_kind,
-        or_(Task.status == "pending",
-            and_(Task.status == "leased", Task.lease_expires_at < now)),
-        Task.attempts < Task.max_attempts,
-        or_(Task.assignee.is_(None), Task.assignee == worker_id),
+        "t.worker_kind = :kind",
+        "(t.status = 'pending' OR (t.status = 'leased' AND t.lease_expires_at < :now))",
+        "t.attempts < t.max_attempts",
+        "(t.assignee IS NULL OR t.assignee = :worker)",
     ]
-    if roles:
-        conds.append(Task.role.in_(list(roles)))
-    if project_id is not None:
-        conds.append(Task.project_id == project_id)
-    if exclude:
-        conds.append(Task.id.not_in(list(exclude)))
-    if worker_kind == "human":  # one person never fills two slots of the same item
-        other = aliased(Task)
-        conds.append(~exists().where(other.item_id == Task.item_id, other.role == Task.role,
-                                     other.lease_owner == worker_id, other.id != Task.id))
-    return and_(*conds)
+    if by_roles:
+        conds.append("t.role IN :roles")
+    if by_project:
+        conds.append("t.project_id = :project")
+    if excluding:
+        conds.append("t.id NOT IN :exclude")
+    if human:  # one person never fills two slots of the same item
+        conds.append("NOT EXISTS (SELECT 1 FROM tasks o WHERE o.item_id = t.item_id "
+                     "AND o.role = t.role AND o.lease_owner = :worker AND o.id <> t.id)")
+    lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+    sql = (
+        "UPDATE tasks SET status = 'leased', lease_owner = :worker, lease_expires_at = :expires,"
+        " attempts = attempts + 1, updated_at = :now WHERE id = (SELECT t.id FROM tasks t WHERE "
+        + " AND ".join(conds)
+        + f" ORDER BY t.priority DESC, t.id LIMIT 1{lock})"
+        " RETURNING id, project_id, item_id, role, worker_kind, attempts"
+    )
+    stmt = text(sql)
+    if by_roles:
+        stmt = stmt.bindparams(bindparam("roles", expanding=True))
+    if excluding:
+        stmt = stmt.bindparams(bindparam("exclude", expanding=True))
+    return stmt
 
 
 def expire_exhausted(session: Session, now: datetime, project_id: int | None = None) -> int:
@@ -112,27 +131,18 @@ def claim_next_task(
     """Lease the highest-priority claimable task, or return None when there is none."""
     now = utcnow()
     expires = now + timedelta(seconds=lease_seconds)
-    with store.session() as session:
-        expire_exhausted(session, now, project_id)
-        pick = (
-            select(Task.id)
-            .where(_claimable(now, worker_id, worker_kind, roles, project_id, exclude))
-            .order_by(Task.priority.desc(), Task.id)
-            .limit(1)
-        )
-        if store.dialect == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        stmt = (
-            update(Task)
-            .where(Task.id == pick.scalar_subquery())
-            .values(status="leased", lease_owner=worker_id, lease_expires_at=expires,
-                    attempts=Task.attempts + 1, updated_at=now)
-            .returning(Task.id, Task.project_id, Task.item_id, Task.role, Task.worker_kind,
-                       Task.attempts)
-            .execution_options(synchronize_session=False)
-        )
-        row = session.execute(stmt).first()
+    stmt = _claim_sql(store.dialect, worker_kind == "human", bool(roles), project_id is not None,
+                      bool(exclude))
+    params: dict[str, Any] = {"kind": worker_kind, "now": now, "worker": worker_id,
+                              "expires": expires, "roles": list(roles or []),
+                              "project": project_id, "exclude": list(exclude)}
+    with store.engine.begin() as conn:
+        row = conn.execute(stmt, params).first()
         if row is None:
+            # Nothing claimable: tasks that expired on their last attempt are failed now, so
+            # status reports show them (they are never claimable, so the hot path skips this).
+            with Session(bind=conn) as session:
+                expire_exhausted(session, now, project_id)
             return None
         return ClaimedTask(id=row.id, project_id=row.project_id, item_id=row.item_id,
                            role=row.role, worker_kind=row.worker_kind, lease_owner=worker_id,
@@ -146,8 +156,7 @@ def _owned_task(session: Session, task_id: int, worker_id: str, *, lock: bool = 
     task = session.scalar(stmt)
     if task is None:
         raise NotFound(f"no task {task_id}")
-    if task.status != "leased" or task.lease_owner != worker_id:
-        raise Conflict(f"task {task_id} is not leased by {worker_id} (status {task.status})")
+    _check_owner(task, worker_id)
     return task
 
 
@@ -203,43 +212,70 @@ def submit_annotation(
     """Store the answer to a leased task and complete it; a repeated submit is a no-op.
 
     ``phase="blind"`` stores a person's first answer in blind mode without completing the task.
+    The hot path is a handful of Core statements in one transaction; the returned annotation
+    is a detached record of what was stored.
     """
     key = task_key(task_id, phase)
     try:
         with store.session() as session:
-            existing = session.scalar(select(Annotation).where(Annotation.idempotency_key == key))
-            if existing is not None:
-                return existing
-            task = _owned_task(session, task_id, provenance.annotator_id)
-            annotation = _insert_annotation(session, task, value, provenance, key, phase)
+            row = session.execute(_submit_row_sql(store.dialect), {"task_id": task_id}).first()
+            if row is None:
+                raise NotFound(f"no task {task_id}")
+            if row.status == "done" or phase != "final":
+                existing = _by_key(session, key)
+                if existing is not None:
+                    return existing
+            if row.status != "leased" or row.lease_owner != provenance.annotator_id:
+                raise Conflict(f"task {task_id} is not leased by {provenance.annotator_id} "
+                               f"(status {row.status})")
+            schema = LabelSchema.model_validate(row.schema)
+            clean = _clean_value(schema, row.role, value, row.text)
+            cols = {"project_id": row.project_id, "item_id": row.item_id, "task_id": task_id,
+                    "idempotency_key": key, "role": row.role, "value": clean, "phase": phase,
+                    "created_at": utcnow(), **_provenance_columns(provenance)}
+            new_id = session.execute(
+                insert(_ANNOTATIONS).values(**cols).returning(_ANNOTATIONS.c.id)
+            ).scalar_one()
+            annotation = Annotation(id=new_id, **cols)
             if phase == "final":
-                _complete(session, task, annotation)
+                done = Done(project_id=row.project_id, kind=row.kind, item_id=row.item_id,
+                            role=row.role, value=clean, confidence=provenance.confidence)
+                _complete(session, task_id, done, RoutingPolicy.model_validate(row.policy))
             return annotation
     except IntegrityError:  # a concurrent identical submit won the race: return its result
         with store.session() as session:
-            existing = session.scalar(select(Annotation).where(Annotation.idempotency_key == key))
+            existing = _by_key(session, key)
             if existing is None:
                 raise
             return existing
 
 
-def _insert_annotation(session: Session, task: Task, value: Any, prov: Provenance, key: str,
-                       phase: str) -> Annotation:
-    project = session.get(Project, task.project_id)
-    item = session.get(Item, task.item_id)
-    assert project is not None and item is not None
-    if task.role == "moderator" and isinstance(value, dict) and value.get("decision") == "none":
-        clean: dict[str, Any] = {"decision": "none"}
-    else:
-        clean = validate_value(project_schema(project), value, item.text)
-    annotation = Annotation(
-        project_id=task.project_id, item_id=task.item_id, task_id=task.id,
-        idempotency_key=key, role=task.role, value=clean, phase=phase,
-        **_provenance_columns(prov),
+@functools.lru_cache(maxsize=4)
+def _submit_row_sql(dialect: str) -> Select[Any]:
+    stmt = (
+        select(Task.id, Task.project_id, Task.item_id, Task.role, Task.status, Task.lease_owner,
+               Item.text, Project.kind, Project.schema_json.label("schema"),
+               Project.policy_json.label("policy"))
+        .join(Item, Item.id == Task.item_id)
+        .join(Project, Project.id == Task.project_id)
+        .where(Task.id == bindparam("task_id"))
     )
-    session.add(annotation)
-    session.flush()
-    return annotation
+    return stmt.with_for_update(of=Task) if dialect == "postgresql" else stmt
+
+
+def _by_key(session: Session, key: str) -> Annotation | None:
+    return session.scalar(select(Annotation).where(Annotation.idempotency_key == key))
+
+
+def _check_owner(task: Task, worker_id: str) -> None:
+    if task.status != "leased" or task.lease_owner != worker_id:
+        raise Conflict(f"task {task.id} is not leased by {worker_id} (status {task.status})")
+
+
+def _clean_value(schema: LabelSchema, role: str, value: Any, item_text: str) -> dict[str, Any]:
+    if role == "moderator" and isinstance(value, dict) and value.get("decision") == "none":
+        return {"decision": "none"}
+    return validate_value(schema, value, item_text)
 
 
 def _provenance_columns(prov: Provenance) -> dict[str, Any]:
@@ -254,23 +290,24 @@ def _provenance_columns(prov: Provenance) -> dict[str, Any]:
     }
 
 
-def _complete(session: Session, task: Task, annotation: Annotation | None) -> None:
+def _complete(session: Session, task_id: int, done: Done, policy: RoutingPolicy) -> None:
     now = utcnow()
-    task.status = "done"
-    task.done_at = now
-    task.updated_at = now
-    task.lease_expires_at = None
-    session.flush()
-    project = session.get(Project, task.project_id)
-    assert project is not None
-    on_task_done(session, project, project_policy(project), task, annotation)
+    session.execute(
+        update(_TASKS).where(_TASKS.c.id == task_id)
+        .values(status="done", done_at=now, updated_at=now, lease_expires_at=None)
+    )
+    on_task_done(session, done, policy)
 
 
 def complete_without_annotation(store: Store, task_id: int, worker_id: str) -> None:
     """Finish a task whose output is not an annotation (e.g. the Helper's suggestions)."""
     with store.session() as session:
         task = _owned_task(session, task_id, worker_id)
-        _complete(session, task, None)
+        project = session.get(Project, task.project_id)
+        assert project is not None
+        done = Done(project_id=project.id, kind=project.kind, item_id=task.item_id,
+                    role=task.role, value=None, confidence=None)
+        _complete(session, task.id, done, project_policy(project))
 
 
 def queue_counts(session: Session, project_id: int) -> dict[str, int]:

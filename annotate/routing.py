@@ -34,11 +34,11 @@ class PlannedItem:
     llms_present: int = 0
 
 
-def _task_row(project: Project, policy: RoutingPolicy, item_id: int, role: str, kind: str,
+def _task_row(project_id: int, policy: RoutingPolicy, item_id: int, role: str, kind: str,
               slot: int) -> dict[str, Any]:
     now = utcnow()
     return {
-        "project_id": project.id,
+        "project_id": project_id,
         "item_id": item_id,
         "role": role,
         "worker_kind": kind,
@@ -62,60 +62,73 @@ def plan_initial_tasks(
         humans = max(0, policy.humans_for(item.external_id) - item.humans_present)
         llms = max(0, policy.llm_annotations - item.llms_present)
         if policy.helper_first:
-            rows.append(_task_row(project, policy, item.item_id, "helper", "llm", 0))
+            rows.append(_task_row(project.id, policy, item.item_id, "helper", "llm", 0))
         else:
-            rows += [_task_row(project, policy, item.item_id, "annotator", "human", s)
+            rows += [_task_row(project.id, policy, item.item_id, "annotator", "human", s)
                      for s in range(humans)]
-        rows += [_task_row(project, policy, item.item_id, "annotator", "llm", s)
+        rows += [_task_row(project.id, policy, item.item_id, "annotator", "llm", s)
                  for s in range(llms)]
         if not policy.helper_first and humans == 0 and llms == 0:
             settled.append(item.item_id)
     for start in range(0, len(rows), 5000):
         session.execute(insert(Task), rows[start : start + 5000])
     for item_id in settled:  # everything already answered: route disagreements now
-        after_annotators_done(session, project, policy, item_id)
+        after_annotators_done(session, project.id, project.kind, policy, item_id)
     return len(rows)
 
 
-def on_task_done(session: Session, project: Project, policy: RoutingPolicy, task: Task,
-                 annotation: Annotation | None) -> list[Task]:
-    """Create the follow-up tasks the policy asks for after ``task`` was completed."""
-    if task.role == "helper":
-        humans = policy.humans_for(_external_id(session, task.item_id))
-        return _add_tasks(session, project, policy, task.item_id, "annotator", "human", humans)
-    if task.role == "annotator":
-        return after_annotators_done(session, project, policy, task.item_id)
-    if task.role == "moderator" and annotation is not None and needs_adjudication(policy, annotation):
-        return _add_tasks(session, project, policy, task.item_id, "adjudicator", "human", 1)
-    return []
+@dataclass(frozen=True)
+class Done:
+    """A task that was just completed, and the answer it produced (if any)."""
+
+    project_id: int
+    kind: str
+    item_id: int
+    role: str
+    value: dict[str, Any] | None
+    confidence: float | None
 
 
-def needs_adjudication(policy: RoutingPolicy, annotation: Annotation) -> bool:
-    if annotation.value.get("decision") == "none":
+def on_task_done(session: Session, done: Done, policy: RoutingPolicy) -> int:
+    """Create the follow-up tasks the policy asks for; return how many were created."""
+    if done.role == "helper":
+        humans = policy.humans_for(_external_id(session, done.item_id))
+        return _add_tasks(session, done.project_id, policy, done.item_id, "annotator", "human",
+                          humans)
+    if done.role == "annotator":
+        return after_annotators_done(session, done.project_id, done.kind, policy, done.item_id)
+    if done.role == "moderator" and needs_adjudication(policy, done.value, done.confidence):
+        return _add_tasks(session, done.project_id, policy, done.item_id, "adjudicator",
+                          "human", 1)
+    return 0
+
+
+def needs_adjudication(policy: RoutingPolicy, value: dict[str, Any] | None,
+                       confidence: float | None) -> bool:
+    if value is None or value.get("decision") == "none":
         return True
-    confidence = annotation.confidence if annotation.confidence is not None else 0.0
-    return confidence < policy.adjudicate_below
+    return (confidence if confidence is not None else 0.0) < policy.adjudicate_below
 
 
-def after_annotators_done(session: Session, project: Project, policy: RoutingPolicy,
-                          item_id: int) -> list[Task]:
+def after_annotators_done(session: Session, project_id: int, kind: str, policy: RoutingPolicy,
+                          item_id: int) -> int:
     """If every annotator task of the item is done and the answers disagree, escalate."""
-    open_tasks = session.scalar(
-        select(Task.id).where(Task.item_id == item_id, Task.role == "annotator",
-                              Task.status.in_(OPEN_STATES)).limit(1)
-    )
-    if open_tasks is not None:
-        return []
     values = session.scalars(
         select(Annotation.value).where(Annotation.item_id == item_id,
                                        Annotation.role == "annotator",
                                        Annotation.phase == "final")
     ).all()
-    if not disagree(project.kind, values):
-        return []
+    if len(values) < 2 or not disagree(kind, values):
+        return 0
+    open_tasks = session.scalar(
+        select(Task.id).where(Task.item_id == item_id, Task.role == "annotator",
+                              Task.status.in_(OPEN_STATES)).limit(1)
+    )
+    if open_tasks is not None:
+        return 0
     if policy.moderator_on_disagreement:
-        return _add_tasks(session, project, policy, item_id, "moderator", "llm", 1)
-    return _add_tasks(session, project, policy, item_id, "adjudicator", "human", 1)
+        return _add_tasks(session, project_id, policy, item_id, "moderator", "llm", 1)
+    return _add_tasks(session, project_id, policy, item_id, "adjudicator", "human", 1)
 
 
 def disagree(kind: str, values: Iterable[dict[str, Any]]) -> bool:
@@ -124,18 +137,17 @@ def disagree(kind: str, values: Iterable[dict[str, Any]]) -> bool:
     return len(distinct) > 1
 
 
-def _add_tasks(session: Session, project: Project, policy: RoutingPolicy, item_id: int,
-               role: str, kind: str, count: int) -> list[Task]:
+def _add_tasks(session: Session, project_id: int, policy: RoutingPolicy, item_id: int,
+               role: str, kind: str, count: int) -> int:
     existing = session.scalar(
         select(Task.id).where(Task.item_id == item_id, Task.role == role,
                               Task.worker_kind == kind).limit(1)
     )
     if existing is not None or count <= 0:
-        return []
-    tasks = [Task(**_task_row(project, policy, item_id, role, kind, slot)) for slot in range(count)]
-    session.add_all(tasks)
-    session.flush()
-    return tasks
+        return 0
+    session.execute(insert(Task), [_task_row(project_id, policy, item_id, role, kind, slot)
+                                   for slot in range(count)])
+    return count
 
 
 def _external_id(session: Session, item_id: int) -> str:

@@ -16,6 +16,7 @@ the normalised JSON, or raises :class:`~annotate.errors.InvalidInput` saying wha
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -78,7 +79,7 @@ class LabelSchema(BaseModel):
             return cls(kind="text")
         if not labels:
             raise InvalidInput(f"a {kind} project needs labels: --labels a,b,c or --schema FILE")
-        return cls(kind=kind, labels=labels)  # type: ignore[arg-type]
+        return cls(kind=kind, labels=labels)
 
     def choices(self) -> list[str]:
         """Every value a choice answer may take, ties included when allowed."""
@@ -170,11 +171,12 @@ def _check_spans(schema: LabelSchema, v: Any, text: str) -> dict[str, Any]:
         quoted = text[span.start : span.end]
         if span.text is not None and span.text != quoted:
             raise InvalidInput(
-                f"span {span.start}-{span.end} quotes {span.text!r} but the text there is {quoted!r}"
+                f"span {span.start}-{span.end} quotes {span.text!r} "
+                f"but the text there is {quoted!r}"
             )
         out.append({"start": span.start, "end": span.end, "label": span.label, "text": quoted})
     if not schema.allow_nested:
-        for a, b in zip(out, out[1:], strict=False):
+        for a, b in itertools.pairwise(out):
             if b["start"] < a["end"]:
                 raise InvalidInput(
                     f"spans {a['start']}-{a['end']} and {b['start']}-{b['end']} overlap "

@@ -68,7 +68,8 @@ def make_engine(url: str) -> Engine:
     try:
         return create_engine(url, **kwargs)
     except ModuleNotFoundError as exc:
-        raise InvalidInput(f"no driver for {parsed.drivername}: {exc.name} is not installed") from None
+        raise InvalidInput(
+            f"no driver for {parsed.drivername}: {exc.name} is not installed") from None
 
 
 def _sqlite_engine(url: str) -> Engine:

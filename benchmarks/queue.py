@@ -1,0 +1,212 @@
+"""Queue throughput: claim + submit with 1 and 8 worker processes, SQLite and PostgreSQL.
+
+Beside each figure, a raw-SQL loop doing the same work (lease one task with one atomic
+statement, insert the annotation, mark the task done) measured in the same run, so the
+ratio tells what the platform's queue costs over the bare minimum. Goal: >= 0.7x raw.
+
+    .venv/bin/python benchmarks/queue.py [--tasks 2000] [--backends sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file's name shadows the standard library's `queue` when run as a script: drop its
+# folder from the import path before anything imports `queue`.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import time
+import uuid
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def _fresh_db(backend: str, folder: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{folder / f'q-{uuid.uuid4().hex[:6]}.db'}"
+    from sqlalchemy import create_engine, text
+
+    name = f"annotate_bench_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop_db(url: str) -> None:
+    if not url.startswith("postgresql"):
+        return
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def _seed(url: str, n: int) -> None:
+    from annotate.store.engine import open_store
+    from tests.factories import make_project
+
+    store = open_store(url)
+    make_project(store, n)
+    store.dispose()
+
+
+def _run_workers(url: str, workers: int, mode: str, folder: Path) -> float:
+    """Start the workers, wait until all have imported everything, then time the work."""
+    go = folder / f"go-{uuid.uuid4().hex[:6]}"
+    procs = [
+        subprocess.Popen([sys.executable, __file__, "--worker", mode, "--url", url,
+                          "--id", f"w{i}", "--go", str(go)], cwd=ROOT,
+                         stdout=subprocess.PIPE, text=True)
+        for i in range(workers)
+    ]
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    start = time.perf_counter()
+    go.touch()
+    for p in procs:
+        if p.wait() != 0:
+            raise SystemExit(f"worker failed with {p.returncode}")
+    return time.perf_counter() - start
+
+
+def _platform_worker(url: str, worker_id: str) -> None:
+    from annotate.queue import ClaimedTask, Provenance
+    from annotate.store.engine import open_store
+    from annotate.worker import Answer, run_worker
+
+    store = open_store(url, migrate=False)
+
+    def answer(task: ClaimedTask) -> Answer:
+        return Answer(value={"label": "a"}, provenance=Provenance(worker_id, "llm"))
+
+    run_worker(store, worker_id, answer, worker_kind="llm")
+    store.dispose()
+
+
+RAW_CLAIM = (
+    "UPDATE tasks SET status='leased', lease_owner=%(w)s, attempts=attempts+1 "
+    "WHERE id = (SELECT id FROM tasks WHERE status='pending' AND worker_kind='llm' "
+    "ORDER BY priority DESC, id LIMIT 1 {lock}) RETURNING id, project_id, item_id"
+)
+RAW_INSERT = (
+    "INSERT INTO annotations (project_id, item_id, task_id, idempotency_key, annotator_id, "
+    "annotator_kind, role, value, params, cost_usd, suggestion_visible, phase, source, meta, "
+    "created_at) VALUES (%(p)s, %(i)s, %(t)s, %(k)s, %(w)s, 'llm', 'annotator', "
+    "'{{\"label\": \"a\"}}', '{{}}', 0, false, 'final', 'raw', '{{}}', CURRENT_TIMESTAMP)"
+)
+RAW_DONE = "UPDATE tasks SET status='done' WHERE id=%(t)s"
+
+
+def _raw_worker(url: str, worker_id: str) -> None:
+    """The bare minimum: one atomic lease statement, one insert, one update, per task."""
+    if url.startswith("sqlite"):
+        _raw_sqlite(url.removeprefix("sqlite:///"), worker_id)
+        return
+    import psycopg
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        while True:
+            with conn.transaction():
+                row = conn.execute(RAW_CLAIM.format(lock="FOR UPDATE SKIP LOCKED"),
+                                   {"w": worker_id}).fetchone()
+            if row is None:
+                return
+            with conn.transaction():
+                params = {"p": row[1], "i": row[2], "t": row[0], "k": f"task:{row[0]}",
+                          "w": worker_id}
+                conn.execute(RAW_INSERT.format(), params)
+                conn.execute(RAW_DONE, params)
+
+
+def _raw_sqlite(path: str, worker_id: str) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    claim = RAW_CLAIM.format(lock="").replace("%(w)s", ":w")
+    insert = RAW_INSERT.format().replace("%(", ":").replace(")s", "")
+    done = RAW_DONE.replace("%(t)s", ":t")
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        row = conn.execute(claim, {"w": worker_id}).fetchone()
+        conn.execute("COMMIT")
+        if row is None:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        params = {"p": row[1], "i": row[2], "t": row[0], "k": f"task:{row[0]}", "w": worker_id}
+        conn.execute(insert, params)
+        conn.execute(done, params)
+        conn.execute("COMMIT")
+
+
+def _wait_for_go(go: Path) -> None:
+    import psycopg  # noqa: F401  (both kinds of worker start with their imports done)
+
+    import annotate.queue
+    import annotate.worker  # noqa: F401
+
+    print("ready", flush=True)
+    while not go.exists():
+        time.sleep(0.005)
+
+
+def measure(backend: str, workers: int, tasks: int, folder: Path) -> dict[str, float]:
+    result: dict[str, float] = {}
+    for mode in ("raw", "platform"):
+        url = _fresh_db(backend, folder)
+        try:
+            _seed(url, tasks)
+            seconds = _run_workers(url, workers, mode, folder)
+            result[mode] = tasks / seconds
+        finally:
+            _drop_db(url)
+    result["ratio"] = result["platform"] / result["raw"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--workers", default="1,8")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--worker", choices=["raw", "platform"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--id", help=argparse.SUPPRESS)
+    parser.add_argument("--go", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        _wait_for_go(Path(args.go))
+        (_raw_worker if args.worker == "raw" else _platform_worker)(args.url, args.id)
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in args.backends.split(","):
+            for workers in (int(w) for w in args.workers.split(",")):
+                r = measure(backend, workers, args.tasks, Path(tmp))
+                rows.append({"backend": backend, "workers": workers, **r})
+                print(f"{backend:9s} {workers} worker(s): platform {r['platform']:7.0f} tasks/s, "
+                      f"raw SQL {r['raw']:7.0f} tasks/s, ratio {r['ratio']:.2f}x", flush=True)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
