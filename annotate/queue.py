@@ -28,8 +28,7 @@ from annotate.projects import project_policy
 from annotate.routing import Done, on_task_done
 from annotate.schema import LabelSchema, validate_value
 from annotate.store.engine import Store
-from annotate.store.models import Annotation, Item, Project, Task, utcnow
-
+from annotate.store.models import Annotation, Item, Project, Suggestion, Task, utcnow
 
 _ANNOTATIONS = cast(Table, Annotation.__table__)
 _TASKS = cast(Table, Task.__table__)
@@ -208,9 +207,12 @@ def submit_annotation(
     provenance: Provenance,
     *,
     phase: str = "final",
+    worker_id: str | None = None,
 ) -> Annotation:
     """Store the answer to a leased task and complete it; a repeated submit is a no-op.
 
+    The lease must be held by ``worker_id`` (default: the annotator id; an LLM worker leases
+    as itself and records the model as the annotator).
     ``phase="blind"`` stores a person's first answer in blind mode without completing the task.
     The hot path is a handful of Core statements in one transaction; the returned annotation
     is a detached record of what was stored.
@@ -225,9 +227,9 @@ def submit_annotation(
                 existing = _by_key(session, key)
                 if existing is not None:
                     return existing
-            if row.status != "leased" or row.lease_owner != provenance.annotator_id:
-                raise Conflict(f"task {task_id} is not leased by {provenance.annotator_id} "
-                               f"(status {row.status})")
+            owner = worker_id or provenance.annotator_id
+            if row.status != "leased" or row.lease_owner != owner:
+                raise Conflict(f"task {task_id} is not leased by {owner} (status {row.status})")
             schema = LabelSchema.model_validate(row.schema)
             clean = _clean_value(schema, row.role, value, row.text)
             cols = {"project_id": row.project_id, "item_id": row.item_id, "task_id": task_id,
@@ -308,6 +310,30 @@ def complete_without_annotation(store: Store, task_id: int, worker_id: str) -> N
         done = Done(project_id=project.id, kind=project.kind, item_id=task.item_id,
                     role=task.role, value=None, confidence=None)
         _complete(session, task.id, done, project_policy(project))
+
+
+def submit_suggestion(store: Store, task_id: int, worker_id: str,
+                      candidates: list[dict[str, Any]], *, model: str | None = None,
+                      guideline_version: str | None = None,
+                      prompt_hash: str | None = None) -> int:
+    """Store the Helper's candidates for the task's item and complete the task (idempotent:
+    one suggestion per task)."""
+    with store.session() as session:
+        existing = session.scalar(select(Suggestion.id).where(Suggestion.task_id == task_id))
+        if existing is not None:
+            return existing
+        task = _owned_task(session, task_id, worker_id)
+        project = session.get(Project, task.project_id)
+        assert project is not None
+        suggestion = Suggestion(project_id=task.project_id, item_id=task.item_id,
+                                task_id=task_id, candidates=candidates, model=model,
+                                guideline_version=guideline_version, prompt_hash=prompt_hash)
+        session.add(suggestion)
+        session.flush()
+        done = Done(project_id=project.id, kind=project.kind, item_id=task.item_id,
+                    role=task.role, value=None, confidence=None)
+        _complete(session, task.id, done, project_policy(project))
+        return suggestion.id
 
 
 def queue_counts(session: Session, project_id: int) -> dict[str, int]:

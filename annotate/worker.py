@@ -15,7 +15,14 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from annotate.errors import Conflict
-from annotate.queue import ClaimedTask, Provenance, claim_next_task, fail_task, submit_annotation
+from annotate.queue import (
+    ClaimedTask,
+    Provenance,
+    claim_next_task,
+    fail_task,
+    submit_annotation,
+    submit_suggestion,
+)
 from annotate.store.engine import Store
 
 
@@ -26,6 +33,8 @@ class Answer:
     value: Any = None
     provenance: Provenance | None = None
     failure: str | None = None
+    suggestion: list[dict[str, Any]] | None = None  # the Helper's candidates
+    suggestion_meta: dict[str, Any] | None = None
 
 
 @dataclass
@@ -87,11 +96,17 @@ def _handle(store: Store, task: ClaimedTask, worker_id: str, answer: AnswerFn,
             stats: WorkerStats) -> None:
     result = answer(task)
     try:
+        if result.suggestion is not None:
+            submit_suggestion(store, task.id, worker_id, result.suggestion,
+                              **(result.suggestion_meta or {}))
+            stats.submitted += 1
+            stats.task_ids.append(task.id)
+            return
         if result.failure is not None or result.provenance is None:
             fail_task(store, task.id, worker_id, result.failure or "no answer")
             stats.failed += 1
             return
-        submit_annotation(store, task.id, result.value, result.provenance)
+        submit_annotation(store, task.id, result.value, result.provenance, worker_id=worker_id)
         stats.submitted += 1
         stats.task_ids.append(task.id)
     except Conflict:

@@ -32,4 +32,9 @@ def demo(
 
 
 def register(app: typer.Typer) -> None:
+    from annotate.cli.agreement_cmd import agreement
+    from annotate.cli.run_cmd import run
+
     app.command("demo")(demo)
+    app.command("run")(run)
+    app.command("agreement")(agreement)

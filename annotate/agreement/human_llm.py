@@ -1,0 +1,60 @@
+"""LLM answers against the human majority: a confusion table and each LLM's match rate.
+
+The human majority is the majority vote of the human annotations with ties left unresolved;
+items without a unique human majority are left out of both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from annotate.agreement.aggregate import majority_vote
+from annotate.agreement.table import annotation_rows
+
+
+def human_majority_pairs(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per LLM annotation of an item that has a unique human majority:
+    ``item_id, annotator, human_label, llm_label``."""
+    rows = annotation_rows(frame)
+    columns = ["item_id", "annotator", "human_label", "llm_label"]
+    if "annotator_kind" not in rows.columns:
+        return pd.DataFrame(columns=columns)
+    human = rows[rows["annotator_kind"] == "human"]
+    llm = rows[rows["annotator_kind"] == "llm"]
+    if human.empty or llm.empty:
+        return pd.DataFrame(columns=columns)
+    majority = majority_vote(human).dropna(subset=["label"])
+    joined = llm.merge(majority[["item_id", "label"]], on="item_id", suffixes=("_llm", "_human"))
+    return pd.DataFrame({"item_id": joined["item_id"], "annotator": joined["annotator"],
+                         "human_label": joined["label_human"].astype(str),
+                         "llm_label": joined["label_llm"].astype(str)})[columns]
+
+
+def human_llm_confusion(frame: pd.DataFrame, order: Sequence[object] | None = None
+                        ) -> pd.DataFrame:
+    """Counts: rows = human majority label, columns = LLM label (all LLM annotators pooled)."""
+    pairs = human_majority_pairs(frame)
+    if pairs.empty:
+        return pd.DataFrame()
+    table = pd.crosstab(pairs["human_label"], pairs["llm_label"])
+    labels = sorted(set(table.index) | set(table.columns))
+    if order:
+        rank = {str(o): i for i, o in enumerate(order)}
+        labels.sort(key=lambda label: (rank.get(label, len(rank)), label))
+    table = table.reindex(index=labels, columns=labels, fill_value=0)
+    table.index.name = "human majority"
+    table.columns.name = "LLM"
+    return table
+
+
+def llm_vs_human_majority(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per LLM annotator: items compared and the share matching the human majority."""
+    pairs = human_majority_pairs(frame)
+    if pairs.empty:
+        return pd.DataFrame(columns=["annotator", "n_items", "match_rate"])
+    match = pairs["human_label"] == pairs["llm_label"]
+    grouped = match.groupby(pairs["annotator"])
+    return pd.DataFrame({"annotator": grouped.size().index, "n_items": grouped.size().to_numpy(),
+                         "match_rate": grouped.mean().to_numpy()})

@@ -1,0 +1,166 @@
+"""What every LLM role shares: the project context, the Role protocol, failure values.
+
+A role is four small steps, each testable alone: ``render`` a prompt from the guideline and
+the item, ``call`` the model through the gateway, ``parse`` its JSON, ``validate`` the value
+against the project's schema. A failure at any step is a :class:`RoleFailure` value carrying
+its kind and the raw model output; the worker records it on the task (which goes back to the
+queue or fails once out of attempts) and it is on the ledger; it is never stored as a label.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+
+from annotate.policy import RoutingPolicy
+from annotate.projects import current_guideline, get_project, project_policy, project_schema
+from annotate.queue import ClaimedTask, Provenance
+from annotate.schema import LabelSchema
+from annotate.store.engine import Store
+from annotate.store.models import Item, LLMCall
+from annotate.worker import Answer
+from guidelines.prompts import RenderedPrompt
+from roles.llm import Completion, LLMClient, LLMError, LLMParams, LLMRequest
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class ProjectContext:
+    """What a role needs to know about its project, loaded once per run."""
+
+    project_id: int
+    name: str
+    schema: LabelSchema
+    policy: RoutingPolicy
+    guideline: str
+    guideline_version: str
+    examples: tuple[Example, ...] = ()
+
+    @classmethod
+    def load(cls, store: Store, name: str) -> ProjectContext:
+        with store.session() as session:
+            project = get_project(session, name)
+            guideline = current_guideline(session, project)
+            schema = project_schema(project)
+            return cls(project_id=project.id, name=project.name, schema=schema,
+                       policy=project_policy(project), guideline=guideline.content,
+                       guideline_version=guideline.version,
+                       examples=tuple(guideline_examples(guideline.content, schema)))
+
+
+@dataclass
+class RoleContext:
+    """A role's view of one run: the store, the model client, the project."""
+
+    store: Store
+    llm: LLMClient
+    project: ProjectContext
+    model: str
+    worker_id: str = "llm"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def item(self, item_id: int) -> Item:
+        with self.store.session() as session:
+            item = session.get(Item, item_id)
+            assert item is not None
+            session.expunge(item)
+            return item
+
+
+@dataclass(frozen=True)
+class RoleFailure:
+    """Why a role could not produce a usable answer, with the model's raw output."""
+
+    kind: str
+    message: str
+    raw_text: str | None = None
+    call_id: int | None = None
+
+    def as_answer(self) -> Answer:
+        return Answer(failure=f"{self.kind}: {self.message}")
+
+
+class Role(Protocol):
+    """A role answers one claimed task (render -> call -> parse -> validate)."""
+
+    name: str
+
+    def answer(self, ctx: RoleContext, task: ClaimedTask) -> Answer: ...
+
+
+def call_model(ctx: RoleContext, prompt: RenderedPrompt, schema: dict[str, Any],
+               task: ClaimedTask, *, max_tokens: int = 256,
+               model: str | None = None) -> Completion | RoleFailure:
+    """Send a rendered prompt with a JSON schema; a retry varies the seed (new sample)."""
+    retry = task.attempts > 1
+    params = LLMParams(temperature=0.7 if retry else 0.0, max_tokens=max_tokens,
+                       seed=task.attempts if retry else None)
+    request = LLMRequest.chat(prompt.system, prompt.user, json_schema=schema,
+                              model=model or ctx.model, params=params, role=task.role,
+                              task_id=task.id)
+    result = ctx.llm.complete(request)
+    if isinstance(result, LLMError):
+        return RoleFailure(result.kind, result.message, result.raw_text, result.call_id)
+    return result
+
+
+def reject(ctx: RoleContext, completion: Completion, kind: str, message: str) -> RoleFailure:
+    """The answer parsed but is not a valid value: mark its ledger row invalid and fail."""
+    if completion.call_id and not completion.cached:
+        with ctx.store.session() as session:
+            session.execute(update(LLMCall).where(LLMCall.id == completion.call_id)
+                            .values(outcome="invalid", error_kind=kind, error=message))
+    return RoleFailure(kind, message, completion.text, completion.call_id)
+
+
+def llm_provenance(ctx: RoleContext, completion: Completion, prompt: RenderedPrompt, *,
+                   confidence: float | None, rationale: str | None,
+                   meta: dict[str, Any] | None = None) -> Provenance:
+    """Everything an LLM annotation stores about how it was made."""
+    return Provenance(
+        annotator_id=completion.model, annotator_kind="llm", rationale=rationale,
+        confidence=confidence, guideline_version=ctx.project.guideline_version,
+        prompt_hash=prompt.prompt_hash, model=completion.model,
+        params={"template": prompt.template, "template_version": prompt.template_version},
+        cost_usd=completion.cost_usd, latency_s=completion.latency_s, source="llm",
+        meta={**completion.provenance, **(meta or {})},
+    )
+
+
+_EXAMPLE = re.compile(r'^\s*[-*]\s+\*\*(?P<label>[^*]+)\*\*:.*?Example:\s*"(?P<text>[^"]+)"',
+                      re.IGNORECASE)
+
+
+def guideline_examples(guideline: str, schema: LabelSchema) -> list[Example]:
+    """Labelled examples written in the guideline's label list (``- **label**: ...
+    Example: "text"``): they become few-shot examples in the annotator's prompt."""
+    examples = []
+    lines = guideline.splitlines()
+    for i, line in enumerate(lines):
+        joined = " ".join([line, *lines[i + 1 : i + 3]])
+        match = _EXAMPLE.match(joined)
+        if match and match.group("label").strip() in schema.labels:
+            examples.append(Example(match.group("text"), match.group("label").strip()))
+    return examples
+
+
+def item_annotations(store: Store, item_id: int, role: str = "annotator") -> list[Any]:
+    """The final answers already given on an item by a role (people and models alike)."""
+    from annotate.store.models import Annotation
+
+    with store.session() as session:
+        rows = session.execute(
+            select(Annotation.value, Annotation.annotator_kind, Annotation.rationale)
+            .where(Annotation.item_id == item_id, Annotation.role == role,
+                   Annotation.phase == "final")
+            .order_by(Annotation.id)
+        ).all()
+    return list(rows)
