@@ -19,7 +19,8 @@ from guidelines.prompts import RenderedPrompt, render
 from roles.base import RoleContext, RoleFailure, call_model, llm_provenance, reject
 
 REASON = {"type": "string", "maxLength": 160}
-CONFIDENCE = {"type": "number", "minimum": 0, "maximum": 1}
+# An integer percentage: llama.cpp's grammars enforce integer ranges but not number bounds.
+CONFIDENCE = {"type": "integer", "minimum": 0, "maximum": 100}
 
 _TASKS = {
     "classification": "Choose the one label that fits the item best.",
@@ -108,9 +109,12 @@ def locate_entities(entities: list[dict[str, Any]], text: str) -> list[dict[str,
     return spans
 
 
-def _confidence(data: dict[str, Any]) -> float | None:
+def confidence_of(data: dict[str, Any]) -> float | None:
+    """The model's confidence (a 0-100 percentage in the answer) as a 0-1 probability."""
     value = data.get("confidence")
-    return float(value) if isinstance(value, int | float) else None
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    return max(0.0, min(1.0, float(value) / 100.0))
 
 
 class AnnotatorRole:
@@ -131,7 +135,7 @@ class AnnotatorRole:
             value = parse_value(ctx.project.schema, data, item.text)
         except InvalidInput as exc:
             return reject(ctx, result, "invalid_value", str(exc)).as_answer()
-        provenance = llm_provenance(ctx, result, prompt, confidence=_confidence(data),
+        provenance = llm_provenance(ctx, result, prompt, confidence=confidence_of(data),
                                     rationale=data.get("reason"))
         return Answer(value=value, provenance=provenance)
 

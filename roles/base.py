@@ -135,20 +135,26 @@ def llm_provenance(ctx: RoleContext, completion: Completion, prompt: RenderedPro
     )
 
 
-_EXAMPLE = re.compile(r'^\s*[-*]\s+\*\*(?P<label>[^*]+)\*\*:.*?Example:\s*"(?P<text>[^"]+)"',
-                      re.IGNORECASE)
+_BULLET = re.compile(r"^\s*[-*]\s+\*\*(?P<label>[^*]+)\*\*:(?P<body>.*)$")
+_EXAMPLE = re.compile(r'Example:\s*"(?P<text>[^"]+)"', re.IGNORECASE)
 
 
 def guideline_examples(guideline: str, schema: LabelSchema) -> list[Example]:
     """Labelled examples written in the guideline's label list (``- **label**: ...
-    Example: "text"``): they become few-shot examples in the annotator's prompt."""
+    Example: "text"``, the bullet may wrap): few-shot examples in the annotator's prompt."""
     examples = []
-    lines = guideline.splitlines()
-    for i, line in enumerate(lines):
-        joined = " ".join([line, *lines[i + 1 : i + 3]])
-        match = _EXAMPLE.match(joined)
-        if match and match.group("label").strip() in schema.labels:
-            examples.append(Example(match.group("text"), match.group("label").strip()))
+    label: str | None = None
+    body: list[str] = []
+    for line in [*guideline.splitlines(), "- end"]:
+        bullet = _BULLET.match(line)
+        if bullet or not line.strip() or line.lstrip().startswith(("#", "-", "*")):
+            match = _EXAMPLE.search(" ".join(body)) if label else None
+            if match and label in schema.labels:
+                examples.append(Example(match.group("text"), label))
+            label, body = (bullet.group("label").strip(), [bullet.group("body")]) if bullet \
+                else (None, [])
+        elif label is not None:
+            body.append(line)
     return examples
 
 

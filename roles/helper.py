@@ -28,7 +28,7 @@ def output_schema(schema: LabelSchema, n: int) -> dict[str, Any]:
     elif schema.kind == "classification":
         item = {"type": "object", "additionalProperties": False, "required": ["label", "score"],
                 "properties": {"label": {"type": "string", "enum": schema.labels},
-                               "score": {"type": "number", "minimum": 0, "maximum": 1}}}
+                               "score": annotator.CONFIDENCE}}
         k = min(n, len(schema.labels))
         body = {"ranking": {"type": "array", "minItems": 1, "maxItems": k, "items": item}}
     else:
@@ -69,10 +69,10 @@ def parse_candidates(schema: LabelSchema, data: dict[str, Any], text: str) -> li
                 continue
             seen.add(label)
             ranked.append({"value": validate_value(schema, {"label": label}, text),
-                           "score": float(entry.get("score", 0.0))})
+                           "score": annotator.confidence_of({"confidence": entry.get("score")})})
         return ranked
     value = annotator.parse_value(schema, data, text)
-    return [{"value": value, "score": data.get("confidence")}]
+    return [{"value": value, "score": annotator.confidence_of(data)}]
 
 
 class HelperRole:

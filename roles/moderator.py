@@ -17,6 +17,7 @@ from annotate.queue import ClaimedTask
 from annotate.schema import comparable
 from annotate.worker import Answer
 from guidelines.prompts import RenderedPrompt, render, section
+from roles import annotator
 from roles.base import RoleContext, RoleFailure, call_model, item_annotations, llm_provenance
 from roles.llm import Completion
 
@@ -49,7 +50,7 @@ def show(kind: str, value: dict[str, Any]) -> str:
 def output_schema(names: list[str]) -> dict[str, Any]:
     properties = {"reason": {"type": "string", "maxLength": 300},
                   "best": {"type": "string", "enum": [*names, "none"]},
-                  "confidence": {"type": "number", "minimum": 0, "maximum": 1}}
+                  "confidence": annotator.CONFIDENCE}
     return {"type": "object", "additionalProperties": False, "required": list(properties),
             "properties": properties}
 
@@ -91,7 +92,7 @@ def _decide(ctx: RoleContext, answers: list[dict[str, Any]],
             picks: list[tuple[int | None, dict[str, Any], Completion, RenderedPrompt]]) -> Answer:
     (first, data, completion, prompt), (second, data2, completion2, _) = picks
     consistent = first == second
-    confidence = float(data.get("confidence") or 0.0)
+    confidence = annotator.confidence_of(data) or 0.0
     if not consistent:
         confidence = 0.0
     value = answers[first] if first is not None else {"decision": "none"}
