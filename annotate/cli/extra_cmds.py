@@ -1,34 +1,99 @@
-"""Commands from the larger modules (demo, agreement, roles, Label Studio, UI)."""
+"""Commands from the larger modules (demo, report, agreement, roles, Label Studio, UI)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import typer
 
-from annotate.cli.common import out, print_json, store_from
+from annotate.cli.common import console, out, print_json, store_from
+from annotate.projects import get_project
+from annotate.settings import DEFAULT_MODEL
 
 
 def demo(
     ctx: typer.Context,
+    model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", envvar="ANNOTATE_MODEL",
+                              help="Model for the LLM roles (default: the embedded one)."),
+    items: int = typer.Option(60, "--items", min=1, max=200,
+                              help="How many of the 200 shipped items to use."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="LLM worker threads."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Run the main job end to end on the embedded defaults: import a shipped dataset
-    (ConvAbuse, 200 items with their recorded expert labels), run the LLM roles, print
-    the results."""
+    """The main job end to end on the embedded defaults: import a shipped dataset (ConvAbuse:
+    user messages to chatbots with their recorded expert labels), run the helper, annotator
+    and moderator roles, and print how the LLM agrees with the people."""
     from annotate.demo import run_demo
+    from roles.gateway import Gateway, GatewaySettings
+    from roles.runner import ledger_totals, run_project
 
     with store_from(ctx) as store:
-        summary = run_demo(store)
+
+        def run_roles(name: str) -> dict[str, Any]:
+            with store.session() as session:
+                pid = get_project(session, name).id
+            gateway = Gateway(store, pid, GatewaySettings(model=model, max_in_flight=workers))
+            with console.status(f"LLM roles working with {model}...") as status:
+                def progress(s: Any) -> None:
+                    status.update(f"LLM roles ({model}): {s.done} tasks done, "
+                                  f"{s.failed} failed attempts, {s.cache_hits} cache hits")
+
+                stats = run_project(store, name, gateway, model=model, workers=workers,
+                                    on_progress=progress)
+            return {"done": stats.done, "by_role": stats.by_role, "failed": stats.failed,
+                    "seconds": round(stats.seconds, 1), **ledger_totals(store, pid)}
+
+        summary = run_demo(store, n_items=items, run_roles=run_roles)
     if json_out:
         print_json(summary.__dict__)
         return
-    out.print(f"[bold]{summary.project}[/bold]: imported {summary.items} items with "
-              f"{summary.human_annotations} recorded human labels "
-              f"in {summary.seconds:.1f} s")
-    for role, counts in sorted(summary.status["tasks_by_role"].items()):
-        out.print(f"  {role} tasks: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    for note in summary.notes:
-        out.print(note)
-    out.print(f"next: annotate status {summary.project}")
+    _print_demo(summary, model)
+
+
+def _print_demo(summary: Any, model: str) -> None:
+    run, agree = summary.run, summary.agreement
+    out.print(f"[bold]{summary.project}[/bold]: {summary.items} items with "
+              f"{summary.human_annotations} recorded expert labels")
+    calls = int(run.get("calls", 0))
+    invalid = int(run.get("not_ok", 0))
+    out.print(f"LLM roles ({model}): {run.get('done', 0)} tasks "
+              f"({', '.join(f'{k} {v}' for k, v in sorted(run.get('by_role', {}).items()))}) "
+              f"in {run.get('seconds', 0)} s; {calls} model calls, invalid outputs "
+              f"{invalid}/{calls} ({invalid / max(calls, 1):.0%}), "
+              f"cost ${run.get('cost_usd', 0):.4f}")
+
+    def fmt(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.3f}"
+
+    out.print(f"Krippendorff's alpha (nominal): people {fmt(agree.get('alpha_humans'))}, "
+              f"people + LLM {fmt(agree.get('alpha_all'))}")
+    out.print(f"LLM matches the people's majority on {fmt(agree.get('llm_accuracy'))} of "
+              f"{agree.get('llm_items', 0)} items; accuracy@coverage:")
+    for row in agree.get("coverage", []):
+        out.print(f"  confidence >= {row['threshold']:.1f}: coverage {row['coverage']:.0%}, "
+                  f"accuracy {row['accuracy']:.0%}")
+    tasks = summary.status.get("tasks_by_role", {})
+    if "adjudicator" in tasks:
+        out.print(f"{sum(tasks['adjudicator'].values())} items wait for a person to adjudicate.")
+    out.print(f"This model is tiny: its labels are suggestions to check, never truth.\n"
+              f"next: annotate ui   ·   annotate report {summary.project} -o report/   ·   "
+              f"annotate status {summary.project}")
+
+
+def report(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Project name."),
+    output: Path = typer.Option(Path("report"), "--output", "-o", help="Output folder."),
+    bootstrap: int = typer.Option(1000, "--bootstrap", min=0,
+                                  help="Bootstrap resamples for confidence intervals."),
+) -> None:
+    """Write the agreement report: HTML with plots, plus CSV and JSON of every number."""
+    from annotate.reporting import write_project_report
+
+    with store_from(ctx) as store, store.session() as session:
+        files = write_project_report(session, get_project(session, name), output, bootstrap)
+    out.print(f"wrote {getattr(files, 'html', output)}")
 
 
 def register(app: typer.Typer) -> None:
@@ -37,4 +102,5 @@ def register(app: typer.Typer) -> None:
 
     app.command("demo")(demo)
     app.command("run")(run)
+    app.command("report")(report)
     app.command("agreement")(agreement)
