@@ -98,9 +98,11 @@ def report(
 
 def register(app: typer.Typer) -> None:
     from annotate.cli.agreement_cmd import agreement
+    from annotate.cli.expert_cmd import expert_app
     from annotate.cli.run_cmd import run
 
     app.command("demo")(demo)
     app.command("run")(run)
     app.command("report")(report)
     app.command("agreement")(agreement)
+    app.add_typer(expert_app, name="expert")
