@@ -28,8 +28,9 @@ class RoutingPolicy(BaseModel):
     helper_first: bool = Field(
         False, description="the Helper prepares candidates before anyone annotates"
     )
-    helper_candidates: int = Field(3, ge=1, le=10)
-    moderator_on_disagreement: bool = True
+    helper_candidates: int = Field(3, ge=1, le=10, description="candidates the Helper prepares")
+    moderator_on_disagreement: bool = Field(
+        True, description="the Moderator is called when annotators disagree (else a person)")
     adjudicate_below: float = Field(
         0.6, ge=0, le=1, description="a person adjudicates when the moderator's confidence is lower"
     )
@@ -37,13 +38,18 @@ class RoutingPolicy(BaseModel):
         0.0, ge=0, le=1, description="share of items given one extra human annotation"
     )
     blind: bool = Field(False, description="people answer before they see the LLM's suggestion")
-    show_sources_in_review: bool = False
-    local_only_personal_data: bool = False
-    lease_seconds: int = Field(300, ge=1)
-    max_attempts: int = Field(3, ge=1)
-    llm_priority: int = 0
-    human_priority: int = 0
-    moderator_model: str | None = None
+    show_sources_in_review: bool = Field(
+        False, description="reviewers see who gave each answer (else anonymised)")
+    redact_personal_data: bool = Field(
+        False, description="e-mails, phones, cards, names become placeholders for remote models")
+    local_only_personal_data: bool = Field(
+        False, description="items with personal data go to the local model only")
+    lease_seconds: int = Field(300, ge=1, description="how long a claimed task stays leased")
+    max_attempts: int = Field(3, ge=1, description="attempts before a task is marked failed")
+    llm_priority: int = Field(0, description="priority of LLM tasks (higher first)")
+    human_priority: int = Field(0, description="priority of human tasks (higher first)")
+    moderator_model: str | None = Field(
+        None, description="a different model for the moderator (models prefer their own)")
 
     def needs_double(self, external_id: str) -> bool:
         """Deterministic pick of the items sent to double annotation (stable across runs)."""

@@ -8,15 +8,29 @@ whose text is not in the item is rejected, never stored.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from annotate.errors import InvalidInput
 from annotate.queue import ClaimedTask
 from annotate.schema import LabelSchema, validate_value
+from annotate.store.engine import Store
 from annotate.worker import Answer
 from guidelines.prompts import RenderedPrompt, render
-from roles.base import RoleContext, RoleFailure, call_model, llm_provenance, reject
+from roles.base import (
+    Attempt,
+    ProjectContext,
+    RoleContext,
+    RoleFailure,
+    call_model,
+    guideline_examples,
+    llm_provenance,
+    reject,
+)
+from roles.llm import Completion, LLMClient
 
 REASON = {"type": "string", "maxLength": 160}
 # An integer percentage: llama.cpp's grammars enforce integer ranges but not number bounds.
@@ -117,6 +131,33 @@ def confidence_of(data: dict[str, Any]) -> float | None:
     return max(0.0, min(1.0, float(value) / 100.0))
 
 
+@dataclass(frozen=True)
+class Labelled:
+    """The annotator's valid answer and how it was made."""
+
+    value: dict[str, Any]
+    confidence: float | None
+    rationale: str | None
+    completion: Completion
+    prompt: RenderedPrompt
+
+
+def label_text(ctx: RoleContext, text: str, data: dict[str, Any], meta: dict[str, Any],
+               attempt: Attempt) -> Labelled | RoleFailure:
+    """render -> call -> parse -> validate for one text."""
+    prompt = render_prompt(ctx, text, data, meta)
+    result = call_model(ctx, prompt, output_schema(ctx.project.schema), attempt,
+                        max_tokens=_max_tokens(ctx.project.schema))
+    if isinstance(result, RoleFailure):
+        return result
+    answer = result.data if isinstance(result.data, dict) else {}
+    try:
+        value = parse_value(ctx.project.schema, answer, text)
+    except InvalidInput as exc:
+        return reject(ctx, result, "invalid_value", str(exc))
+    return Labelled(value, confidence_of(answer), answer.get("reason"), result, prompt)
+
+
 class AnnotatorRole:
     """Labels items directly (the seed's "annotator": hallucinations are handled like human
     mistakes: validated, counted, retried, never stored as a label when invalid)."""
@@ -125,19 +166,69 @@ class AnnotatorRole:
 
     def answer(self, ctx: RoleContext, task: ClaimedTask) -> Answer:
         item = ctx.item(task.item_id)
-        prompt = render_prompt(ctx, item.text, item.data or {}, item.meta or {})
-        result = call_model(ctx, prompt, output_schema(ctx.project.schema), task,
-                            max_tokens=_max_tokens(ctx.project.schema))
+        result = label_text(ctx, item.text, item.data or {}, item.meta or {}, Attempt.of(task))
         if isinstance(result, RoleFailure):
             return result.as_answer()
-        data = result.data if isinstance(result.data, dict) else {}
-        try:
-            value = parse_value(ctx.project.schema, data, item.text)
-        except InvalidInput as exc:
-            return reject(ctx, result, "invalid_value", str(exc)).as_answer()
-        provenance = llm_provenance(ctx, result, prompt, confidence=confidence_of(data),
-                                    rationale=data.get("reason"))
-        return Answer(value=value, provenance=provenance)
+        provenance = llm_provenance(ctx, result.completion, result.prompt,
+                                    confidence=result.confidence, rationale=result.rationale)
+        return Answer(value=result.value, provenance=provenance)
+
+
+def annotate_texts(store: Store, project: str, texts: Sequence[str], *, model: str,
+                   guideline: str | None = None, llm: LLMClient | None = None,
+                   ) -> list[Labelled | RoleFailure]:
+    """Label texts outside the queue (guideline playground, Label Studio backend, pilots),
+    optionally under a draft ``guideline`` that is not saved yet."""
+    from roles.client import make_client
+
+    context = ProjectContext.load(store, project)
+    if guideline is not None:
+        from annotate.projects import guideline_hash
+
+        context = dataclasses.replace(
+            context, guideline=guideline, guideline_version=guideline_hash(guideline),
+            examples=tuple(guideline_examples(guideline, context.schema)))
+    client = llm or make_client(store, context.project_id, model)
+    ctx = RoleContext(store=store, llm=client, project=context, model=model)
+    return [label_text(ctx, text, {}, {}, Attempt(role="annotator")) for text in texts]
+
+
+@dataclass
+class LabelStudioPredictor:
+    """The annotator role as a Label Studio ML backend predictor (model loaded once)."""
+
+    ctx: RoleContext
+
+    @property
+    def model_version(self) -> str:
+        return f"{self.ctx.model}@{self.ctx.project.guideline_version}"
+
+    def predict(self, schema: LabelSchema, items: Sequence[Any]) -> list[Any]:
+        from annotate.labelstudio.predictor import PredictedValue, PredictionFailure
+
+        out: list[Any] = []
+        for item in items:
+            result = label_text(self.ctx, item.text, item.data or {}, {},
+                                Attempt(role="annotator"))
+            if isinstance(result, RoleFailure):
+                out.append(PredictionFailure(result.kind, result.message, result.raw_text))
+            else:
+                out.append(PredictedValue(result.value, result.confidence))
+        return out
+
+
+def labelstudio_predictor(store: Store, project: str) -> LabelStudioPredictor:
+    """The hook `annotate ls backend` loads: model from ANNOTATE_MODEL or the embedded one."""
+    import os
+
+    from roles.client import make_client
+    from roles.llm import DEFAULT_MODEL
+
+    model = os.environ.get("ANNOTATE_MODEL", DEFAULT_MODEL)
+    context = ProjectContext.load(store, project)
+    client = make_client(store, context.project_id, model)
+    return LabelStudioPredictor(RoleContext(store=store, llm=client, project=context,
+                                            model=model, worker_id="labelstudio-backend"))
 
 
 def _max_tokens(schema: LabelSchema) -> int:

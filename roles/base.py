@@ -23,7 +23,9 @@ from annotate.store.engine import Store
 from annotate.store.models import Item, LLMCall
 from annotate.worker import Answer
 from guidelines.prompts import RenderedPrompt
+from roles.llm import DEFAULT_MODEL as LOCAL_MODEL
 from roles.llm import Completion, LLMClient, LLMError, LLMParams, LLMRequest
+from roles.redaction import contains_personal_data, is_local
 
 
 @dataclass(frozen=True)
@@ -96,16 +98,34 @@ class Role(Protocol):
     def answer(self, ctx: RoleContext, task: ClaimedTask) -> Answer: ...
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """Which task (if any) a call is for, and which attempt: a retry samples anew."""
+
+    role: str
+    number: int = 1
+    task_id: int | None = None
+
+    @classmethod
+    def of(cls, task: ClaimedTask) -> Attempt:
+        return cls(role=task.role, number=task.attempts, task_id=task.id)
+
+
 def call_model(ctx: RoleContext, prompt: RenderedPrompt, schema: dict[str, Any],
-               task: ClaimedTask, *, max_tokens: int = 256,
+               task: ClaimedTask | Attempt, *, max_tokens: int = 256,
                model: str | None = None) -> Completion | RoleFailure:
     """Send a rendered prompt with a JSON schema; a retry varies the seed (new sample)."""
-    retry = task.attempts > 1
+    attempt = task if isinstance(task, Attempt) else Attempt.of(task)
+    retry = attempt.number > 1
+    model = model or ctx.model
+    if ctx.project.policy.local_only_personal_data and not is_local(model) \
+            and contains_personal_data(prompt.user):
+        model = LOCAL_MODEL  # personal data stays on this machine
     params = LLMParams(temperature=0.7 if retry else 0.0, max_tokens=max_tokens,
-                       seed=task.attempts if retry else None)
+                       seed=attempt.number if retry else None)
     request = LLMRequest.chat(prompt.system, prompt.user, json_schema=schema,
-                              model=model or ctx.model, params=params, role=task.role,
-                              task_id=task.id)
+                              model=model, params=params, role=attempt.role,
+                              task_id=attempt.task_id)
     result = ctx.llm.complete(request)
     if isinstance(result, LLMError):
         return RoleFailure(result.kind, result.message, result.raw_text, result.call_id)

@@ -23,9 +23,9 @@ MODEL = typer.Option(DEFAULT_MODEL, "--model", "-m", envvar="ANNOTATE_MODEL",
 
 
 def _gateway(store: Store, project_id: int, model: str) -> LLMClient:
-    from roles.gateway import Gateway, GatewaySettings
+    from roles.client import make_client
 
-    return Gateway(store, project_id, GatewaySettings(model=model))
+    return make_client(store, project_id, model)
 
 
 @expert_app.command("review")

@@ -25,7 +25,7 @@ def demo(
     user messages to chatbots with their recorded expert labels), run the helper, annotator
     and moderator roles, and print how the LLM agrees with the people."""
     from annotate.demo import run_demo
-    from roles.gateway import Gateway, GatewaySettings
+    from roles.client import make_client
     from roles.runner import ledger_totals, run_project
 
     with store_from(ctx) as store:
@@ -33,7 +33,7 @@ def demo(
         def run_roles(name: str) -> dict[str, Any]:
             with store.session() as session:
                 pid = get_project(session, name).id
-            gateway = Gateway(store, pid, GatewaySettings(model=model, max_in_flight=workers))
+            gateway = make_client(store, pid, model, workers=workers)
             with console.status(f"LLM roles working with {model}...") as status:
                 def progress(s: Any) -> None:
                     status.update(f"LLM roles ({model}): {s.done} tasks done, "
@@ -106,3 +106,7 @@ def register(app: typer.Typer) -> None:
     app.command("report")(report)
     app.command("agreement")(agreement)
     app.add_typer(expert_app, name="expert")
+    from annotate.labelstudio.cli import ls_app
+
+    app.add_typer(ls_app, name="ls", help="Label Studio: config, push predictions, pull "
+                  "annotations, serve the roles as an ML backend.")

@@ -32,7 +32,7 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="Print the run's summary as JSON."),
 ) -> None:
     """Run the LLM roles on the project's queue until no LLM task is left."""
-    from roles.gateway import Gateway, GatewaySettings
+    from roles.client import make_client
     from roles.runner import LLM_ROLES, RunStats, ledger_totals, open_llm_tasks, run_project
 
     roles = tuple(role) if role else LLM_ROLES
@@ -43,8 +43,7 @@ def run(
     with store_from(ctx) as store:
         with store.session() as session:
             project_id = get_project(session, name).id
-        gateway = Gateway(store, project_id, GatewaySettings(
-            model=model, max_in_flight=workers, local_threads=threads))
+        gateway = make_client(store, project_id, model, workers=workers, threads=threads)
         total = open_llm_tasks(store, project_id, roles)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                       MofNCompleteColumn(), TextColumn("{task.fields[info]}"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import select
 
 from annotate.policy import RoutingPolicy
@@ -116,3 +117,38 @@ def test_injection_in_an_item_stays_data_and_output_stays_valid(
     assert "‹/item›" in user
     with sqlite_store.session() as s:
         assert s.scalars(select(Annotation.value)).one() == {"label": "neg"}
+
+
+def test_label_studio_backend_predictor_hook(
+        sqlite_store: Store, make_items: Callable[..., int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from annotate.labelstudio.predictor import (
+        ItemToPredict,
+        PredictedValue,
+        PredictionFailure,
+        load_predictor,
+    )
+
+    make_items(["great phone"])
+    monkeypatch.setenv("ANNOTATE_MODEL", "fake/m")
+    fake = install_fake()
+    fake.push(reply(answer_json(reason="r", label="pos", confidence=70)), reply("{broken"))
+    predictor = load_predictor(sqlite_store, "p")
+    assert predictor.model_version.startswith("fake/m@")
+    schema = LabelSchema(kind="classification", labels=["pos", "neg"])
+    results = predictor.predict(schema, [ItemToPredict("great phone"), ItemToPredict("x")])
+    assert results[0] == PredictedValue({"label": "pos"}, 0.7)
+    assert isinstance(results[1], PredictionFailure) and results[1].raw == "{broken"
+
+
+def test_playground_labels_texts_under_a_draft_guideline(
+        sqlite_store: Store, make_items: Callable[..., int]) -> None:
+    from roles.annotator import Labelled, annotate_texts
+
+    make_items(["a"])
+    fake = install_fake(default=reply(answer_json(reason="r", label="neg", confidence=60)))
+    draft = "# Draft\n\n## Labels\n\n- **neg**: bad. Example: \"awful\"\n"
+    results = annotate_texts(sqlite_store, "p", ["meh", "awful"], model="fake/m",
+                             guideline=draft)
+    assert all(isinstance(r, Labelled) and r.value == {"label": "neg"} for r in results)
+    assert "# Draft" in fake.calls[0]["messages"][0]["content"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import annotate.labelstudio.models  # noqa: F401  (their tables are part of the schema)
 from annotate.store.models import Base
 
 config = context.config

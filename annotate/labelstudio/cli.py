@@ -1,0 +1,150 @@
+"""`annotate ls ...`: the Label Studio commands, as a Typer sub-app (``ls_app``).
+
+Mount with ``app.add_typer(ls_app, name="ls")``. Domain errors print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from annotate.errors import AnnotateError
+from annotate.settings import DEFAULT_DB_URL
+from annotate.store.engine import Store, open_store
+
+ls_app = typer.Typer(
+    name="ls",
+    help="Label Studio: labeling config, push LLM pre-labels, pull people's answers, ML backend.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+DB_OPTION = typer.Option(None, "--db", help="Database URL (default: $ANNOTATE_DB or "
+                         f"{DEFAULT_DB_URL}, or the main command's --db).")
+URL_OPTION = typer.Option(..., "--url", envvar="LABEL_STUDIO_URL",
+                          help="Label Studio base URL, e.g. http://localhost:8080.")
+TOKEN_OPTION = typer.Option(..., "--token", envvar="LABEL_STUDIO_API_KEY",
+                            help="Legacy API token or personal access token.")
+
+
+def _db(ctx: typer.Context, db: str | None) -> str:
+    if db:
+        return db
+    root = ctx.find_root().obj
+    from_root = getattr(root, "db", None)
+    return str(from_root or os.environ.get("ANNOTATE_DB") or DEFAULT_DB_URL)
+
+
+@contextmanager
+def _store(ctx: typer.Context, db: str | None) -> Iterator[Store]:
+    """The store for one command; a domain error becomes one line on stderr and exit 2."""
+    try:
+        store = open_store(_db(ctx, db))
+        try:
+            yield store
+        finally:
+            store.dispose()
+    except AnnotateError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _print_report(report: Any, as_json: bool) -> None:
+    data = asdict(report)
+    if as_json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    invalid = data.pop("invalid", [])
+    print(", ".join(f"{k}={v}" for k, v in data.items()))
+    for key, reason in invalid[:20]:
+        err.print(f"not valid, not sent: {key}: {reason}", highlight=False, soft_wrap=True)
+    if len(invalid) > 20:
+        err.print(f"... and {len(invalid) - 20} more invalid answers")
+
+
+@ls_app.command("config")
+def config_cmd(ctx: typer.Context, name: str = typer.Argument(..., help="Project name."),
+               db: str | None = DB_OPTION) -> None:
+    """Print the Label Studio labeling config (XML) generated from the project's schema."""
+    from annotate.labelstudio.config import labeling_config
+    from annotate.projects import get_project, project_schema
+
+    with _store(ctx, db) as store, store.session() as session:
+        print(labeling_config(project_schema(get_project(session, name))), end="")
+
+
+@ls_app.command("push")
+def push_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Project name."),
+    url: str = URL_OPTION,
+    token: str = TOKEN_OPTION,
+    ls_project: int | None = typer.Option(None, "--ls-project",
+                                          help="Push into this Label Studio project id."),
+    batch_size: int = typer.Option(100, "--batch-size", min=1, help="Tasks per request."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Create/update the Label Studio project; import items as tasks, LLM answers as predictions."""
+    from rich.progress import Progress
+
+    from annotate.labelstudio.push import push
+
+    with _store(ctx, db) as store, Progress(console=err, transient=True) as progress:
+        bar = progress.add_task("pushing items", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(bar, completed=done, total=total)
+
+        report = push(store, name, url, token, ls_project, on_progress, batch_size=batch_size)
+    _print_report(report, as_json)
+
+
+@ls_app.command("pull")
+def pull_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Project name."),
+    url: str = URL_OPTION,
+    token: str = TOKEN_OPTION,
+    ls_project: int | None = typer.Option(None, "--ls-project",
+                                          help="Pull from this Label Studio project id."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Bring completed annotations back as human annotations (updated, deleted, skipped too)."""
+    from annotate.labelstudio.pull import pull
+
+    with _store(ctx, db) as store:
+        report = pull(store, name, url, token, ls_project)
+    _print_report(report, as_json)
+
+
+@ls_app.command("backend")
+def backend_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Project name."),
+    port: int = typer.Option(9090, "--port", help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Serve the project's LLM annotator as a Label Studio ML backend (model loaded once)."""
+    from annotate.labelstudio.backend import BackendServer, serve_backend
+    from annotate.labelstudio.predictor import load_predictor
+
+    def ready(server: BackendServer) -> None:
+        err.print(f"ML backend for {name!r} on {server.url} "
+                  f"(model_version {server.service.model_version}); connect it in Label Studio "
+                  "under Settings > Model, or POST /api/ml/")
+
+    with _store(ctx, db) as store:
+        predictor = load_predictor(store, name)
+        serve_backend(store, name, predictor, host, port, on_ready=ready)

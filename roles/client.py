@@ -1,0 +1,23 @@
+"""The one place the edge builds the LLM client for a project: the gateway, wrapped in
+personal-data redaction when the project's policy asks for it."""
+
+from __future__ import annotations
+
+from annotate.projects import project_policy
+from annotate.store.engine import Store
+from annotate.store.models import Project
+from roles.gateway import Gateway, GatewaySettings
+from roles.llm import LLMClient
+from roles.redaction import RedactingClient
+
+
+def make_client(store: Store, project_id: int | None, model: str, *, workers: int = 1,
+                threads: int | None = None) -> LLMClient:
+    gateway = Gateway(store, project_id, GatewaySettings(model=model, max_in_flight=workers,
+                                                         local_threads=threads))
+    if project_id is None:
+        return gateway
+    with store.session() as session:
+        project = session.get(Project, project_id)
+        redact = project is not None and project_policy(project).redact_personal_data
+    return RedactingClient(gateway, default_model=model) if redact else gateway
