@@ -22,13 +22,13 @@ $(STAMP): pyproject.toml Makefile
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/annotate --db $(DEMO_DB) demo
+	$(BIN)/annotate --db $(DEMO_DB) demo $(DEMO_ARGS)
 
 test: $(STAMP)
 	bash .ci/install-test-services.sh
 	$(BIN)/ruff check annotate roles guidelines ui tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check annotate roles guidelines ui tests benchmarks
@@ -37,6 +37,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/queue.py
 	$(BIN)/python benchmarks/import_items.py
+	$(BIN)/python benchmarks/agreement.py
+	$(BIN)/python benchmarks/llm_gateway.py
+	$(BIN)/python benchmarks/ui_latency.py
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache .mypy_cache .ruff_cache

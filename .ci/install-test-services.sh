@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure what the tests talk to is there: PostgreSQL on 127.0.0.1:5432 (started by the
-# machine; restarted here if it is down), Label Studio in its own cached venv.
+# machine; restarted here if it is down), Label Studio in its own cached venv, Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,8 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432
   fi
 fi
 
-if [ -f .ci/install-label-studio.sh ]; then
-  bash .ci/install-label-studio.sh
-fi
+# Label Studio server in its own cached venv (the labelstudio-marked tests start it).
+bash .ci/install-label-studio.sh >/dev/null
+
+# Debian's Chromium for the real-browser UI test (Playwright drives it; no browser download).
+bash .ci/install-chromium.sh >/dev/null
