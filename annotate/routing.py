@@ -11,12 +11,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from annotate.policy import RoutingPolicy
@@ -113,22 +114,28 @@ def needs_adjudication(policy: RoutingPolicy, value: dict[str, Any] | None,
 def after_annotators_done(session: Session, project_id: int, kind: str, policy: RoutingPolicy,
                           item_id: int) -> int:
     """If every annotator task of the item is done and the answers disagree, escalate."""
-    values = session.scalars(
-        select(Annotation.value).where(Annotation.item_id == item_id,
-                                       Annotation.role == "annotator",
-                                       Annotation.phase == "final")
-    ).all()
+    values = session.scalars(_values_sql(), {"item_id": item_id}).all()
     if len(values) < 2 or not disagree(kind, values):
         return 0
-    open_tasks = session.scalar(
-        select(Task.id).where(Task.item_id == item_id, Task.role == "annotator",
-                              Task.status.in_(OPEN_STATES)).limit(1)
-    )
+    open_tasks = session.scalar(_open_annotator_task_sql(), {"item_id": item_id})
     if open_tasks is not None:
         return 0
     if policy.moderator_on_disagreement:
         return _add_tasks(session, project_id, policy, item_id, "moderator", "llm", 1)
     return _add_tasks(session, project_id, policy, item_id, "adjudicator", "human", 1)
+
+
+@functools.lru_cache(maxsize=1)
+def _values_sql() -> Any:
+    return select(Annotation.value).where(Annotation.item_id == bindparam("item_id"),
+                                          Annotation.role == "annotator",
+                                          Annotation.phase == "final")
+
+
+@functools.lru_cache(maxsize=1)
+def _open_annotator_task_sql() -> Any:
+    return select(Task.id).where(Task.item_id == bindparam("item_id"), Task.role == "annotator",
+                                 Task.status.in_(OPEN_STATES)).limit(1)
 
 
 def disagree(kind: str, values: Iterable[dict[str, Any]]) -> bool:
