@@ -15,13 +15,15 @@ import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from annotate.policy import RoutingPolicy
 from annotate.schema import comparable
+from annotate.store.bulk import bulk_insert
 from annotate.store.models import Annotation, Project, Task, utcnow
 
 OPEN_STATES = ("pending", "leased")
@@ -35,44 +37,43 @@ class PlannedItem:
     llms_present: int = 0
 
 
+TASK_COLUMNS = ("project_id", "item_id", "role", "worker_kind", "slot", "status", "priority",
+                "attempts", "max_attempts", "created_at", "updated_at")
+
+
 def _task_row(project_id: int, policy: RoutingPolicy, item_id: int, role: str, kind: str,
-              slot: int) -> dict[str, Any]:
-    now = utcnow()
-    return {
-        "project_id": project_id,
-        "item_id": item_id,
-        "role": role,
-        "worker_kind": kind,
-        "slot": slot,
-        "status": "pending",
-        "priority": policy.llm_priority if kind == "llm" else policy.human_priority,
-        "attempts": 0,
-        "max_attempts": policy.max_attempts,
-        "created_at": now,
-        "updated_at": now,
-    }
+              slot: int, now: datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    priority = policy.llm_priority if kind == "llm" else policy.human_priority
+    values = (project_id, item_id, role, kind, slot, "pending", priority, 0,
+              policy.max_attempts, now, now)
+    return dict(zip(TASK_COLUMNS, values, strict=True))
 
 
 def plan_initial_tasks(
     session: Session, project: Project, policy: RoutingPolicy, items: Sequence[PlannedItem]
 ) -> int:
     """Create the first tasks for freshly imported items; return how many were created."""
-    rows: list[dict[str, Any]] = []
+    now = utcnow()
+    pid = project.id
+    human = (pid, "pending", policy.human_priority, 0, policy.max_attempts, now, now)
+    llm = (pid, "pending", policy.llm_priority, 0, policy.max_attempts, now, now)
+    rows: list[tuple[Any, ...]] = []
     settled: list[int] = []
     for item in items:
         humans = max(0, policy.humans_for(item.external_id) - item.humans_present)
         llms = max(0, policy.llm_annotations - item.llms_present)
+        i = item.item_id
         if policy.helper_first:
-            rows.append(_task_row(project.id, policy, item.item_id, "helper", "llm", 0))
+            rows.append((i, "helper", "llm", 0, *llm))
         else:
-            rows += [_task_row(project.id, policy, item.item_id, "annotator", "human", s)
-                     for s in range(humans)]
-        rows += [_task_row(project.id, policy, item.item_id, "annotator", "llm", s)
-                 for s in range(llms)]
+            rows += [(i, "annotator", "human", s, *human) for s in range(humans)]
+        rows += [(i, "annotator", "llm", s, *llm) for s in range(llms)]
         if not policy.helper_first and humans == 0 and llms == 0:
-            settled.append(item.item_id)
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(Task), rows[start : start + 5000])
+            settled.append(i)
+    columns = ("item_id", "role", "worker_kind", "slot", "project_id", "status", "priority",
+               "attempts", "max_attempts", "created_at", "updated_at")
+    bulk_insert(session, cast(Table, Task.__table__), columns, rows)
     for item_id in settled:  # everything already answered: route disagreements now
         after_annotators_done(session, project.id, project.kind, policy, item_id)
     return len(rows)

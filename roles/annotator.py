@@ -183,16 +183,64 @@ def annotate_texts(store: Store, project: str, texts: Sequence[str], *, model: s
     optionally under a draft ``guideline`` that is not saved yet."""
     from roles.client import make_client
 
-    context = ProjectContext.load(store, project)
-    if guideline is not None:
-        from annotate.projects import guideline_hash
-
-        context = dataclasses.replace(
-            context, guideline=guideline, guideline_version=guideline_hash(guideline),
-            examples=tuple(guideline_examples(guideline, context.schema)))
+    context = _draft_context(ProjectContext.load(store, project), guideline)
     client = llm or make_client(store, context.project_id, model)
     ctx = RoleContext(store=store, llm=client, project=context, model=model)
     return [label_text(ctx, text, {}, {}, Attempt(role="annotator")) for text in texts]
+
+
+@dataclass(frozen=True)
+class ItemOutput:
+    """One playground output: the value (or the error) for an item; nothing is stored."""
+
+    item_id: int
+    value: dict[str, Any] | None
+    rationale: str | None = None
+    confidence: float | None = None
+    error: str | None = None
+
+
+def annotate_items(store: Store, project_id: int, item_ids: Sequence[int], *,
+                   guideline: str | None = None, model: str | None = None,
+                   llm: LLMClient | None = None) -> list[ItemOutput]:
+    """The guideline playground's call: label stored items under a draft guideline."""
+    import os
+
+    from sqlalchemy import select
+
+    from annotate.store.models import Item, Project
+    from roles.llm import DEFAULT_MODEL
+
+    with store.session() as session:
+        name = session.scalars(select(Project.name).where(Project.id == project_id)).one()
+        items = {i.id: (i.text, dict(i.data or {}), dict(i.meta or {})) for i in
+                 session.scalars(select(Item).where(Item.id.in_(list(item_ids))))}
+    model = model or os.environ.get("ANNOTATE_MODEL", DEFAULT_MODEL)
+    context = _draft_context(ProjectContext.load(store, name), guideline)
+    from roles.client import make_client
+
+    ctx = RoleContext(store=store, llm=llm or make_client(store, project_id, model),
+                      project=context, model=model, worker_id="playground")
+    outputs = []
+    for item_id in item_ids:
+        text, data, meta = items[item_id]
+        result = label_text(ctx, text, data, meta, Attempt(role="annotator"))
+        if isinstance(result, RoleFailure):
+            outputs.append(ItemOutput(item_id, None, error=f"{result.kind}: {result.message}"))
+        else:
+            outputs.append(ItemOutput(item_id, result.value, result.rationale,
+                                      result.confidence))
+    return outputs
+
+
+def _draft_context(context: ProjectContext, guideline: str | None) -> ProjectContext:
+    if guideline is None:
+        return context
+    from annotate.projects import guideline_hash
+
+    return dataclasses.replace(
+        context, guideline=guideline, guideline_version=guideline_hash(guideline),
+        examples=tuple(guideline_examples(guideline, context.schema)))
 
 
 @dataclass

@@ -21,9 +21,12 @@ def demo(
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="LLM worker threads."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """The main job end to end on the embedded defaults: import a shipped dataset (ConvAbuse:
-    user messages to chatbots with their recorded expert labels), run the helper, annotator
-    and moderator roles, and print how the LLM agrees with the people."""
+    """The main job end to end on the embedded defaults.
+
+    Imports a shipped dataset (ConvAbuse: user messages to chatbots with their recorded
+    expert labels), runs the helper, annotator and moderator roles, and prints how the LLM
+    agrees with the people.
+    """
     from annotate.demo import run_demo
     from roles.client import make_client
     from roles.runner import ledger_totals, run_project
@@ -96,6 +99,19 @@ def report(
     out.print(f"wrote {getattr(files, 'html', output)}")
 
 
+def ui(
+    ctx: typer.Context,
+    port: int = typer.Option(8501, "--port", help="Port to serve on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (put a TLS "
+                             "reverse proxy in front for a team: docs/ui.md)."),
+) -> None:
+    """Start the annotator web UI (Streamlit) on the database given by --db."""
+    from annotate.cli.common import db_url
+    from ui.launch import run_ui
+
+    raise typer.Exit(run_ui(db_url(ctx), port, host))
+
+
 def register(app: typer.Typer) -> None:
     from annotate.cli.agreement_cmd import agreement
     from annotate.cli.expert_cmd import expert_app
@@ -107,6 +123,10 @@ def register(app: typer.Typer) -> None:
     app.command("agreement")(agreement)
     app.add_typer(expert_app, name="expert")
     from annotate.labelstudio.cli import ls_app
+    from ui.people_cli import people_app
 
+    app.command("ui")(ui)
+    app.add_typer(people_app, name="people", help="People who sign in to the UI: add, invite, "
+                  "tokens, list.")
     app.add_typer(ls_app, name="ls", help="Label Studio: config, push predictions, pull "
                   "annotations, serve the roles as an ML backend.")

@@ -4,7 +4,8 @@ indexes for the workspace's hot path
 - ix_tasks_claim_order: the claim's ORDER BY (priority DESC, id) within a project, worker
   kind and role, so SQLite finds the next task by walking an index instead of sorting every
   pending task (and running the claim's NOT EXISTS for each): 200 ms -> well under 1 ms
-  with 100k pending human tasks (benchmarks/ui_latency.py).
+  with 100k pending human tasks (benchmarks/ui_latency.py). On PostgreSQL it is partial
+  (open tasks only), so finished tasks are never walked past.
 - ix_annotations_annotator: a person's own latest answers (the workspace's history).
 
 Revision ID: 0003
@@ -53,7 +54,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_invites_person_id"), ["person_id"], unique=False)
     op.create_index("ix_tasks_claim_order", "tasks",
                     ["project_id", "worker_kind", "role", sa.text("priority DESC"), "id",
-                     "status"], unique=False)
+                     "status"], unique=False,
+                    postgresql_where=sa.text("status IN ('pending', 'leased')"))
     op.create_index("ix_annotations_annotator", "annotations", ["annotator_id", "id"],
                     unique=False)
 

@@ -1,0 +1,140 @@
+"""The services behind the pages, on SQLite and PostgreSQL: the workspace (claim, blind,
+undo), review (queue, decisions with and without an adjudication task), dashboards and the
+playground."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from annotate.dashboards import agreement_view, answers_frame, progress, suggestion_use
+from annotate.errors import Conflict
+from annotate.playground import (
+    ROLES_MISSING,
+    pick_examples,
+    run_annotator,
+    save_draft,
+    send_to_double_annotation,
+)
+from annotate.review import review_item, review_queue, set_final_answer
+from annotate.store.engine import Store
+from annotate.store.models import Project, Task
+from annotate.workspace import open_next_task, submit_answer, undo_submit
+from tests.ui.seed import LLM_GUESS, Seeded, seed
+
+
+@pytest.fixture
+def seeded(store: Store) -> Seeded:
+    return seed(store)
+
+
+def _answer(store: Store, pid: int, who: str, labels: list[str]) -> None:
+    for label in labels:
+        view = open_next_task(store, who, pid)
+        assert view is not None
+        submit_answer(store, view, who, {"label": label}, seconds=2.5)
+
+
+def test_the_view_carries_the_prelabel_and_never_a_second_slot(store: Store,
+                                                               seeded: Seeded) -> None:
+    pid = seeded.projects["sentiment"]
+    view = open_next_task(store, "ann", pid)
+    assert view is not None and view.prelabel is not None
+    assert view.prelabel.value == {"label": LLM_GUESS[0]} and view.prelabel.model
+    submit_answer(store, view, "ann", {"label": "neutral"}, seconds=1)
+    seen = {view.item_id}
+    while (nxt := open_next_task(store, "ann", pid)) is not None:
+        assert nxt.item_id not in seen  # the item's other slot is for someone else
+        seen.add(nxt.item_id)
+        submit_answer(store, nxt, "ann", {"label": "neutral"}, seconds=1)
+    assert len(seen) == 6
+
+
+def test_undo_reopens_the_task_and_drops_untouched_follow_ups(store: Store,
+                                                              seeded: Seeded) -> None:
+    pid = seeded.projects["sentiment"]
+    _answer(store, pid, "ann", ["negative"])
+    view = open_next_task(store, "bob", pid)
+    assert view is not None
+    last = submit_answer(store, view, "bob", {"label": "neutral"}, seconds=1)
+    with store.session() as session:  # three different answers: a person must adjudicate
+        assert session.scalar(select(func.count()).select_from(Task).where(
+            Task.item_id == view.item_id, Task.role == "adjudicator")) == 1
+    task_id, value = undo_submit(store, "bob", last.id)
+    assert task_id == view.task_id and value == {"label": "neutral"}
+    with store.session() as session:
+        task = session.get_one(Task, task_id)
+        assert task.status == "leased" and task.lease_owner == "bob"
+        assert session.scalar(select(func.count()).select_from(Task).where(
+            Task.item_id == view.item_id, Task.role == "adjudicator")) == 0
+    with pytest.raises(Exception, match="nothing of yours"):
+        undo_submit(store, "ann", last.id)
+
+
+def test_review_decides_with_and_without_an_adjudication_task(store: Store,
+                                                              seeded: Seeded) -> None:
+    pid = seeded.projects["sentiment"]
+    _answer(store, pid, "ann", ["negative"] * 6)
+    _answer(store, pid, "bob", ["neutral"] * 6)
+    with store.session() as session:
+        rows = review_queue(session, pid)
+        view = review_item(session, pid, rows[0].item_id)
+    assert rows[0].open_adjudication and len(view.answers) == 3
+    assert all(a.source is None for a in view.answers)  # anonymised by default
+    set_final_answer(store, pid, rows[0].item_id, {"label": "negative"}, "olga", seconds=4)
+    with store.session() as session:
+        task = session.scalars(select(Task).where(Task.item_id == rows[0].item_id,
+                                                  Task.role == "adjudicator")).one()
+        assert task.status == "done"
+    decision = set_final_answer(store, pid, rows[1].item_id, {"label": "positive"}, "olga")
+    assert decision.role == "adjudicator"
+    with store.session() as session:
+        decided = review_queue(session, pid, undecided_only=True)
+    assert {r.item_id for r in decided}.isdisjoint({rows[0].item_id, rows[1].item_id})
+
+
+def test_an_adjudication_held_by_someone_else_is_a_conflict(store: Store,
+                                                            seeded: Seeded) -> None:
+    pid = seeded.projects["sentiment"]
+    _answer(store, pid, "ann", ["negative"] * 6)
+    _answer(store, pid, "bob", ["neutral"] * 6)
+    from annotate.queue import claim_next_task
+
+    claimed = claim_next_task(store, "pia", roles=["adjudicator"], project_id=pid)
+    assert claimed is not None
+    with pytest.raises(Conflict, match="pia is adjudicating"):
+        set_final_answer(store, pid, claimed.item_id, {"label": "neutral"}, "olga")
+
+
+def test_dashboards_figures_come_from_the_agreement_module(store: Store,
+                                                           seeded: Seeded) -> None:
+    pid = seeded.projects["sentiment"]
+    _answer(store, pid, "ann", ["positive", "negative", "neutral"] * 2)
+    _answer(store, pid, "bob", ["positive", "negative", "positive"] * 2)
+    with store.session() as session:
+        project = session.get_one(Project, pid)
+        frame = answers_frame(session, project)
+        view = agreement_view(session, project, bootstrap=100)
+        prog = progress(session, project)
+        usage = suggestion_use(session, pid)
+    assert set(frame["annotator_kind"]) == {"human", "llm"} and len(frame) == 18
+    assert view.summary is not None and view.summary.alpha.ci is not None
+    assert set(view.matrix.index) == {"ann (human)", "bob (human)", "local/smollm2 (llm)"}
+    assert not view.confusion.empty and not view.examples.empty
+    assert prog.status.items == 6 and int(prog.per_day["answers"].sum()) == 18
+    assert list(usage["person"]) == ["ann", "bob"]
+
+
+def test_playground_saves_versions_and_sends_double_annotation(store: Store,
+                                                               seeded: Seeded) -> None:
+    pid = seeded.projects["pairs"]
+    with store.session() as session:
+        project = session.get_one(Project, pid)
+        examples = pick_examples(session, project)
+        saved, diff = save_draft(session, project, "# Pairs\n\nPrefer the correct answer.\n",
+                                 note="first draft", author="olga")
+        assert saved.number == 2 and "+Prefer the correct answer." in diff
+        assert send_to_double_annotation(session, project, 1.0) == 1
+        assert send_to_double_annotation(session, project, 1.0) == 0
+    run = run_annotator(store, project, examples, "# draft")
+    assert run.error in (None, ROLES_MISSING) or run.error.startswith("the annotator role")

@@ -1,0 +1,67 @@
+"""Read-only pieces shared by pages: the item, the LLM's suggestion, the guideline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from annotate.schema import LabelSchema
+from annotate.store.engine import Store
+from annotate.store.models import GuidelineVersion
+from annotate.workspace import Prelabel
+from ui.answer_widgets import choice_names
+from ui.answers import highlighted, option_texts, short
+
+
+def item(kind: str, schema: LabelSchema, text: str, data: dict[str, Any]) -> None:
+    """The item to judge: its text, and for choice tasks the options side by side."""
+    if kind == "choice":
+        if text:
+            st.markdown(f"**Prompt**\n\n{text}")
+        texts = option_texts(data, schema.options)
+        names = choice_names(schema)
+        for column, option in zip(st.columns(len(schema.options)), schema.options,
+                                  strict=True):
+            with column, st.container(border=True):
+                st.markdown(f"**{names[option]}** · {option}")
+                st.write(texts[option] or "_(empty)_")
+        return
+    with st.container(border=True):
+        st.write(text)
+
+
+def suggestion(kind: str, schema: LabelSchema, pre: Prelabel, text: str) -> None:
+    """The LLM's pre-label, saying which model made it (its outputs are suggestions to check,
+    never truth)."""
+    who = (f"LLM annotator `{pre.model}`" if pre.source == "annotator" and pre.model
+           else "LLM annotator" if pre.source == "annotator" else "Helper's top candidate")
+    confidence = f", confidence {pre.confidence:.2f}" if pre.confidence is not None else ""
+    with st.container(border=True):
+        st.markdown(f":material/smart_toy: **Suggestion** from {who}{confidence}: "
+                    f"**{short(kind, pre.value)}**")
+        if kind == "spans" and pre.value.get("spans"):
+            st.markdown(highlighted(text, pre.value["spans"], schema.labels))
+        if pre.rationale:
+            st.caption(f"Rationale: {pre.rationale}")
+        st.caption("Check it against the text: models can be convincingly wrong.")
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _guideline_text(_store: Store, db: str, guideline_id: int) -> tuple[int, str, str]:
+    with _store.session() as session:
+        row = session.get(GuidelineVersion, guideline_id)
+        if row is None:
+            return 0, "", "_No guideline yet._"
+        return row.number, row.version, row.content
+
+
+def guideline_popover(store: Store, guideline_id: int | None) -> None:
+    """The current guideline, one click away."""
+    if guideline_id is None:
+        st.caption("No guideline yet.")
+        return
+    number, version, content = _guideline_text(store, str(store.engine.url), guideline_id)
+    with st.popover(f"Guideline v{number}", icon=":material/menu_book:"):
+        st.caption(f"version {version}")
+        st.markdown(content)

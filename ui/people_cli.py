@@ -1,0 +1,60 @@
+"""``annotate people``: add people who sign in to the UI, invite them, list them.
+
+Registered on the main CLI as ``app.add_typer(people_app, name="people")``; the database
+comes from the main ``--db`` option (or ``ANNOTATE_DB``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from annotate.cli.common import out, store_from
+from annotate.people import add_person, create_invite, invite_link, list_people, rotate_token
+
+people_app = typer.Typer(help="People who sign in to the UI (tokens stored hashed).",
+                         no_args_is_help=True)
+
+
+@people_app.command("add")
+def add(ctx: typer.Context,
+        name: Annotated[str, typer.Argument(help="The person's name (their annotator id).")],
+        owner: Annotated[bool, typer.Option("--owner", help="Owners see dashboards, review "
+                                            "and setup.")] = False) -> None:
+    """Add a person and print their sign-in token (shown only this once)."""
+    with store_from(ctx) as store, store.session() as session:
+        who, token = add_person(session, name, role="owner" if owner else "annotator")
+    out.print(f"added {who.name} ({who.role}); sign-in token (shown once, stored hashed):")
+    print(token)
+
+
+@people_app.command("invite")
+def invite(ctx: typer.Context,
+           name: Annotated[str, typer.Argument(help="The person's name.")],
+           url: Annotated[str, typer.Option("--url", help="The UI's public address.")]
+           = "http://localhost:8501",
+           owner: Annotated[bool, typer.Option("--owner")] = False,
+           hours: Annotated[int, typer.Option("--hours", min=1)] = 72) -> None:
+    """Print a one-time invite link (the person is added if new)."""
+    with store_from(ctx) as store, store.session() as session:
+        token = create_invite(session, name, role="owner" if owner else "annotator",
+                              hours=hours, created_by="cli")
+    print(invite_link(url, token))
+
+
+@people_app.command("token")
+def new_token(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
+    """Replace a person's token (the old one stops working) and print the new one."""
+    with store_from(ctx) as store, store.session() as session:
+        token = rotate_token(session, name)
+    print(token)
+
+
+@people_app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """Everyone who can sign in, with their role."""
+    with store_from(ctx) as store, store.session() as session:
+        for who in list_people(session):
+            state = "" if who.active else " (deactivated)"
+            out.print(f"{who.name}\t{who.role}{state}")

@@ -1,0 +1,138 @@
+"""Project setup (owners): create a project, import CSV/JSONL (all or nothing; a bad row is
+shown with its line), set the routing policy, export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+from pydantic import ValidationError
+
+from annotate.errors import AnnotateError
+from annotate.importing import FORMATS
+from annotate.policy import RoutingPolicy
+from annotate.project_files import UPLOAD_SUFFIXES, export_bytes, import_upload, schema_from_form
+from annotate.projects import create_project, project_policy, set_policy
+from annotate.schema import TASK_KINDS
+from annotate.store.engine import Store
+from annotate.store.models import Project
+from ui import access, state
+from ui.resources import get_store
+
+EXPORT_FORMATS = ("jsonl", "csv", "parquet")
+_LABEL_HELP = {"rating": "Features to rate", "choice": "Options (the item's fields)"}
+
+
+def _create(store: Store) -> None:
+    kind = st.selectbox("Task kind", TASK_KINDS, key="new_kind")
+    with st.form("create_project"):
+        name = st.text_input("Name")
+        labels = st.text_input(_LABEL_HELP.get(kind, "Labels"), help="Comma-separated",
+                               placeholder="e.g. positive, negative, neutral")
+        scale = st.text_input("Rating scale", "1,2,3,4,5") if kind == "rating" else "1,2,3,4,5"
+        tie = st.checkbox("Allow a tie", True) if kind == "choice" else True
+        budget = st.number_input("LLM budget in USD (0 = no cap)", min_value=0.0, value=0.0)
+        guideline = st.text_area("Guideline (markdown; empty = a starting draft)")
+        if not st.form_submit_button("Create project", type="primary"):
+            return
+    try:
+        schema = schema_from_form(kind, labels, scale, tie)
+        with store.session() as session:
+            project = create_project(session, name.strip(), schema,
+                                     guideline=guideline or None,
+                                     budget_usd=budget or None)
+            pid = project.id
+    except (AnnotateError, ValidationError, ValueError) as exc:
+        st.error(f"Not created: {exc}")
+        return
+    state.set_project_id(pid)
+    state.flash(f"Project {name} created. Import items next.")
+    st.rerun()
+
+
+def _import(store: Store, project: Project) -> None:
+    upload = st.file_uploader("CSV or JSONL file", type=list(UPLOAD_SUFFIXES),
+                              key=f"upload:{project.id}")
+    fmt = st.selectbox("Format", ["auto", *FORMATS], key=f"fmt:{project.id}")
+    if not st.button("Import", type="primary", disabled=upload is None,
+                     icon=":material/upload:"):
+        return
+    assert upload is not None
+    try:
+        with st.spinner("Importing..."):
+            result: Any = import_upload(store, project.name, upload.name, upload.getvalue(),
+                                        fmt=fmt)
+    except AnnotateError as exc:
+        st.error(f"Nothing was imported. {exc}")
+        return
+    st.success(f"Imported {result.items} items, {result.annotations} existing answers; "
+               f"{result.tasks} tasks created ({result.format}).")
+    for note in result.notes:
+        st.caption(note)
+
+
+def _field_input(name: str, info: Any, current: Any) -> Any:
+    label = name.replace("_", " ")
+    help_text = info.description
+    if isinstance(current, bool):
+        return st.checkbox(label, current, help=help_text, key=f"pol:{name}")
+    if isinstance(current, int):
+        return st.number_input(label, value=current, step=1, help=help_text, key=f"pol:{name}")
+    if isinstance(current, float):
+        return st.number_input(label, value=current, step=0.05, help=help_text,
+                               key=f"pol:{name}")
+    text = st.text_input(label, "" if current is None else str(current), help=help_text,
+                         key=f"pol:{name}")
+    return text or None
+
+
+def _policy(store: Store, project: Project) -> None:
+    policy = project_policy(project)
+    with st.form(f"policy:{project.id}"):
+        values = {name: _field_input(name, info, getattr(policy, name))
+                  for name, info in RoutingPolicy.model_fields.items()}
+        if not st.form_submit_button("Save policy", type="primary"):
+            return
+    try:
+        new = RoutingPolicy.model_validate(values)
+        with store.session() as session:
+            set_policy(session, session.get_one(Project, project.id), new)
+    except (ValidationError, AnnotateError) as exc:
+        st.error(f"Not saved: {exc}")
+        return
+    st.success("Policy saved; it applies to items imported from now on.")
+
+
+def _export(store: Store, project: Project) -> None:
+    fmt = st.selectbox("Export format", EXPORT_FORMATS, key=f"export_fmt:{project.id}")
+    if st.button("Prepare export", icon=":material/inventory_2:"):
+        try:
+            data = export_bytes(store, project.name, fmt)
+        except AnnotateError as exc:
+            st.error(str(exc))
+            return
+        st.download_button(f"Download {project.name}.{fmt}", data,
+                           file_name=f"{project.name}.{fmt}", icon=":material/download:")
+
+
+def render() -> None:
+    store = get_store()
+    access.require_owner()
+    project = access.current_project(store)
+    tabs = st.tabs(["Create", "Import", "Policy", "Export"])
+    with tabs[0]:
+        _create(store)
+    if project is None:
+        for tab in tabs[1:]:
+            tab.info("Create or choose a project first.")
+        return
+    with tabs[1]:
+        _import(store, project)
+    with tabs[2]:
+        _policy(store, project)
+    with tabs[3]:
+        _export(store, project)
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,213 @@
+"""Workspace: the person's next task from the shared queue, answered by choosing.
+
+Keys: 1-9 choose, Enter submit, S skip, U undo the last answer, A accept the suggestion,
+N write my own (text tasks). The lease is held (and extended) while the task is on screen
+and given back on skip or when the person leaves the page.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import streamlit as st
+
+from annotate.errors import AnnotateError, Conflict, InvalidInput
+from annotate.projects import project_policy
+from annotate.store.engine import Store
+from annotate.store.models import Project
+from annotate.workspace import (
+    WorkView,
+    keep_alive,
+    load_view,
+    my_recent_answers,
+    open_next_task,
+    skip_task,
+    submit_answer,
+    undo_submit,
+)
+from ui import access, answer_widgets, display, state
+from ui.answer_widgets import AnswerForm
+from ui.answers import short
+from ui.resources import get_store
+
+KEYS_HINT = ("Keys: **1-9** choose · **Enter** submit · **S** skip · **U** undo last · "
+             "**A** accept the suggestion")
+
+
+def form_for(view: WorkView) -> AnswerForm:
+    return AnswerForm(prefix=f"t{view.task_id}", kind=view.kind, schema=view.schema,
+                      text=view.text, data=view.data, candidates=view.candidates)
+
+
+def _prefill(view: WorkView) -> None:
+    """Pre-label: a non-blind task starts from the LLM's answer (to accept or fix)."""
+    if view.blind_answer is not None:
+        answer_widgets.seed(form_for(view), view.blind_answer)
+    elif view.prelabel is not None and not view.hides_suggestion and view.kind != "text":
+        answer_widgets.seed(form_for(view), view.prelabel.value)
+
+
+def current_work(store: Store, person: str, project: Project) -> state.Work | None:
+    work = state.work()
+    if work is not None and work.view.project_id != project.id:
+        skip_task(store, work.view, person)
+        work = state.set_work(None)
+    if work is None:
+        view = open_next_task(store, person, project.id, skipped_items=state.skipped(),
+                              lease_seconds=project_policy(project).lease_seconds)
+        if view is None:
+            return None
+        _prefill(view)
+        return state.set_work(view)
+    if time.monotonic() - work.extended_at > work.view.lease_seconds / 3:
+        try:
+            keep_alive(store, work.view, person)
+            state.mark_extended()
+        except AnnotateError:
+            state.set_work(None)
+            st.warning("Your lease on that task ran out and it went back to the queue.")
+            return current_work(store, person, project)
+    return work
+
+
+# -- actions (callbacks: they run before the page is drawn) ---------------------------------
+
+
+def _submit(store: Store, person: str) -> None:
+    work = state.work()
+    if work is None:
+        return
+    view, form = work.view, form_for(work.view)
+    value = answer_widgets.value(form)
+    if value is None:
+        state.flash("Choose an answer first.", "warning")
+        return
+    blind = view.hides_suggestion
+    try:
+        saved = submit_answer(store, view, person, value, seconds=state.seconds_on_task(),
+                              blind_phase=blind)
+    except InvalidInput as exc:
+        state.flash(f"Not saved: {exc}", "error")
+        return
+    except (Conflict, AnnotateError) as exc:
+        state.flash(f"Not saved: {exc}", "error")
+        state.set_work(None)
+        return
+    if blind:
+        state.set_work(replace(view, blind_answer=saved.value))
+        answer_widgets.seed(form, saved.value)
+        state.flash("Committed. Here is the LLM's suggestion: keep your answer or revise it.",
+                    "info")
+        return
+    state.push_undo(saved.id)
+    state.clear_widgets(form.prefix)
+    state.set_work(None)
+    state.flash("Saved.", "toast")
+
+
+def _skip(store: Store, person: str) -> None:
+    work = state.work()
+    if work is None:
+        return
+    skip_task(store, work.view, person)
+    state.add_skipped(work.view.item_id)
+    state.clear_widgets(form_for(work.view).prefix)
+    state.set_work(None)
+    state.flash("Skipped.", "toast")
+
+
+def _undo(store: Store, person: str) -> None:
+    annotation_id = state.pop_undo()
+    if annotation_id is None:
+        state.flash("Nothing to undo.", "warning")
+        return
+    work = state.work()
+    try:
+        task_id, value = undo_submit(store, person, annotation_id)
+    except AnnotateError as exc:
+        state.flash(f"Cannot undo: {exc}", "error")
+        return
+    if work is not None:
+        skip_task(store, work.view, person)
+        state.clear_widgets(form_for(work.view).prefix)
+    view = load_view(store, task_id, person)
+    state.set_work(None)
+    state.set_work(view)
+    answer_widgets.seed(form_for(view), value)
+    state.flash("Your last answer is back: change it and submit again.", "info")
+
+
+def _accept(form: AnswerForm, value: dict[str, object]) -> None:
+    answer_widgets.seed(form, dict(value))
+
+
+# -- the page -------------------------------------------------------------------------------
+
+
+def _actions(store: Store, person: str, view: WorkView | None) -> None:
+    with st.container(horizontal=True):
+        if view is not None:
+            label = "Commit my answer" if view.hides_suggestion else "Submit"
+            st.button(label, type="primary", shortcut="Enter", on_click=_submit,
+                      args=(store, person), icon=":material/check:")
+            st.button("Skip", shortcut="S", on_click=_skip, args=(store, person),
+                      icon=":material/skip_next:")
+        st.button("Undo last", shortcut="U", on_click=_undo, args=(store, person),
+                  icon=":material/undo:", disabled=not state.undo_stack())
+
+
+def _suggestion(view: WorkView, form: AnswerForm) -> None:
+    if view.hides_suggestion:
+        st.info(":material/visibility_off: Blind-first: answer on your own. The LLM's "
+                "suggestion appears after you commit.")
+        return
+    if view.prelabel is None:
+        return
+    display.suggestion(view.kind, view.schema, view.prelabel, view.text)
+    if view.kind != "text":
+        title = ("Switch to the suggestion" if view.blind_answer is not None
+                 else "Accept the suggestion")
+        st.button(title, shortcut="A", on_click=_accept, args=(form, view.prelabel.value),
+                  icon=":material/done_all:")
+
+
+def _history(store: Store, person: str, project_id: int) -> None:
+    with st.expander("My recent answers"), store.session() as session:
+        rows = my_recent_answers(session, person, project_id)
+        kind = session.get_one(Project, project_id).kind
+        st.dataframe([{"item": r.external_id, "answer": short(kind, r.value),
+                       "seconds": r.seconds, "phase": r.phase} for r in rows],
+                     hide_index=True)
+
+
+def render() -> None:
+    store = get_store()
+    who = access.require_person()
+    project = access.require_project(store)
+    work = current_work(store, who.name, project)
+    if work is None:
+        st.success("No tasks left for you in this project. Thank you!")
+        if state.skipped() and st.button("Show the tasks I skipped again"):
+            state.clear_skipped()
+            st.rerun()
+        _actions(store, who.name, None)
+        _history(store, who.name, project.id)
+        return
+    view, form = work.view, form_for(work.view)
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.markdown(f"**{project.name}** · item `{view.external_id}`")
+        display.guideline_popover(store, view.guideline_id)
+    display.item(view.kind, view.schema, view.text, view.data)
+    _suggestion(view, form)
+    if view.blind_answer is not None:
+        st.caption(f"Your first answer: **{short(view.kind, view.blind_answer)}**. "
+                   "Keep it or revise it, then submit.")
+    answer_widgets.render(form)
+    _actions(store, who.name, view)
+    st.caption(KEYS_HINT)
+    _history(store, who.name, project.id)
+
+
+if __name__ == "__main__":
+    render()
