@@ -93,20 +93,35 @@ def run_worker(
 
 
 def _handle(store: Store, task: ClaimedTask, worker_id: str, answer: AnswerFn,
-            stats: WorkerStats) -> None:
+            stats: WorkerStats, retries: int = 5) -> None:
+    """Record the answer; if the connection drops while doing so, reconnect and record it
+    again (submits are idempotent, so a write that did commit is not made twice)."""
     result = answer(task)
+    for attempt in range(retries + 1):
+        try:
+            _record(store, task, worker_id, result, stats)
+            return
+        except OperationalError:
+            if attempt == retries:
+                raise
+            stats.reconnects += 1
+            store.engine.dispose()
+            time.sleep(min(2.0, 0.1 * 2**attempt))
+
+
+def _record(store: Store, task: ClaimedTask, worker_id: str, result: Answer,
+            stats: WorkerStats) -> None:
     try:
         if result.suggestion is not None:
             submit_suggestion(store, task.id, worker_id, result.suggestion,
                               **(result.suggestion_meta or {}))
-            stats.submitted += 1
-            stats.task_ids.append(task.id)
-            return
-        if result.failure is not None or result.provenance is None:
+        elif result.failure is not None or result.provenance is None:
             fail_task(store, task.id, worker_id, result.failure or "no answer")
             stats.failed += 1
             return
-        submit_annotation(store, task.id, result.value, result.provenance, worker_id=worker_id)
+        else:
+            submit_annotation(store, task.id, result.value, result.provenance,
+                              worker_id=worker_id)
         stats.submitted += 1
         stats.task_ids.append(task.id)
     except Conflict:
