@@ -16,7 +16,7 @@ def demo(
     ctx: typer.Context,
     model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", envvar="ANNOTATE_MODEL",
                               help="Model for the LLM roles (default: the embedded one)."),
-    items: int = typer.Option(60, "--items", min=1, max=200,
+    items: int = typer.Option(40, "--items", min=1, max=200,
                               help="How many of the 200 shipped items to use."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="LLM worker threads."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
