@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -85,6 +86,10 @@ class Task(Base):
     __table_args__ = (
         UniqueConstraint("item_id", "role", "worker_kind", "slot"),
         Index("ix_tasks_claim", "project_id", "status", "worker_kind", "role", "priority"),
+        # migration 0003: the claim's ORDER BY, open tasks only on PostgreSQL
+        Index("ix_tasks_claim_order", "project_id", "worker_kind", "role",
+              text("priority DESC"), "id", "status",
+              postgresql_where=text("status IN ('pending', 'leased')")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -110,6 +115,7 @@ class Annotation(Base):
     """The one record shape for every answer, human or LLM, with its full provenance."""
 
     __tablename__ = "annotations"
+    __table_args__ = (Index("ix_annotations_annotator", "annotator_id", "id"),)  # 0003
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
