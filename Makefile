@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/agreement.py
 	$(BIN)/python benchmarks/llm_gateway.py
 	$(BIN)/python benchmarks/ui_latency.py
+	$(BIN)/python benchmarks/load.py
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache .mypy_cache .ruff_cache
