@@ -90,6 +90,10 @@ class Task(Base):
         Index("ix_tasks_claim_order", "project_id", "worker_kind", "role",
               text("priority DESC"), "id", "status",
               postgresql_where=text("status IN ('pending', 'leased')")),
+        # migration 0004: claims across projects walk open tasks in claim order
+        Index("ix_tasks_open_any", "worker_kind", text("priority DESC"), "id",
+              postgresql_where=text("status IN ('pending', 'leased')"),
+              sqlite_where=text("status IN ('pending', 'leased')")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
