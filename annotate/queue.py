@@ -310,17 +310,6 @@ def _complete_sql() -> Any:
                     lease_expires_at=None))
 
 
-def complete_without_annotation(store: Store, task_id: int, worker_id: str) -> None:
-    """Finish a task whose output is not an annotation (e.g. the Helper's suggestions)."""
-    with store.session() as session:
-        task = _owned_task(session, task_id, worker_id)
-        project = session.get(Project, task.project_id)
-        assert project is not None
-        done = Done(project_id=project.id, kind=project.kind, item_id=task.item_id,
-                    role=task.role, value=None, confidence=None)
-        _complete(session, task.id, done, project_policy(project))
-
-
 def submit_suggestion(store: Store, task_id: int, worker_id: str,
                       candidates: list[dict[str, Any]], *, model: str | None = None,
                       guideline_version: str | None = None,
@@ -344,10 +333,3 @@ def submit_suggestion(store: Store, task_id: int, worker_id: str,
         _complete(session, task.id, done, project_policy(project))
         return suggestion.id
 
-
-def queue_counts(session: Session, project_id: int) -> dict[str, int]:
-    rows = session.execute(
-        select(Task.status, func.count()).where(Task.project_id == project_id)
-        .group_by(Task.status)
-    )
-    return {status: int(n) for status, n in rows}

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotate.projects import project_schema
-from annotate.schema import LabelSchema
 from annotate.store.models import Annotation, Item, Project
 
 THRESHOLDS = (0.0, 0.5, 0.7, 0.8, 0.9)
@@ -158,6 +157,3 @@ def rating_table(frame: pd.DataFrame) -> pd.DataFrame:
                          "annotator_kind": answers["annotator_kind"],
                          "ratings": [v.get("ratings", {}) for v in answers["value"]]})
 
-
-def schema_order(schema: LabelSchema) -> list[str]:
-    return list(schema.labels or schema.choices())

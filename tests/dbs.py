@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from annotate.store.engine import Store, open_store
+from annotate.store.engine import open_store
 
 PG_ADMIN_URL = os.environ.get(
     "ANNOTATE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -81,6 +81,3 @@ class SqliteTemplate:
         shutil.copy(self.path, target)
         return f"sqlite:///{target}"
 
-
-def open_test_store(url: str) -> Store:
-    return open_store(url)

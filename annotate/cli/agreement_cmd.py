@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from annotate.agreement.summary import AgreementSummary, agreement_summary
-from annotate.agreement.table import AGREEMENT_COLUMNS, parse_order, read_long_csv
+if TYPE_CHECKING:
+    from annotate.agreement.summary import AgreementSummary
 
 
 class LevelChoice(StrEnum):
@@ -40,6 +40,10 @@ def agreement(
         "--json", help="Print one JSON object instead of a table.")] = False,
 ) -> None:
     """Krippendorff's alpha, percent agreement, Cohen's and Fleiss' kappa of a CSV."""
+    # imported here: pandas and numpy would otherwise slow every `annotate` command's start
+    from annotate.agreement.summary import agreement_summary
+    from annotate.agreement.table import AGREEMENT_COLUMNS, parse_order, read_long_csv
+
     frame = read_long_csv(path, AGREEMENT_COLUMNS)
     summary = agreement_summary(frame, str(level), parse_order(order), bootstrap=bootstrap,
                                 seed=seed)
