@@ -37,6 +37,10 @@ class RoutingPolicy(BaseModel):
     double_annotation_share: float = Field(
         0.0, ge=0, le=1, description="share of items given one extra human annotation"
     )
+    human_below_confidence: float | None = Field(
+        None, ge=0, le=1,
+        description="LLM first: people are asked only when the LLM annotator's confidence is "
+        "below this, its answers disagree or it failed (None: people are always asked)")
     blind: bool = Field(False, description="people answer before they see the LLM's suggestion")
     show_sources_in_review: bool = Field(
         False, description="reviewers see who gave each answer (else anonymised)")
@@ -57,6 +61,12 @@ class RoutingPolicy(BaseModel):
             return False
         digest = hashlib.sha256(external_id.encode()).digest()
         return int.from_bytes(digest[:8], "big") / 2**64 < self.double_annotation_share
+
+    @property
+    def llm_first(self) -> bool:
+        """People wait for the LLM annotator and are asked only where it is unsure."""
+        return (self.human_below_confidence is not None and self.llm_annotations > 0
+                and not self.helper_first)
 
     def humans_for(self, external_id: str) -> int:
         """How many human annotations this item needs."""

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from annotate.errors import Conflict, NotFound
 from annotate.policy import RoutingPolicy
 from annotate.projects import project_policy
-from annotate.routing import Done, on_task_done
+from annotate.routing import Done, after_llm_first, on_task_done
 from annotate.schema import LabelSchema, validate_value
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item, Project, Suggestion, Task, utcnow
@@ -148,6 +148,31 @@ def claim_next_task(
                            lease_expires_at=expires, attempts=row.attempts)
 
 
+def claim_task(store: Store, task_id: int, worker_id: str, *,
+               lease_seconds: int = 300) -> ClaimedTask | None:
+    """Lease one given task if it is claimable now (a person picking an item, or a replay
+    driving simulated people); None when someone else holds it or it is finished."""
+    now = utcnow()
+    expires = now + timedelta(seconds=lease_seconds)
+    with store.session() as session:
+        stmt = select(Task).where(Task.id == task_id)
+        task = session.scalar(stmt.with_for_update())
+        if task is None:
+            raise NotFound(f"no task {task_id}")
+        claimable = (task.status == "pending" or (
+            task.status == "leased" and task.lease_expires_at is not None
+            and task.lease_expires_at < now))
+        if not claimable or task.attempts >= task.max_attempts or (
+                task.assignee is not None and task.assignee != worker_id):
+            return None
+        task.status, task.lease_owner, task.lease_expires_at = "leased", worker_id, expires
+        task.attempts += 1
+        task.updated_at = now
+        return ClaimedTask(id=task.id, project_id=task.project_id, item_id=task.item_id,
+                           role=task.role, worker_kind=task.worker_kind, lease_owner=worker_id,
+                           lease_expires_at=expires, attempts=task.attempts)
+
+
 def _owned_task(session: Session, task_id: int, worker_id: str, *, lock: bool = True) -> Task:
     stmt = select(Task).where(Task.id == task_id)
     if lock:
@@ -190,10 +215,23 @@ def fail_task(store: Store, task_id: int, worker_id: str, reason: str) -> str:
         if task.attempts >= task.max_attempts:
             task.status = "failed"
             task.failure_reason = f"{reason} (after {task.attempts} attempts)"
+            _after_failure(session, task)
         else:
             task.status = "pending"
             task.lease_owner = None
         return task.status
+
+
+def _after_failure(session: Session, task: Task) -> None:
+    """An LLM annotator task that failed for good hands its item to people (LLM first)."""
+    if task.role != "annotator" or task.worker_kind != "llm":
+        return
+    project = session.get(Project, task.project_id)
+    assert project is not None
+    policy = project_policy(project)
+    if policy.llm_first:
+        session.flush()
+        after_llm_first(session, project.id, project.kind, policy, task.item_id)
 
 
 def task_key(task_id: int, phase: str = "final") -> str:
@@ -239,7 +277,8 @@ def submit_annotation(
             annotation = Annotation(id=new_id, **cols)
             if phase == "final":
                 done = Done(project_id=row.project_id, kind=row.kind, item_id=row.item_id,
-                            role=row.role, value=clean, confidence=provenance.confidence)
+                            role=row.role, value=clean, confidence=provenance.confidence,
+                            worker_kind=row.worker_kind)
                 _complete(session, task_id, done, RoutingPolicy.model_validate(row.policy))
             return annotation
     except IntegrityError:  # a concurrent identical submit won the race: return its result
@@ -253,7 +292,8 @@ def submit_annotation(
 @functools.lru_cache(maxsize=4)
 def _submit_row_sql(dialect: str) -> Select[Any]:
     stmt = (
-        select(Task.id, Task.project_id, Task.item_id, Task.role, Task.status, Task.lease_owner,
+        select(Task.id, Task.project_id, Task.item_id, Task.role, Task.worker_kind, Task.status,
+               Task.lease_owner,
                Item.text, Project.kind, Project.schema_json.label("schema"),
                Project.policy_json.label("policy"))
         .join(Item, Item.id == Task.item_id)

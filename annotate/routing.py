@@ -5,6 +5,8 @@
 - With ``helper_first``, a Helper task comes first and people's tasks appear once it is done.
 - When an item's annotator tasks are all done and the answers disagree, a Moderator task is
   created (or an adjudication task for a person when the moderator is off).
+- With ``human_below_confidence`` (LLM first), people's tasks appear only for items whose LLM
+  annotator answered below that confidence, disagreed with itself or failed.
 - A moderator that picks "none" or is less confident than ``adjudicate_below`` sends the item
   to a person for adjudication.
 """
@@ -66,6 +68,8 @@ def plan_initial_tasks(
         i = item.item_id
         if policy.helper_first:
             rows.append((i, "helper", "llm", 0, *llm))
+        elif policy.llm_first and llms > 0:
+            pass  # people are asked later, only where the LLM is unsure
         else:
             rows += [(i, "annotator", "human", s, *human) for s in range(humans)]
         rows += [(i, "annotator", "llm", s, *llm) for s in range(llms)]
@@ -89,10 +93,13 @@ class Done:
     role: str
     value: dict[str, Any] | None
     confidence: float | None
+    worker_kind: str = "human"
 
 
 def on_task_done(session: Session, done: Done, policy: RoutingPolicy) -> int:
     """Create the follow-up tasks the policy asks for; return how many were created."""
+    if done.role == "annotator" and done.worker_kind == "llm" and policy.llm_first:
+        return after_llm_first(session, done.project_id, done.kind, policy, done.item_id)
     if done.role == "helper":
         humans = policy.humans_for(_external_id(session, done.item_id))
         return _add_tasks(session, done.project_id, policy, done.item_id, "annotator", "human",
@@ -103,6 +110,29 @@ def on_task_done(session: Session, done: Done, policy: RoutingPolicy) -> int:
         return _add_tasks(session, done.project_id, policy, done.item_id, "adjudicator",
                           "human", 1)
     return 0
+
+
+def after_llm_first(session: Session, project_id: int, kind: str, policy: RoutingPolicy,
+                    item_id: int) -> int:
+    """LLM first: once the item's LLM annotator tasks are settled, ask people only where the
+    LLM is unsure (low confidence, answers that disagree, or a task that failed)."""
+    tasks = session.execute(
+        select(Task.status).where(Task.item_id == item_id, Task.role == "annotator",
+                                  Task.worker_kind == "llm")).scalars().all()
+    if any(status in OPEN_STATES for status in tasks):
+        return 0
+    answers = session.execute(
+        select(Annotation.value, Annotation.confidence).where(
+            Annotation.item_id == item_id, Annotation.role == "annotator",
+            Annotation.annotator_kind == "llm", Annotation.phase == "final")).all()
+    threshold = policy.human_below_confidence or 0.0
+    sure = (len(answers) > 0 and len(answers) == len(tasks)
+            and all((c if c is not None else 0.0) >= threshold for _, c in answers)
+            and not disagree(kind, [v for v, _ in answers]))
+    if sure:
+        return 0
+    humans = policy.humans_for(_external_id(session, item_id))
+    return _add_tasks(session, project_id, policy, item_id, "annotator", "human", humans)
 
 
 def needs_adjudication(policy: RoutingPolicy, value: dict[str, Any] | None,
