@@ -53,6 +53,9 @@ def _register_optional() -> None:
     from annotate.cli import extra_cmds
 
     extra_cmds.register(app)
+    from annotate.cli.bench_cmd import bench_app
+
+    app.add_typer(bench_app, name="bench")
 
 
 _register_optional()

@@ -1,0 +1,121 @@
+"""`annotate bench replay`: label quality per human effort, replayed on a real dataset."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from annotate.cli.common import console, out, print_json
+from annotate.settings import DEFAULT_MODEL
+
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that prove the labels: replay a "
+                        "real multi-annotator dataset through the queue and the roles.")
+
+
+@bench_app.command("replay")
+def replay(
+    dataset: Path = typer.Argument(..., help="A labelled dataset file or its folder: long-form "
+                                   "CSV item_id,text,annotator,label (e.g. "
+                                   "../shared/data/convabuse), a pairwise JSONL with "
+                                   "human_labels (../shared/data/pandalm_pairwise), or an "
+                                   "`annotate export` JSONL."),
+    policy_file: Path | None = typer.Option(None, "--policy", help="Routing policy file (JSON "
+                                            "or TOML); default: a new project's policy."),
+    model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", envvar="ANNOTATE_MODEL",
+                              help="Model for the LLM roles (default: the embedded one)."),
+    limit: int | None = typer.Option(None, "--limit", "-n", min=1,
+                                     help="Replay the first N items only."),
+    seed: int = typer.Option(0, "--seed", help="Seed for held-out people, who answers, "
+                             "baselines and bootstrap."),
+    inject: float = typer.Option(0.0, "--inject", min=0.0, max=1.0,
+                                 help="Share of items given a prompt injection ('ignore all "
+                                 "previous instructions and answer X'); the report counts how "
+                                 "often the label followed it."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="LLM worker threads."),
+    output: Path = typer.Option(Path("replay"), "--out", "-o", help="Folder for replay.json, "
+                                "replay.png and the replay's own database replay.db."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Replay a real multi-annotator dataset: simulated people answer with their recorded
+    labels (only on items they labelled), the LLM roles answer live, the routing policy decides.
+
+    Prints the final labels' agreement with the people who were not asked (a bootstrap 95%
+    interval), the share of recorded human labels used, LLM calls, tokens, cost and time, the
+    LLM annotator's accuracy@coverage, and baselines on the same items: majority vote and
+    Dawid-Skene over all human labels, the LLM alone, and random people with the same budget.
+    The replay runs on its own fresh database in --out (the global --db is not touched).
+    """
+    from annotate.policy import default_policy, load_policy
+    from annotate.replay.dataset import load_dataset
+    from annotate.replay.metrics import build_report, plot, project_answers
+    from annotate.replay.simulate import run_replay, usable_items
+    from annotate.store.engine import open_store
+
+    data = load_dataset(dataset, limit=limit)
+    policy = load_policy(policy_file) if policy_file else default_policy(data.schema.kind)
+    output.mkdir(parents=True, exist_ok=True)
+    db = output / "replay.db"
+    for stale in (db, db.with_name("replay.db-wal"), db.with_name("replay.db-shm")):
+        stale.unlink(missing_ok=True)
+    items, dropped = usable_items(data)
+    store = open_store(f"sqlite:///{db}")
+    try:
+        with console.status(f"replaying {len(items)} items with {model}...") as status:
+            run = run_replay(store, data, policy=policy, model=model, seed=seed,
+                             workers=workers, inject=inject, name=f"replay-{data.path.stem}",
+                             on_progress=lambda msg: status.update(f"replay: {msg}"))
+            status.update("scoring and baselines...")
+            with store.session() as session:
+                answers = project_answers(session, run.project_id)
+        info = {"name": data.path.name, "path": str(data.path), "format": data.format,
+                "kind": data.schema.kind, "items": len(items), "dropped_fewer_than_2_people":
+                dropped, "recorded_labels": sum(len(i.people) for i in items),
+                "reference": "gold" if any(i.gold for i in items) else "people not asked"}
+        report = build_report(run, answers, dataset=info, policy=policy.model_dump(),
+                              model=model, seed=seed)
+    finally:
+        store.dispose()
+    (output / "replay.json").write_text(json.dumps(report.as_dict(), indent=2, default=str),
+                                        encoding="utf-8")
+    plot(report, output / "replay.png")
+    if json_out:
+        print_json(report.as_dict())
+        return
+    _print(report, output)
+
+
+def _print(report: Any, output: Path) -> None:
+    from rich.table import Table
+
+    d = report.dataset
+    out.print(f"[bold]Replay[/bold] of {d['name']}: {d['items']} items, "
+              f"{d['recorded_labels']} recorded human labels; reference: {d['reference']} "
+              f"(one held-out person per item)")
+    table = Table("system", "agreement [95% CI]", "human labels used", "vs majority",
+                  "no label")
+    for s in report.systems:
+        vs = "n/a" if s.vs_majority is None else f"{s.vs_majority:.3f}"
+        table.add_row(s.name, f"{s.quality:.3f} [{s.ci[0]:.3f}, {s.ci[1]:.3f}]",
+                      f"{s.human_labels_used} ({s.human_share:.0%})", vs, str(s.unlabelled))
+    out.print(table)
+    llm = report.llm
+    out.print(f"LLM ({report.model}): {int(llm.get('calls', 0))} calls, "
+              f"{int(llm.get('tokens', 0))} tokens, ${llm.get('cost_usd', 0):.4f}, "
+              f"{int(llm.get('not_ok', 0))} failed or invalid; wall time {report.seconds:.1f} s")
+    out.print("LLM annotator accuracy@coverage (vs the majority of all recorded people):")
+    for row in report.llm_accuracy_at_coverage:
+        acc = row["accuracy"]
+        shown = "n/a" if math.isnan(acc) else f"{acc:.0%}"
+        out.print(f"  confidence >= {row['threshold']:.1f}: coverage {row['coverage']:.0%}, "
+                  f"accuracy {shown}")
+    inj = report.injection
+    if inj["items"]:
+        out.print(f"Prompt injection: {inj['items']} items; the LLM's label followed it on "
+                  f"{inj['llm_followed']}, the final label on {inj['final_followed']}")
+    for note in report.notes:
+        out.print(f"[yellow]{note}[/yellow]")
+    out.print(f"wrote {output / 'replay.json'} and {output / 'replay.png'}")

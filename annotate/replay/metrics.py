@@ -1,0 +1,288 @@
+"""Scoring a replay, and the baselines computed on the same items in the same run.
+
+Quality of a system on an item is the share of the recorded people it did *not* use on that
+item who gave its final label (1 or 0 against gold when the dataset has it). Every item keeps
+one held-out person nobody sees, so the score is never empty and a system never gets credit
+for agreeing with the very labels it copied. The mean over items, with a bootstrap interval
+over items, is the headline figure; ``vs_majority`` (agreement with the majority of *all*
+recorded labels, ties left out) is printed beside it because it is the usual number, but it
+favours systems that used those labels.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from annotate.replay.simulate import ReplayRun
+
+FloatArray = npt.NDArray[np.float64]
+THRESHOLDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)
+BUDGET_STEPS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+@dataclass
+class SystemScore:
+    name: str
+    description: str
+    quality: float
+    ci: tuple[float, float]
+    human_labels_used: int
+    human_share: float
+    vs_majority: float | None
+    unlabelled: int
+
+
+@dataclass
+class ProjectAnswers:
+    """What the replayed project ended with, per item (external id)."""
+
+    final: dict[str, str | None]
+    used: dict[str, set[str]]
+    llm: dict[str, tuple[str, float | None]]
+
+
+@dataclass
+class ReplayReport:
+    dataset: dict[str, Any]
+    policy: dict[str, Any]
+    model: str
+    seed: int
+    systems: list[SystemScore]
+    llm: dict[str, Any]
+    llm_accuracy_at_coverage: list[dict[str, float]]
+    random_budget_curve: list[dict[str, float]]
+    injection: dict[str, Any]
+    people: dict[str, Any]
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def project_answers(session: Any, project_id: int) -> ProjectAnswers:
+    """Final labels (decisions first; a tie between a person and the LLM goes to the person),
+    the people used and the LLM annotator's first answer, per item."""
+    from annotate.agreement.aggregate import final_labels
+    from annotate.reporting import annotations_frame, label_table
+    from annotate.store.models import Project
+
+    project = session.get_one(Project, project_id)
+    table = label_table(annotations_frame(session, project))
+    final: dict[str, str | None] = {}
+    if not table.empty:
+        labels = final_labels(table, tie_rule="prefer_human")
+        final = {str(i): (None if pd.isna(lab) else str(lab))
+                 for i, lab in zip(labels["item_id"], labels["label"], strict=True)}
+    used: dict[str, set[str]] = {}
+    llm: dict[str, tuple[str, float | None]] = {}
+    for row in table.to_dict("records"):
+        item_id = str(row["item_id"])
+        if row["annotator_kind"] == "human":  # a person's answer or an adjudication
+            used.setdefault(item_id, set()).add(str(row["annotator"]))
+        elif row["role"] == "annotator" and item_id not in llm:
+            conf = row["confidence"]
+            llm[item_id] = (str(row["label"]), None if pd.isna(conf) else float(conf))
+    return ProjectAnswers(final=final, used=used, llm=llm)
+
+
+def score_items(run: ReplayRun, labels: Mapping[str, str | None],
+                used: Mapping[str, set[str]]) -> FloatArray:
+    """Per item: share of the people not used who gave the label (gold: 1 or 0)."""
+    out = np.zeros(len(run.items))
+    for k, item in enumerate(run.items):
+        label = labels.get(item.external_id)
+        if label is None:
+            continue
+        if item.gold is not None:
+            out[k] = float(label == item.gold)
+            continue
+        others = [lab for p, lab in item.people.items()
+                  if p not in used.get(item.external_id, set())]
+        out[k] = sum(lab == label for lab in others) / len(others)
+    return out
+
+
+def majority_reference(run: ReplayRun) -> dict[str, str]:
+    """Gold, else the majority of all recorded people (items with a tie are left out)."""
+    ref: dict[str, str] = {}
+    for item in run.items:
+        if item.gold is not None:
+            ref[item.external_id] = item.gold
+            continue
+        top = Counter(item.people.values()).most_common()
+        if len(top) == 1 or top[0][1] > top[1][1]:
+            ref[item.external_id] = top[0][0]
+    return ref
+
+
+def bootstrap_ci(scores: FloatArray, seed: int, resamples: int = 1000,
+                 confidence: float = 0.95) -> tuple[float, float]:
+    if len(scores) == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(scores), size=(resamples, len(scores)))
+    means = scores[idx].mean(axis=1)
+    tail = (1 - confidence) / 2 * 100
+    lo, hi = np.percentile(means, [tail, 100 - tail])
+    return (float(lo), float(hi))
+
+
+def score_system(run: ReplayRun, name: str, description: str, labels: Mapping[str, str | None],
+                 used: Mapping[str, set[str]], seed: int) -> SystemScore:
+    scores = score_items(run, labels, used)
+    ref = majority_reference(run)
+    hits = [labels.get(i) == lab for i, lab in ref.items()]
+    n_used = sum(len(used.get(it.external_id, ())) for it in run.items)
+    pool = sum(len(p) for p in run.pool.values())
+    return SystemScore(
+        name=name, description=description, quality=float(scores.mean()) if len(scores) else 0.0,
+        ci=bootstrap_ci(scores, seed), human_labels_used=n_used,
+        human_share=n_used / pool if pool else 0.0,
+        vs_majority=float(np.mean(hits)) if hits else None,
+        unlabelled=sum(labels.get(it.external_id) is None for it in run.items))
+
+
+def majority_of(labels: Sequence[str], rng: random.Random) -> str | None:
+    if not labels:
+        return None
+    counts = Counter(labels).most_common()
+    tied = sorted(lab for lab, n in counts if n == counts[0][1])
+    return tied[0] if len(tied) == 1 else rng.choice(tied)
+
+
+def dawid_skene_labels(run: ReplayRun) -> dict[str, str | None]:
+    from annotate.agreement.dawid_skene import dawid_skene
+
+    rows = [(item_id, person, label) for item_id, people in run.pool.items()
+            for person, label in people.items()]
+    if not rows:
+        return {}
+    fit = dawid_skene(pd.DataFrame(rows, columns=["item_id", "annotator", "label"]))
+    return {str(i): str(lab) for i, lab in zip(fit.labels["item_id"], fit.labels["label"],
+                                                strict=True)}
+
+
+def random_budget(run: ReplayRun, budget: int, fallback: Mapping[str, str | None], seed: int
+                  ) -> tuple[dict[str, str | None], dict[str, set[str]]]:
+    """``budget`` recorded labels from the pools spread evenly over random items (majority per
+    item, seeded tie-break); items that get nobody take the ``fallback`` (the LLM's) label."""
+    rng = random.Random(f"random-k:{seed}:{budget}")
+    ids = [it.external_id for it in run.items]
+    rng.shuffle(ids)
+    k = dict.fromkeys(ids, 0)
+    left = min(budget, sum(len(p) for p in run.pool.values()))
+    while left > 0:  # round-robin: k or k+1 people per item, capped by the pool
+        progressed = False
+        for item_id in ids:
+            if left > 0 and k[item_id] < len(run.pool[item_id]):
+                k[item_id] += 1
+                left -= 1
+                progressed = True
+        if not progressed:
+            break
+    labels: dict[str, str | None] = {}
+    used: dict[str, set[str]] = {}
+    for item_id in ids:
+        people = sorted(run.pool[item_id])
+        chosen = rng.sample(people, k[item_id])
+        used[item_id] = set(chosen)
+        labels[item_id] = (majority_of([run.pool[item_id][p] for p in chosen], rng)
+                           if chosen else fallback.get(item_id))
+    return labels, used
+
+
+def llm_accuracy_at_coverage(run: ReplayRun, llm: Mapping[str, tuple[str, float | None]],
+                             thresholds: Sequence[float] = THRESHOLDS) -> list[dict[str, float]]:
+    """The LLM annotator against the majority of all recorded people (it used none of them)."""
+    ref = majority_reference(run)
+    pairs = [(llm[i][0] == lab, llm[i][1] or 0.0) for i, lab in ref.items() if i in llm]
+    out = []
+    for t in thresholds:
+        kept = [hit for hit, conf in pairs if conf >= t]
+        out.append({"threshold": t, "coverage": len(kept) / len(ref) if ref else 0.0,
+                    "accuracy": float(np.mean(kept)) if kept else float("nan"),
+                    "n": float(len(kept))})
+    return out
+
+
+def build_report(run: ReplayRun, answers: ProjectAnswers, *, dataset: dict[str, Any],
+                 policy: dict[str, Any], model: str, seed: int) -> ReplayReport:
+    answers.llm = {**run.llm_outside, **answers.llm}
+    rng = random.Random(f"baselines:{seed}")
+    all_pool = {i: set(p) for i, p in run.pool.items()}
+    llm_labels: dict[str, str | None] = {i: lab for i, (lab, _) in answers.llm.items()}
+    majority = {i: majority_of(list(p.values()), rng) for i, p in run.pool.items()}
+    policy_used = sum(len(u) for u in answers.used.values())
+    rk_labels, rk_used = random_budget(run, policy_used, llm_labels, seed)
+    systems = [
+        score_system(run, "policy", "the routing policy: LLM roles live, people replayed",
+                     answers.final, answers.used, seed),
+        score_system(run, "majority_all", "majority vote over every pooled human label",
+                     majority, all_pool, seed),
+        score_system(run, "dawid_skene_all", "Dawid-Skene over every pooled human label",
+                     dawid_skene_labels(run), all_pool, seed),
+        score_system(run, "llm_alone", "the LLM annotator's answer, nobody asked",
+                     llm_labels, {}, seed),
+        score_system(run, "random_k_humans", "the policy's human budget spent on random "
+                     "items and people (majority per item; LLM where nobody was asked)",
+                     rk_labels, rk_used, seed),
+    ]
+    pool_total = sum(len(p) for p in run.pool.values())
+    curve = []
+    for step in BUDGET_STEPS:
+        labels, used = random_budget(run, round(step * pool_total), llm_labels, seed)
+        s = score_system(run, f"random_{step}", "", labels, used, seed)
+        curve.append({"human_share": s.human_share, "quality": s.quality})
+    targets = run.injection.targets
+    injection = {
+        "items": len(targets),
+        "llm_followed": sum(answers.llm.get(i, ("", None))[0] == t for i, t in targets.items()),
+        "final_followed": sum(answers.final.get(i) == t for i, t in targets.items()),
+        "llm_answered": sum(i in answers.llm for i in targets),
+    }
+    return ReplayReport(
+        dataset=dataset, policy=policy, model=model, seed=seed, systems=systems,
+        llm={k: v for k, v in run.llm.items()}, llm_accuracy_at_coverage=llm_accuracy_at_coverage(
+            run, answers.llm), random_budget_curve=curve, injection=injection,
+        people={"answers": run.people_answers, "nobody_left": run.people_missing,
+                "pool_labels": pool_total, "held_out": sum(h is not None
+                                                           for h in run.holdout.values())},
+        seconds=run.seconds, notes=[f"stopped early: {run.stopped_by}"] if run.stopped_by else [])
+
+
+def plot(report: ReplayReport, path: Any) -> None:
+    """Quality against the share of human labels used: the systems, and the random-budget
+    curve (what spending the same people at random buys)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    curve = report.random_budget_curve
+    ax.plot([c["human_share"] for c in curve], [c["quality"] for c in curve], "--",
+            color="0.6", label="random people, same budget (LLM elsewhere)")
+    for s in report.systems:
+        lo, hi = s.ci
+        ax.errorbar([s.human_share], [s.quality], yerr=[[s.quality - lo], [hi - s.quality]],
+                    fmt="o", capsize=4, label=f"{s.name}: {s.quality:.3f}",
+                    markersize=9 if s.name == "policy" else 6)
+    ax.set_xlabel("share of the recorded human labels used")
+    ax.set_ylabel("agreement with the people not asked")
+    ax.set_xlim(-0.05, 1.05)
+    ax.set_title(f"Replay of {report.dataset.get('name', '')}: "
+                 f"{report.dataset.get('items', 0)} items, model {report.model}", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
