@@ -196,3 +196,18 @@ def _no_injection() -> Any:
     from annotate.replay.simulate import Injection
 
     return Injection()
+
+
+@pytest.mark.live_model
+def test_replay_with_the_embedded_model(tmp_path: Path, shared_data: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The default model, live: 4 ConvAbuse items, every LLM answer valid or on the ledger."""
+    code = main(["bench", "replay", str(shared_data / "convabuse"), "--limit", "4",
+                 "--out", str(tmp_path), "--json"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model"] == "local/smollm2" and report["llm"]["calls"] >= 4
+    llm = next(s for s in report["systems"] if s["name"] == "llm_alone")
+    assert llm["unlabelled"] <= report["llm"]["not_ok"]  # no label only after failed calls
+    assert 0 <= llm["quality"] <= 1
+    assert report["llm_accuracy_at_coverage"][0]["n"] <= 4 - llm["unlabelled"]
