@@ -154,11 +154,23 @@ def project_status(session: Session, project: Project) -> ProjectStatus:
         .group_by(Annotation.annotator_kind)
     ):
         status.annotations[kind] = int(count)
-    calls, cost = session.execute(
-        select(func.count(), func.coalesce(func.sum(LLMCall.cost_usd), 0.0)).where(
-            LLMCall.project_id == pid
-        )
-    ).one()
-    status.llm_calls = int(calls)
-    status.cost_usd = float(cost)
+    ledger = ledger_summary(session, pid)
+    status.llm_calls = int(ledger["calls"] + ledger["cached"])
+    status.cost_usd = ledger["cost_usd"]
     return status
+
+
+def ledger_summary(session: Session, project_id: int) -> dict[str, float]:
+    """The project's LLM ledger: calls made (cache hits apart), their cost and tokens, cache
+    hits, and calls that failed or gave invalid output. The one place the ledger is summed."""
+    calls, cost, tokens = session.execute(
+        select(func.count(), func.coalesce(func.sum(LLMCall.cost_usd), 0.0),
+               func.coalesce(func.sum(LLMCall.prompt_tokens + LLMCall.completion_tokens), 0))
+        .where(LLMCall.project_id == project_id, LLMCall.cached.is_(False))
+    ).one()
+    cached = session.scalar(select(func.count()).select_from(LLMCall).where(
+        LLMCall.project_id == project_id, LLMCall.cached.is_(True))) or 0
+    not_ok = session.scalar(select(func.count()).select_from(LLMCall).where(
+        LLMCall.project_id == project_id, LLMCall.outcome != "ok")) or 0
+    return {"calls": float(calls), "cost_usd": float(cost), "tokens": float(tokens),
+            "cached": float(cached), "not_ok": float(not_ok)}

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from annotate.errors import BudgetExceeded
 from annotate.queue import ClaimedTask, release_task
 from annotate.store.engine import Store
-from annotate.store.models import LLMCall, Task
+from annotate.store.models import Task
 from annotate.worker import Answer, run_worker
 from roles.base import ProjectContext, Role, RoleContext
 from roles.llm import LLMClient
@@ -167,15 +167,7 @@ def run_project(
 
 def ledger_totals(store: Store, project_id: int) -> dict[str, float]:
     """Calls (not cached), their cost and tokens, cache hits and failed calls so far."""
+    from annotate.projects import ledger_summary
+
     with store.session() as session:
-        row = session.execute(
-            select(func.count(), func.coalesce(func.sum(LLMCall.cost_usd), 0.0),
-                   func.coalesce(func.sum(LLMCall.prompt_tokens + LLMCall.completion_tokens), 0))
-            .where(LLMCall.project_id == project_id, LLMCall.cached.is_(False))
-        ).one()
-        cached = session.scalar(select(func.count()).select_from(LLMCall).where(
-            LLMCall.project_id == project_id, LLMCall.cached.is_(True))) or 0
-        not_ok = session.scalar(select(func.count()).select_from(LLMCall).where(
-            LLMCall.project_id == project_id, LLMCall.outcome != "ok")) or 0
-    return {"calls": float(row[0]), "cost_usd": float(row[1]), "tokens": float(row[2]),
-            "cached": float(cached), "not_ok": float(not_ok)}
+        return ledger_summary(session, project_id)
