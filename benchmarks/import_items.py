@@ -25,9 +25,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo (tests.dbs)
 
-from annotate.errors import StoreUnavailable
 from annotate.importing import import_file
 from annotate.projects import create_project
 from annotate.schema import LabelSchema
@@ -86,28 +86,17 @@ def sqlite_store(folder: Path) -> Iterator[Store]:
 
 @contextmanager
 def postgres_store() -> Iterator[Store | None]:
-    name = f"annotate_import_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT",
-                          connect_args={"connect_timeout": 2})
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception:
-        admin.dispose()
-        yield None
-        return
-    try:
-        store = open_store(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}")
+    from tests.dbs import scratch_database
+
+    with scratch_database("postgresql", Path("."), "annotate_import_bench") as url:
+        if url is None:
+            yield None
+            return
+        store = open_store(url)
         try:
             yield store
         finally:
             store.dispose()
-    except StoreUnavailable:
-        yield None
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> None:

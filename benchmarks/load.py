@@ -20,22 +20,9 @@ import argparse
 import json
 import subprocess
 import time
-import uuid
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-def _admin(sql: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(sql))
-    engine.dispose()
-
-
 def _pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -113,12 +100,12 @@ def run(args: argparse.Namespace) -> None:
 
     from annotate.store.engine import open_store
     from annotate.store.models import Annotation, Task
+    from tests.dbs import scratch_database
     from tests.factories import make_project
 
-    name = f"annotate_load_{uuid.uuid4().hex[:8]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with scratch_database("postgresql", Path("."), "annotate_load") as url:
+        if url is None:
+            raise SystemExit("PostgreSQL on 127.0.0.1:5432 does not answer")
         store = open_store(url)
         make_project(store, args.tasks)
         until = time.time() + 5 + args.seconds  # 5 s for the processes to start
@@ -141,8 +128,6 @@ def run(args: argparse.Namespace) -> None:
             stuck = s.scalar(select(func.count()).select_from(Task)
                              .where(Task.status == "leased")) or 0
         store.dispose()
-    finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print(f"{args.workers} workers + {args.readers} readers, {args.seconds:.0f} s, PostgreSQL")
     print(f"  throughput     {len(submits) / args.seconds:8.1f} tasks/s ({len(submits)} tasks)")
     print(f"  claim latency  p50 {_pct(claims, 0.5):6.1f} ms  p95 {_pct(claims, 0.95):6.1f} ms")

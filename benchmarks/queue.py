@@ -27,33 +27,6 @@ import uuid
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-def _fresh_db(backend: str, folder: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{folder / f'q-{uuid.uuid4().hex[:6]}.db'}"
-    from sqlalchemy import create_engine, text
-
-    name = f"annotate_bench_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-
-
-def _drop_db(url: str) -> None:
-    if not url.startswith("postgresql"):
-        return
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    engine.dispose()
-
-
 def _seed(url: str, n: int) -> None:
     from annotate.store.engine import open_store
     from tests.factories import make_project
@@ -167,14 +140,15 @@ def _wait_for_go(go: Path) -> None:
 
 def measure(backend: str, workers: int, tasks: int, folder: Path) -> dict[str, float]:
     result: dict[str, float] = {}
+    from tests.dbs import scratch_database
+
     for mode in ("raw", "platform"):
-        url = _fresh_db(backend, folder)
-        try:
+        with scratch_database(backend, folder, "annotate_bench") as url:
+            if url is None:
+                raise SystemExit(f"{backend}: no server on 127.0.0.1:5432")
             _seed(url, tasks)
             seconds = _run_workers(url, workers, mode, folder)
             result[mode] = tasks / seconds
-        finally:
-            _drop_db(url)
     result["ratio"] = result["platform"] / result["raw"]
     return result
 

@@ -20,7 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,38 +29,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 GOAL_P95_MS = 150.0
 BATCH = 10_000
-
-
-def _fresh_db(backend: str, folder: Path) -> str | None:
-    if backend == "sqlite":
-        return f"sqlite:///{folder / 'ui-latency.db'}"
-    from sqlalchemy import create_engine, text
-
-    name = f"annotate_uibench_{uuid.uuid4().hex[:8]}"
-    try:
-        engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT",
-                               connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        engine.dispose()
-    except Exception as exc:
-        print(f"postgres: skipped ({str(exc).splitlines()[0]})")
-        return None
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-
-
-def _drop_db(url: str) -> None:
-    if not url.startswith("postgresql"):
-        return
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    engine.dispose()
 
 
 def _rows(n: int, make: Any) -> Any:
@@ -200,15 +169,15 @@ def main() -> int:
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args()
     ok = True
+    from tests.dbs import scratch_database
+
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
-            url = _fresh_db(backend.strip(), Path(tmp))
-            if url is None:
-                continue
-            try:
+            with scratch_database(backend.strip(), Path(tmp), "annotate_uibench") as url:
+                if url is None:
+                    print(f"{backend}: skipped (no server on 127.0.0.1:5432)")
+                    continue
                 results = measure(url, args.items, args.rounds)
-            finally:
-                _drop_db(url)
             for moment, r in results.items():
                 passed = r["next_p95"] < GOAL_P95_MS
                 ok = ok and passed

@@ -46,6 +46,27 @@ def pg_url(name: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
+@contextmanager
+def scratch_database(backend: str, folder: Path, prefix: str = "annotate_scratch"
+                     ) -> Iterator[str | None]:
+    """A fresh empty database for one benchmark or test run, removed afterwards: a SQLite file
+    in ``folder``, or a PostgreSQL database with a random name (None when the server does not
+    answer)."""
+    tag = uuid.uuid4().hex[:8]
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / f'{prefix}_{tag}.db'}"
+        return
+    if not pg_available():
+        yield None
+        return
+    name = f"{prefix}_{tag}"
+    _admin_execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield pg_url(name)
+    finally:
+        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 class PgTemplate:
     """A migrated template database; each test gets a clone."""
 
