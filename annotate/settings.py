@@ -1,19 +1,24 @@
-"""Settings read at the edge (env vars ANNOTATE_*, a .env file, CLI flags) and passed down."""
+"""Settings read at the edge (env vars ANNOTATE_*, a .env file, CLI flags) and passed down.
+
+The defaults are plain constants so that importing them costs nothing; the pydantic-settings
+model (which reads the environment and ``.env``) is built only by :func:`load_settings`.
+"""
 
 from __future__ import annotations
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import functools
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from annotate.settings_model import Settings
 
 DEFAULT_DB_URL = "sqlite:///annotate.db"
 DEFAULT_MODEL = "local/smollm2"
 
 
-class Settings(BaseSettings):
-    """Process-wide settings; CLI flags override these."""
+@functools.cache
+def load_settings() -> Settings:
+    """Process-wide settings (read once); CLI flags override these."""
+    from annotate.settings_model import Settings
 
-    model_config = SettingsConfigDict(env_prefix="ANNOTATE_", env_file=".env", extra="ignore")
-
-    db: str = DEFAULT_DB_URL
-    model: str = DEFAULT_MODEL
-    lease_seconds: int = 300
-    threads: int = 1
+    return Settings()

@@ -20,7 +20,7 @@ from annotate.playground import (
     send_to_double_annotation,
 )
 from annotate.projects import current_guideline, project_policy
-from annotate.settings import Settings
+from annotate.settings import load_settings
 from annotate.store.engine import Store
 from annotate.store.models import Item, Project
 from ui import access, state
@@ -68,7 +68,7 @@ def _results_table(project: Project, examples: list[Example],
 
 
 def _run(store: Store, project: Project, examples: list[Example], draft: str) -> None:
-    model = st.text_input("Model", value=Settings().model, help="Any litellm model string; "
+    model = st.text_input("Model", value=load_settings().model, help="Any litellm model string; "
                           "the default runs locally with no network.")
     memo = f"run:{project.id}"
     if st.button("Run the annotator role on these examples", icon=":material/play_arrow:",
