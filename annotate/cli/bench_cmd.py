@@ -95,11 +95,14 @@ def _print(report: Any, output: Path) -> None:
     out.print(f"[bold]Replay[/bold] of {d['name']}: {d['items']} items, "
               f"{d['recorded_labels']} recorded human labels; reference: {d['reference']} "
               f"(one held-out person per item)")
-    table = Table("system", "agreement [95% CI]", "human labels used", "vs majority",
-                  "no label")
+    table = Table("system", "agreement [95% CI]", "minus majority_all (paired)",
+                  "human labels used", "vs majority", "no label")
     for s in report.systems:
         vs = "n/a" if s.vs_majority is None else f"{s.vs_majority:.3f}"
-        table.add_row(s.name, f"{s.quality:.3f} [{s.ci[0]:.3f}, {s.ci[1]:.3f}]",
+        d = s.minus_majority_all
+        diff = "" if d is None or s.name == "majority_all" else \
+            f"{d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}]"
+        table.add_row(s.name, f"{s.quality:.3f} [{s.ci[0]:.3f}, {s.ci[1]:.3f}]", diff,
                       f"{s.human_labels_used} ({s.human_share:.0%})", vs, str(s.unlabelled))
     out.print(table)
     llm = report.llm

@@ -38,6 +38,8 @@ class SystemScore:
     human_share: float
     vs_majority: float | None
     unlabelled: int
+    minus_majority_all: tuple[float, float, float] | None = None
+    """Paired difference to majority_all on the same items: (mean, CI low, CI high)."""
 
 
 @dataclass
@@ -223,19 +225,27 @@ def build_report(run: ReplayRun, answers: ProjectAnswers, *, dataset: dict[str, 
     majority = {i: majority_of(list(p.values()), rng) for i, p in run.pool.items()}
     policy_used = sum(len(u) for u in answers.used.values())
     rk_labels, rk_used = random_budget(run, policy_used, llm_labels, seed)
+    ds_labels = dawid_skene_labels(run)
     systems = [
         score_system(run, "policy", "the routing policy: LLM roles live, people replayed",
                      answers.final, answers.used, seed),
         score_system(run, "majority_all", "majority vote over every pooled human label",
                      majority, all_pool, seed),
         score_system(run, "dawid_skene_all", "Dawid-Skene over every pooled human label",
-                     dawid_skene_labels(run), all_pool, seed),
+                     ds_labels, all_pool, seed),
         score_system(run, "llm_alone", "the LLM annotator's answer, nobody asked",
                      llm_labels, {}, seed),
         score_system(run, "random_k_humans", "the policy's human budget spent on random "
                      "items and people (majority per item; LLM where nobody was asked)",
                      rk_labels, rk_used, seed),
     ]
+    reference = score_items(run, majority, all_pool)
+    for system, (labels, used) in zip(systems, (
+            (answers.final, answers.used), (majority, all_pool), (ds_labels, all_pool),
+            (llm_labels, {}), (rk_labels, rk_used)), strict=True):
+        diff = score_items(run, labels, used) - reference
+        lo, hi = bootstrap_ci(diff, seed)
+        system.minus_majority_all = (float(diff.mean()) if len(diff) else 0.0, lo, hi)
     pool_total = sum(len(p) for p in run.pool.values())
     curve = []
     for step in BUDGET_STEPS:

@@ -107,6 +107,10 @@ def test_report_scores_against_the_people_not_asked(store: Store, tmp_path: Path
         expected.append(others.count(answers.final[item.external_id]) / len(others))
     assert policy.quality == pytest.approx(float(np.mean(expected)))
     assert policy.ci[0] <= policy.quality <= policy.ci[1]
+    assert systems["majority_all"].minus_majority_all == (0.0, 0.0, 0.0)
+    diff = policy.minus_majority_all
+    assert diff is not None and diff[0] == pytest.approx(
+        policy.quality - systems["majority_all"].quality) and diff[1] <= diff[0] <= diff[2]
     assert systems["llm_alone"].human_labels_used == 0
     assert systems["majority_all"].human_share == 1.0
     assert systems["random_k_humans"].human_labels_used == policy.human_labels_used
