@@ -1,7 +1,7 @@
 """The annotation UI: ``annotate ui [--db URL] [--port P]`` runs ``streamlit run ui/app.py``.
 
 The router shows each person the pages they may use: the workspace and the guideline for
-everybody; review, dashboards, the guideline playground, setup and people for owners
+everybody; review, dashboards, the guideline playground, the pilot, setup and people for owners
 (owners' pages stay reachable by URL for others only to refuse them). The database store is
 created once per process (:mod:`ui.resources`); session state lives in :mod:`ui.state`.
 
@@ -43,6 +43,7 @@ def pages_for(signed_in: bool, owner: bool) -> dict[str, list[st.Page]]:
                     hidden=hide),
               _page("playground", "Guideline playground", ":material/science:", "playground",
                     hidden=hide),
+              _page("pilot", "Pilot", ":material/rocket_launch:", "pilot", hidden=hide),
               _page("setup", "Project setup", ":material/settings:", "setup", hidden=hide),
               _page("people", "People", ":material/group:", "people", hidden=hide)]
     return {"Annotate": work, "Manage": manage} if owner else {"": work + manage}

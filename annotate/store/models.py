@@ -167,6 +167,20 @@ class Suggestion(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class Report(Base):
+    """The result of a whole-project run (e.g. a pilot), as JSON, with where its files went."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_project_kind", "project_id", "kind", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    output: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class LLMCall(Base):
     """Ledger of every model call: tokens, cost, latency, cache hit, outcome with raw text."""
 

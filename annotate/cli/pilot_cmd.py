@@ -1,0 +1,172 @@
+"""`annotate pilot NAME`: can the LLM do this task, and at what cost of error?"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from annotate.cli.common import console, out, print_json, store_from
+from annotate.errors import InvalidInput
+from annotate.settings import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+
+def pilot(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Project name."),
+    sample: int = typer.Option(50, "--sample", "-n", help="Human-labelled items to try."),
+    models: str = typer.Option(DEFAULT_MODEL, "--models", "-m",
+                               help="Comma-separated litellm model strings (dry-run: instant "
+                               "random answers; default: the embedded model)."),
+    error_cost: float = typer.Option(10.0, "--error-cost",
+                                     help="Cost of one wrong final label."),
+    human_cost: float = typer.Option(1.0, "--human-cost", help="Cost of one human label."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the sample and the bootstrap."),
+    bootstrap: int = typer.Option(1000, "--bootstrap",
+                                  help="Bootstrap resamples for confidence intervals."),
+    output: Path = typer.Option(Path("pilot"), "--output", "-o", help="Output folder."),
+    policy_out: Path = typer.Option(None, "--policy-out",
+                                    help="Where to write the policy (default OUTPUT/policy.json)."),
+    ask_people: bool = typer.Option(False, "--ask-people",
+                                    help="Queue human tasks so that SAMPLE items get a human "
+                                    "label, then exit."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Run the annotator role of each model on a sample of items people labelled; report
+    agreement, accuracy@coverage, calibration, invalid outputs, cost and time per 1,000 items;
+    recommend a routing policy (LLM alone above a confidence threshold, people below) and
+    write it as OUTPUT/policy.json for `annotate policy set NAME FILE`. Nothing is stored as a
+    label."""
+    from annotate.pilot import PilotOptions, run_pilot
+    from annotate.pilot_metrics import Costs
+    from annotate.pilot_report import write_pilot_files
+
+    names = _models(models)
+    _check(sample, error_cost, human_cost, bootstrap)
+    with store_from(ctx) as store:
+        if ask_people:
+            _ask_people(store, name, sample, seed)
+            return
+        options = PilotOptions(costs=Costs(error_cost, human_cost), models=names,
+                               sample=sample, seed=seed, bootstrap=bootstrap)
+        with _progress() as progress:
+            result = run_pilot(store, name, options, on_progress=progress)
+        files = write_pilot_files(store, result, output, policy_out)
+    if json_out:
+        print_json({**result.as_json(), "files": {"report": str(files.html),
+                                                  "numbers": str(files.json),
+                                                  "policy": str(files.policy)}})
+        return
+    _print(result)
+    out.print(f"wrote {files.html}, {files.json} and {files.policy}\n"
+              f"next: annotate policy set {name} {files.policy}", soft_wrap=True,
+              highlight=False)
+
+
+def _models(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
+    if not names:
+        raise InvalidInput("--models needs at least one model, e.g. --models dry-run")
+    return names
+
+
+def _check(sample: int, error_cost: float, human_cost: float, bootstrap: int) -> None:
+    if sample < 1:
+        raise InvalidInput(f"--sample must be at least 1 (got {sample})")
+    if error_cost < 0 or human_cost < 0:
+        raise InvalidInput("--error-cost and --human-cost must not be negative")
+    if bootstrap < 0:
+        raise InvalidInput("--bootstrap must not be negative")
+
+
+def _ask_people(store: Any, name: str, sample: int, seed: int) -> None:
+    from annotate.pilot import ask_people
+    from annotate.projects import get_project
+
+    with store.session() as session:
+        created, present = ask_people(session, get_project(session, name), sample, seed)
+    out.print(f"{present} items of {name} already have a human label or task; queued "
+              f"{created} more for people. Label them in `annotate ui`, then run "
+              f"`annotate pilot {name} --sample {sample}`.", soft_wrap=True, highlight=False)
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar on stderr, one bar per model."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    bars: dict[str, TaskID] = {}
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                  transient=True) as bar:
+
+        def update(model: str, done: int, total: int) -> None:
+            if model not in bars:
+                bars[model] = bar.add_task(f"pilot {model}", total=total)
+            bar.update(bars[model], completed=done)
+
+        yield update
+
+
+def _print(result: Any) -> None:
+    from rich.table import Table
+
+    table = Table("", *[r.model for r in result.models], title=(
+        f"Pilot: {result.project} ({result.sample['items']} items; an error costs "
+        f"{result.costs.error_cost:g}, a human label {result.costs.human_cost:g})"))
+    rows = {
+        "alpha human-LLM [95% CI]": [_ci(r.alpha, r.alpha_ci) for r in result.models],
+        "accuracy vs majority [CI]": [_ci(r.accuracy, r.accuracy_ci) for r in result.models],
+        "ECE": [_fmt(r.ece) for r in result.models],
+        "invalid outputs": [f"{r.invalid}/{r.items} ({r.invalid_rate:.0%})"
+                            for r in result.models],
+        "failed calls": [str(r.errors) for r in result.models],
+        "USD / 1,000 items": [f"{r.cost_per_1000:.4f}" for r in result.models],
+        "seconds / 1,000 items": [_seconds(r) for r in result.models],
+        "calls (cache hits)": [f"{r.usage.calls} ({r.usage.cache_hits})" for r in result.models],
+        "LLM alone at confidence >=": ["people only" if r.best.threshold is None
+                                       else f"{r.best.threshold:g} ({r.best.coverage:.0%})"
+                                       for r in result.models],
+        "expected cost / item": [f"{r.best.expected_cost:.3f}" for r in result.models],
+        "expected accuracy": [f"{r.best.expected_accuracy:.1%}" for r in result.models],
+    }
+    for name, values in rows.items():
+        table.add_row(name, *values)
+    out.print(table)
+    rec = result.recommendation
+    out.print(f"people: alpha {_fmt(result.humans['alpha'])}, error rate "
+              f"{_fmt(result.humans['error_rate'])} ({result.humans['error_comparisons']} "
+              "labels compared with the others' majority)", soft_wrap=True, highlight=False)
+    out.print(f"[bold]recommended[/bold]: {rec.reasons[0]}; expected accuracy "
+              f"{rec.choice.expected_accuracy:.1%}, cost per item {rec.choice.expected_cost:.3f}"
+              f" (people only {rec.people_only.expected_cost:.3f}"
+              + (f", LLM only {rec.llm_only.expected_cost:.3f}" if rec.llm_only else "") + ")",
+              soft_wrap=True, highlight=False)
+    for line in [*rec.reasons[1:], *result.notes]:
+        out.print(f"  - {line}", soft_wrap=True, highlight=False)
+
+
+def _seconds(report: Any) -> str:
+    """Wall time; with cache hits also the model's own time, hits at their original call."""
+    text = f"{report.seconds_per_1000:.0f}"
+    if report.usage.cache_hits:
+        text += f" ({report.model_seconds_per_1000:.0f} uncached)"
+    return text
+
+
+def _ci(value: float | None, ci: tuple[float | None, float | None]) -> str:
+    if value is None:
+        return "n/a"
+    low, high = ci
+    return f"{value:.2f}" + (f" [{low:.2f}, {high:.2f}]" if low is not None and high is not None
+                            else "")
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
