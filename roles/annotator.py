@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from annotate.errors import InvalidInput
-from annotate.queue import ClaimedTask
+from annotate.queue import ClaimedTask, Provenance
 from annotate.schema import LabelSchema, validate_value
 from annotate.store.engine import Store
 from annotate.worker import Answer
@@ -30,6 +30,7 @@ from roles.base import (
     llm_provenance,
     reject,
 )
+from roles.distilled import Predicted, is_distilled, label_distilled
 from roles.llm import Completion, LLMClient
 
 REASON = {"type": "string", "maxLength": 100}
@@ -143,10 +144,22 @@ class Labelled:
     completion: Completion
     prompt: RenderedPrompt
 
+    def provenance(self, ctx: RoleContext) -> Provenance:
+        return llm_provenance(ctx, self.completion, self.prompt, confidence=self.confidence,
+                              rationale=self.rationale)
+
+
+Label = Labelled | Predicted
+"""An annotator answer: from an LLM (:class:`Labelled`) or a distilled model
+(:class:`~roles.distilled.Predicted`, for ``--model distilled:NAME``)."""
+
 
 def label_text(ctx: RoleContext, text: str, data: dict[str, Any], meta: dict[str, Any],
-               attempt: Attempt) -> Labelled | RoleFailure:
-    """render -> call -> parse -> validate for one text."""
+               attempt: Attempt) -> Label | RoleFailure:
+    """render -> call -> parse -> validate for one text (a distilled model answers
+    directly, without a prompt)."""
+    if is_distilled(ctx.model):
+        return label_distilled(ctx, [text])[0]
     prompt = render_prompt(ctx, text, data, meta)
     result = call_model(ctx, prompt, output_schema(ctx.project.schema), attempt,
                         max_tokens=_max_tokens(ctx.project.schema))
@@ -171,14 +184,12 @@ class AnnotatorRole:
         result = label_text(ctx, item.text, item.data or {}, item.meta or {}, Attempt.of(task))
         if isinstance(result, RoleFailure):
             return result.as_answer()
-        provenance = llm_provenance(ctx, result.completion, result.prompt,
-                                    confidence=result.confidence, rationale=result.rationale)
-        return Answer(value=result.value, provenance=provenance)
+        return Answer(value=result.value, provenance=result.provenance(ctx))
 
 
 def annotate_texts(store: Store, project: str, texts: Sequence[str], *, model: str,
                    guideline: str | None = None, llm: LLMClient | None = None,
-                   ) -> list[Labelled | RoleFailure]:
+                   ) -> list[Label | RoleFailure]:
     """Label texts outside the queue (guideline playground, Label Studio backend, pilots),
     optionally under a draft ``guideline`` that is not saved yet."""
     from roles.client import make_client
@@ -186,6 +197,8 @@ def annotate_texts(store: Store, project: str, texts: Sequence[str], *, model: s
     context = _draft_context(ProjectContext.load(store, project), guideline)
     client = llm or make_client(store, context.project_id, model)
     ctx = RoleContext(store=store, llm=client, project=context, model=model)
+    if is_distilled(model):
+        return list(label_distilled(ctx, list(texts)))  # one batch of embeddings
     return [label_text(ctx, text, {}, {}, Attempt(role="annotator")) for text in texts]
 
 
@@ -222,9 +235,12 @@ def annotate_items(store: Store, project_id: int, item_ids: Sequence[int], *,
     ctx = RoleContext(store=store, llm=llm or make_client(store, project_id, model),
                       project=context, model=model, worker_id="playground")
     outputs = []
-    for item_id in item_ids:
+    batch = label_distilled(ctx, [items[i][0] for i in item_ids]) if is_distilled(model) \
+        else None
+    for index, item_id in enumerate(item_ids):
         text, data, meta = items[item_id]
-        result = label_text(ctx, text, data, meta, Attempt(role="annotator"))
+        result = batch[index] if batch is not None \
+            else label_text(ctx, text, data, meta, Attempt(role="annotator"))
         if isinstance(result, RoleFailure):
             outputs.append(ItemOutput(item_id, None, error=f"{result.kind}: {result.message}"))
         else:

@@ -121,6 +121,11 @@ def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("report")(report)
     app.command("agreement")(agreement)
+    from annotate.cli.distill_cmd import distill
+    from annotate.cli.pilot_cmd import pilot
+
+    app.command("pilot")(pilot)
+    app.command("distill")(distill)
     app.add_typer(expert_app, name="expert")
     from annotate.labelstudio.cli import ls_app
     from ui.people_cli import people_app

