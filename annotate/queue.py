@@ -108,13 +108,21 @@ def expire_exhausted(session: Session, now: datetime, project_id: int | None = N
              Task.attempts >= Task.max_attempts]
     if project_id is not None:
         conds.append(Task.project_id == project_id)
-    result = session.execute(
-        update(Task).where(*conds).values(
+    expired = session.scalars(select(Task.id).where(*conds)).all()
+    if not expired:
+        return 0
+    session.execute(
+        update(Task).where(Task.id.in_(expired)).values(
             status="failed", updated_at=now,
             failure_reason=func.coalesce(Task.failure_reason, "lease expired on the last attempt"),
         ).execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    session.flush()
+    for task in session.scalars(select(Task).where(Task.id.in_(expired),
+                                                   Task.role == "annotator",
+                                                   Task.worker_kind == "llm")):
+        _after_failure(session, task)
+    return len(expired)
 
 
 def claim_next_task(

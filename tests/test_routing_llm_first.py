@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import select, update
 
 from annotate.policy import RoutingPolicy, parse_policy
 from annotate.queue import Provenance, claim_next_task, claim_task, fail_task, submit_annotation
 from annotate.store.engine import Store
-from annotate.store.models import Item, Task
+from annotate.store.models import Item, Task, utcnow
 from tests.factories import make_project
 
 POLICY = RoutingPolicy(human_annotations=1, llm_annotations=1, human_below_confidence=0.8,
@@ -38,6 +40,19 @@ def test_people_wait_for_the_llm_and_see_only_unsure_items(store: Store) -> None
     assert task is not None
     assert fail_task(store, task.id, "llm-w", "invalid output") == "failed"  # i2: failed
     assert sorted(_human_tasks(store)) == ["i1", "i2"]
+
+
+def test_an_llm_task_whose_last_lease_expired_goes_to_people(store: Store) -> None:
+    make_project(store, 1, policy=POLICY)
+    task = claim_next_task(store, "llm-w", worker_kind="llm", lease_seconds=1)
+    assert task is not None
+    with store.session() as session:  # the worker died: its last lease ran out
+        session.execute(update(Task).where(Task.id == task.id).values(
+            lease_expires_at=utcnow() - timedelta(seconds=5)))
+    assert claim_next_task(store, "llm-w", worker_kind="llm") is None  # expires it
+    with store.session() as session:
+        assert session.get_one(Task, task.id).status == "failed"
+    assert sorted(_human_tasks(store)) == ["i0"]
 
 
 def test_without_threshold_people_are_asked_from_the_start(store: Store) -> None:
