@@ -139,31 +139,27 @@ class Calibration:
 
 def calibration(confidence: FloatArray, correct: BoolArray, n_bins: int = N_BINS) -> Calibration:
     """ECE = sum over bins of (share of answers) x |accuracy - mean confidence|."""
-    if len(confidence) == 0:
+    from annotate.agreement.calibration import expected_calibration_error, reliability_bins
+
+    table = reliability_bins(confidence, correct, n_bins)
+    if table.empty:
         return Calibration(None, [])
-    index = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
-    bins, ece = [], 0.0
-    for b in range(n_bins):
-        inside = index == b
-        if not inside.any():
-            continue
-        acc, conf = float(correct[inside].mean()), float(confidence[inside].mean())
-        ece += inside.mean() * abs(acc - conf)
-        bins.append({"lo": b / n_bins, "hi": (b + 1) / n_bins, "n": int(inside.sum()),
-                     "confidence": round(conf, 4), "accuracy": round(acc, 4)})
-    return Calibration(round(float(ece), 4), bins)
+    ece = expected_calibration_error(confidence, correct, n_bins)
+    bins: list[dict[str, float]] = [
+        {"lo": float(row["bin_low"]), "hi": float(row["bin_high"]), "n": int(row["n"]),
+         "confidence": round(float(row["confidence"]), 4),
+         "accuracy": round(float(row["accuracy"]), 4)}
+        for row in table.to_dict("records")]
+    return Calibration(round(float(ece or 0.0), 4), bins)
 
 
 def bootstrap_ci(correct: BoolArray, resamples: int = 1000, seed: int = 0,
                  level: float = 0.95) -> tuple[float, float] | None:
-    """Percentile bootstrap interval of the accuracy (None with no items or no resamples)."""
-    if len(correct) == 0 or resamples <= 0:
-        return None
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(correct), size=(resamples, len(correct)))
-    means = correct[draws].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+    """Percentile bootstrap interval of the accuracy (None when it cannot be computed)."""
+    from annotate.agreement.bootstrap import bootstrap_mean
+
+    low, high = bootstrap_mean(correct, resamples, seed, level)
+    return None if low is None or high is None else (low, high)
 
 
 @dataclass(frozen=True)

@@ -37,18 +37,17 @@ import pandas as pd
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from annotate.agreement.bootstrap import bootstrap_mean
+from annotate.agreement.calibration import expected_calibration_error, reliability_bins
 from annotate.errors import InvalidInput
 from annotate.pilot_metrics import (
     Costs,
     CoveragePoint,
     HumanErrorRate,
     best_point,
-    bootstrap_mean,
     coverage_curve,
-    expected_calibration_error,
     human_error_rate,
     people_cost,
-    reliability_bins,
 )
 from annotate.policy import RoutingPolicy
 from annotate.projects import get_project, project_policy

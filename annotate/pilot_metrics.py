@@ -1,7 +1,7 @@
 """The pilot's numbers, as pure functions of plain tables (tested on hand-made examples):
-people's leave-one-out error rate, a bootstrap interval of a mean, reliability bins and the
-expected calibration error, accuracy@coverage with the expected cost per item of routing by
-a confidence threshold.
+people's leave-one-out error rate, accuracy@coverage with the expected cost per item of
+routing by a confidence threshold. (Intervals and calibration are shared:
+:mod:`annotate.agreement.bootstrap`, :mod:`annotate.agreement.calibration`.)
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
@@ -44,43 +43,6 @@ def human_error_rate(humans: pd.DataFrame) -> HumanErrorRate:
             comparisons += 1
             errors += label != ranked[0][0]
     return HumanErrorRate(errors / comparisons if comparisons else None, comparisons)
-
-
-def bootstrap_mean(values: Numbers, n_resamples: int, seed: int = 0,
-                   confidence: float = 0.95) -> tuple[float | None, float | None]:
-    """Percentile bootstrap interval of a mean (None, None when it cannot be computed)."""
-    data = np.asarray(values, dtype=float)
-    if len(data) < 2 or n_resamples < 1:
-        return None, None
-    rng = np.random.default_rng(seed)
-    means = data[rng.integers(0, len(data), size=(n_resamples, len(data)))].mean(axis=1)
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(means, [tail, 1 - tail])
-    return float(low), float(high)
-
-
-def reliability_bins(confidence: Numbers, correct: Numbers,
-                     bins: int = 10) -> pd.DataFrame:
-    """Equal-width confidence bins [k/bins, (k+1)/bins) (the last one closed): items,
-    mean confidence and accuracy in each non-empty bin."""
-    conf = np.asarray(confidence, dtype=float)
-    hit = np.asarray(correct, dtype=float)
-    index = np.digitize(conf, np.arange(1, bins) / bins)
-    rows = [{"bin_low": k / bins, "bin_high": (k + 1) / bins, "n": int((index == k).sum()),
-             "confidence": float(conf[index == k].mean()),
-             "accuracy": float(hit[index == k].mean())}
-            for k in range(bins) if (index == k).any()]
-    return pd.DataFrame(rows, columns=["bin_low", "bin_high", "n", "confidence", "accuracy"])
-
-
-def expected_calibration_error(confidence: Numbers, correct: Numbers,
-                               bins: int = 10) -> float | None:
-    """ECE = sum over bins of (items in bin / items) * |accuracy - mean confidence|."""
-    table = reliability_bins(confidence, correct, bins)
-    if table.empty:
-        return None
-    weights = table["n"] / table["n"].sum()
-    return float((weights * (table["accuracy"] - table["confidence"]).abs()).sum())
 
 
 @dataclass(frozen=True)

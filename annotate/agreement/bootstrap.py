@@ -84,3 +84,18 @@ def percentile_interval(estimates: FloatArray, confidence: float, seed: int
 def _empty(confidence: float, n_resamples: int, seed: int, reason: str) -> ConfidenceInterval:
     return ConfidenceInterval(low=None, high=None, confidence=confidence,
                               n_resamples=n_resamples, n_valid=0, seed=seed, reason=reason)
+
+
+def bootstrap_mean(values: object, n_resamples: int, seed: int = 0,
+                   confidence: float = 0.95) -> tuple[float | None, float | None]:
+    """Percentile bootstrap interval of a mean over units (items): resample the units with
+    replacement ``n_resamples`` times. (None, None) with fewer than two values or no
+    resamples. The one interval of a mean used by the pilot, distill and replay reports."""
+    data = np.asarray(values, dtype=float)
+    if len(data) < 2 or n_resamples < 1:
+        return None, None
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, len(data), size=(n_resamples, len(data)))].mean(axis=1)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return float(low), float(high)

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from annotate.agreement.bootstrap import bootstrap_mean
 from annotate.replay.simulate import ReplayRun
 
 FloatArray = npt.NDArray[np.float64]
@@ -126,16 +127,10 @@ def majority_reference(run: ReplayRun) -> dict[str, str]:
     return ref
 
 
-def bootstrap_ci(scores: FloatArray, seed: int, resamples: int = 1000,
-                 confidence: float = 0.95) -> tuple[float, float]:
-    if len(scores) == 0:
-        return (float("nan"), float("nan"))
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(scores), size=(resamples, len(scores)))
-    means = scores[idx].mean(axis=1)
-    tail = (1 - confidence) / 2 * 100
-    lo, hi = np.percentile(means, [tail, 100 - tail])
-    return (float(lo), float(hi))
+def bootstrap_ci(scores: FloatArray, seed: int) -> tuple[float, float]:
+    """95% interval of the mean over items (NaN when it cannot be computed)."""
+    low, high = bootstrap_mean(scores, 1000, seed)
+    return (float("nan") if low is None else low, float("nan") if high is None else high)
 
 
 def score_system(run: ReplayRun, name: str, description: str, labels: Mapping[str, str | None],

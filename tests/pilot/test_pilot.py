@@ -11,12 +11,8 @@ from sqlalchemy import func, select
 
 from annotate.errors import InvalidInput
 from annotate.pilot import PilotOptions, ask_people, run_pilot
-from annotate.pilot_metrics import (
-    Costs,
-    expected_calibration_error,
-    human_error_rate,
-    reliability_bins,
-)
+from annotate.agreement.calibration import expected_calibration_error, reliability_bins
+from annotate.pilot_metrics import Costs, human_error_rate
 from annotate.pilot_report import latest_pilot, write_pilot_files
 from annotate.policy import load_policy
 from annotate.projects import get_project
