@@ -43,8 +43,9 @@ TASK_COLUMNS = ("project_id", "item_id", "role", "worker_kind", "slot", "status"
                 "attempts", "max_attempts", "created_at", "updated_at")
 
 
-def _task_row(project_id: int, policy: RoutingPolicy, item_id: int, role: str, kind: str,
-              slot: int, now: datetime | None = None) -> dict[str, Any]:
+def task_row(project_id: int, policy: RoutingPolicy, item_id: int, role: str, kind: str,
+             slot: int, now: datetime | None = None) -> dict[str, Any]:
+    """The row of a new pending task, with the policy's priority and attempts."""
     now = now or utcnow()
     priority = policy.llm_priority if kind == "llm" else policy.human_priority
     values = (project_id, item_id, role, kind, slot, "pending", priority, 0,
@@ -183,7 +184,7 @@ def _add_tasks(session: Session, project_id: int, policy: RoutingPolicy, item_id
     )
     if existing is not None or count <= 0:
         return 0
-    session.execute(insert(Task), [_task_row(project_id, policy, item_id, role, kind, slot)
+    session.execute(insert(Task), [task_row(project_id, policy, item_id, role, kind, slot)
                                    for slot in range(count)])
     return count
 
