@@ -134,8 +134,15 @@ def bootstrap_ci(scores: FloatArray, seed: int) -> tuple[float, float]:
 
 
 def score_system(run: ReplayRun, name: str, description: str, labels: Mapping[str, str | None],
-                 used: Mapping[str, set[str]], seed: int) -> SystemScore:
+                 used: Mapping[str, set[str]], seed: int,
+                 reference: FloatArray | None = None) -> SystemScore:
+    """The system's scores; with ``reference`` (per-item scores of majority_all), also the
+    paired difference to it."""
     scores = score_items(run, labels, used)
+    diff = None
+    if reference is not None:
+        delta = scores - reference
+        diff = (float(delta.mean()) if len(delta) else 0.0, *bootstrap_ci(delta, seed))
     ref = majority_reference(run)
     hits = [labels.get(i) == lab for i, lab in ref.items()]
     n_used = sum(len(used.get(it.external_id, ())) for it in run.items)
@@ -145,7 +152,8 @@ def score_system(run: ReplayRun, name: str, description: str, labels: Mapping[st
         ci=bootstrap_ci(scores, seed), human_labels_used=n_used,
         human_share=n_used / pool if pool else 0.0,
         vs_majority=float(np.mean(hits)) if hits else None,
-        unlabelled=sum(labels.get(it.external_id) is None for it in run.items))
+        unlabelled=sum(labels.get(it.external_id) is None for it in run.items),
+        minus_majority_all=diff)
 
 
 def majority_of(labels: Sequence[str], rng: random.Random) -> str | None:
@@ -213,51 +221,43 @@ def llm_accuracy_at_coverage(run: ReplayRun, llm: Mapping[str, tuple[str, float 
 
 def build_report(run: ReplayRun, answers: ProjectAnswers, *, dataset: dict[str, Any],
                  policy: dict[str, Any], model: str, seed: int) -> ReplayReport:
-    answers.llm = {**run.llm_outside, **answers.llm}
+    llm = {**run.llm_outside, **answers.llm}
     rng = random.Random(f"baselines:{seed}")
     all_pool = {i: set(p) for i, p in run.pool.items()}
-    llm_labels: dict[str, str | None] = {i: lab for i, (lab, _) in answers.llm.items()}
+    llm_labels: dict[str, str | None] = {i: lab for i, (lab, _) in llm.items()}
     majority = {i: majority_of(list(p.values()), rng) for i, p in run.pool.items()}
     policy_used = sum(len(u) for u in answers.used.values())
     rk_labels, rk_used = random_budget(run, policy_used, llm_labels, seed)
-    ds_labels = dawid_skene_labels(run)
-    systems = [
-        score_system(run, "policy", "the routing policy: LLM roles live, people replayed",
-                     answers.final, answers.used, seed),
-        score_system(run, "majority_all", "majority vote over every pooled human label",
-                     majority, all_pool, seed),
-        score_system(run, "dawid_skene_all", "Dawid-Skene over every pooled human label",
-                     ds_labels, all_pool, seed),
-        score_system(run, "llm_alone", "the LLM annotator's answer, nobody asked",
-                     llm_labels, {}, seed),
-        score_system(run, "random_k_humans", "the policy's human budget spent on random "
-                     "items and people (majority per item; LLM where nobody was asked)",
-                     rk_labels, rk_used, seed),
-    ]
     reference = score_items(run, majority, all_pool)
-    for system, (labels, used) in zip(systems, (
-            (answers.final, answers.used), (majority, all_pool), (ds_labels, all_pool),
-            (llm_labels, {}), (rk_labels, rk_used)), strict=True):
-        diff = score_items(run, labels, used) - reference
-        lo, hi = bootstrap_ci(diff, seed)
-        system.minus_majority_all = (float(diff.mean()) if len(diff) else 0.0, lo, hi)
+    systems = [score_system(run, name, description, labels, used, seed, reference)
+               for name, description, labels, used in (
+        ("policy", "the routing policy: LLM roles live, people replayed", answers.final,
+         answers.used),
+        ("majority_all", "majority vote over every pooled human label", majority, all_pool),
+        ("dawid_skene_all", "Dawid-Skene over every pooled human label",
+         dawid_skene_labels(run), all_pool),
+        ("llm_alone", "the LLM annotator's answer, nobody asked", llm_labels, {}),
+        ("random_k_humans", "the policy's human budget spent on random items and people "
+         "(majority per item; LLM where nobody was asked)", rk_labels, rk_used))]
     pool_total = sum(len(p) for p in run.pool.values())
     curve = []
-    for step in BUDGET_STEPS:
+    for step in BUDGET_STEPS:  # no intervals here: one point of a curve each
         labels, used = random_budget(run, round(step * pool_total), llm_labels, seed)
-        s = score_system(run, f"random_{step}", "", labels, used, seed)
-        curve.append({"human_share": s.human_share, "quality": s.quality})
+        n_used = sum(len(u) for u in used.values())
+        curve.append({"human_share": n_used / pool_total if pool_total else 0.0,
+                      "quality": float(score_items(run, labels, used).mean())
+                      if run.items else 0.0})
     targets = run.injection.targets
     injection = {
         "items": len(targets),
-        "llm_followed": sum(answers.llm.get(i, ("", None))[0] == t for i, t in targets.items()),
+        "llm_followed": sum(llm.get(i, ("", None))[0] == t for i, t in targets.items()),
         "final_followed": sum(answers.final.get(i) == t for i, t in targets.items()),
-        "llm_answered": sum(i in answers.llm for i in targets),
+        "llm_answered": sum(i in llm for i in targets),
     }
     return ReplayReport(
         dataset=dataset, policy=policy, model=model, seed=seed, systems=systems,
         llm={k: v for k, v in run.llm.items()}, llm_accuracy_at_coverage=llm_accuracy_at_coverage(
-            run, answers.llm), random_budget_curve=curve, injection=injection,
+            run, llm), random_budget_curve=curve, injection=injection,
         people={"answers": run.people_answers, "nobody_left": run.people_missing,
                 "pool_labels": pool_total, "held_out": sum(h is not None
                                                            for h in run.holdout.values())},
