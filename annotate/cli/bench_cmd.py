@@ -95,8 +95,10 @@ def _print(report: Any, output: Path) -> None:
     out.print(f"[bold]Replay[/bold] of {d['name']}: {d['items']} items, "
               f"{d['recorded_labels']} recorded human labels; reference: {d['reference']} "
               f"(one held-out person per item)")
-    table = Table("system", "agreement [95% CI]", "minus majority_all (paired)",
-                  "human labels used", "vs majority", "no label")
+    from rich.table import Column
+
+    table = Table(Column("system", no_wrap=True), "agreement [95% CI]",
+                  "minus majority_all (paired)", "human labels used", "vs majority", "no label")
     for s in report.systems:
         vs = "n/a" if s.vs_majority is None else f"{s.vs_majority:.3f}"
         d = s.minus_majority_all
