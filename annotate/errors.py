@@ -31,3 +31,8 @@ class LLMFailure(AnnotateError):
 
 class StoreUnavailable(AnnotateError):
     """The database cannot be reached or opened."""
+
+
+class SetupError(AnnotateError):
+    """The installation or configuration stops the work (a missing model package, no API key,
+    an unreachable model server); the message names what to install or set."""

@@ -22,6 +22,15 @@ out = Console()
 @dataclass
 class CliState:
     db: str
+    quiet: bool = False
+
+
+def progress_enabled(ctx: typer.Context) -> bool:
+    """Progress bars and spinners go to stderr, only on a terminal and without ``--quiet``."""
+    state = ctx.find_root().obj
+    if isinstance(state, CliState) and state.quiet:
+        return False
+    return console.is_terminal
 
 
 def db_url(ctx: typer.Context) -> str:

@@ -38,10 +38,12 @@ def root(
         None, "--db", envvar="ANNOTATE_DB", show_default=DEFAULT_DB_URL,
         help="Database URL: sqlite:///file.db (default) or postgresql+psycopg://user@host/db.",
     ),
+    quiet: bool = typer.Option(False, "--quiet", "-q",
+                               help="No progress bars or spinners on stderr."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
-    ctx.obj = CliState(db=db or os.environ.get("ANNOTATE_DB", DEFAULT_DB_URL))
+    ctx.obj = CliState(db=db or os.environ.get("ANNOTATE_DB", DEFAULT_DB_URL), quiet=quiet)
 
 
 project_cmds.register(app)
