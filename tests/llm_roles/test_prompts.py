@@ -1,4 +1,8 @@
-"""Rendered prompts against golden files (regenerate: UPDATE_GOLDEN=1 pytest ...)."""
+"""Rendered prompts against golden files.
+
+A missing or different golden file is a failure. After a deliberate prompt change, regenerate
+them with ``UPDATE_GOLDEN=1 .venv/bin/pytest tests/llm_roles/test_prompts.py`` and commit the
+files in tests/llm_roles/golden/ with the change."""
 
 from __future__ import annotations
 
@@ -24,11 +28,19 @@ def _ctx(schema: LabelSchema) -> RoleContext:
     return RoleContext(store=None, llm=None, project=project, model="m")  # type: ignore[arg-type]
 
 
+REGENERATE = "UPDATE_GOLDEN=1 .venv/bin/pytest tests/llm_roles/test_prompts.py"
+
+
 def _check(name: str, text: str) -> None:
     path = GOLDEN / f"{name}.txt"
-    if os.environ.get("UPDATE_GOLDEN") or not path.exists():
+    if os.environ.get("UPDATE_GOLDEN") == "1":
         path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), f"prompt changed: {path}"
+    if not path.exists():
+        pytest.fail(f"golden file {path} is missing; if the prompt is meant to be new, "
+                    f"write it with `{REGENERATE}` and commit it")
+    assert text == path.read_text(encoding="utf-8"), (
+        f"prompt changed: {path}; if the change is deliberate, run `{REGENERATE}` "
+        "and commit the new golden file")
 
 
 @pytest.mark.parametrize("kind", ["classification", "spans"])
