@@ -4,6 +4,10 @@ playground."""
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 
@@ -11,6 +15,7 @@ from annotate.dashboards import agreement_view, answers_frame, progress, suggest
 from annotate.errors import Conflict
 from annotate.playground import (
     ROLES_MISSING,
+    PlaygroundRun,
     pick_examples,
     run_annotator,
     save_draft,
@@ -20,7 +25,8 @@ from annotate.review import review_item, review_queue, set_final_answer
 from annotate.store.engine import Store
 from annotate.store.models import Project, Task
 from annotate.workspace import open_next_task, submit_answer, undo_submit
-from tests.ui.seed import LLM_GUESS, Seeded, seed
+from roles.testing import Reply, install_fake, reply
+from tests.ui.seed import LLM_GUESS, TEXTS, Seeded, seed
 
 
 @pytest.fixture
@@ -136,5 +142,51 @@ def test_playground_saves_versions_and_sends_double_annotation(store: Store,
         assert saved.number == 2 and "+Prefer the correct answer." in diff
         assert send_to_double_annotation(session, project, 1.0) == 1
         assert send_to_double_annotation(session, project, 1.0) == 0
-    run = run_annotator(store, project, examples, "# draft")
-    assert run.error in (None, ROLES_MISSING) or run.error.startswith("the annotator role")
+    fake = install_fake(default=reply(json.dumps(
+        {"choice": "response1", "reason": "it answers the question", "confidence": 80})))
+    run = run_annotator(store, project, examples, "# draft: prefer the on-topic answer",
+                        model="fake/m")
+    assert run.error is None
+    assert [e.item_id for e in examples] == [r.item_id for r in run.results] and examples
+    (result,) = run.results
+    assert result.value == {"choice": "response1"} and result.error is None
+    assert result.rationale == "it answers the question" and result.confidence == 0.8
+    assert result.matches is None  # nobody has answered the pair yet: nothing to compare
+    system = fake.calls[-1]["messages"][0]["content"]
+    assert "# draft: prefer the on-topic answer" in system  # the draft, not the saved version
+
+
+def test_playground_compares_the_annotator_with_the_expected_answers(store: Store,
+                                                                     seeded: Seeded) -> None:
+    pid = seeded.projects["sentiment"]
+    _answer(store, pid, "ann", ["negative"] * 6)
+    _answer(store, pid, "bob", ["negative"] * 6)
+    install_fake(responder=_negative_when_unhappy)
+    with store.session() as session:
+        project = session.get_one(Project, pid)
+        examples = pick_examples(session, project, n=6)
+    assert all(e.expected == {"label": "negative"} for e in examples)
+    run = run_annotator(store, project, examples, "# draft", model="fake/m")
+    assert run.error is None
+    got = {e.text: (r.value, r.matches) for e, r in zip(examples, run.results, strict=True)}
+    assert got == {text: ({"label": "negative"}, True) if text in UNHAPPY
+                   else ({"label": "positive"}, False) for text in TEXTS}
+
+
+def test_playground_without_the_roles_package_is_a_value(store: Store, seeded: Seeded,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "roles.annotator", None)  # import fails: not installed
+    with store.session() as session:
+        project = session.get_one(Project, seeded.projects["pairs"])
+        examples = pick_examples(session, project)
+    assert run_annotator(store, project, examples, "# draft") == PlaygroundRun(
+        error=ROLES_MISSING)
+
+
+UNHAPPY = {TEXTS[1], TEXTS[4]}
+
+
+def _negative_when_unhappy(model: str, messages: list[dict[str, Any]],
+                           params: dict[str, Any]) -> Reply:
+    label = "negative" if any(t in messages[-1]["content"] for t in UNHAPPY) else "positive"
+    return reply(json.dumps({"label": label, "reason": "r", "confidence": 70}))
