@@ -23,7 +23,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import IO, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotate.errors import InvalidInput
+from annotate.outfile import safe_output
 from annotate.projects import get_project
 from annotate.store.models import Annotation, Item, Project
 
@@ -247,8 +247,9 @@ def available_exporters() -> dict[str, Exporter]:
 
 
 def export_project(session: Session, project: Project | str, fmt: str,
-                   out: str | os.PathLike[str] | IO[Any]) -> ExportResult:
-    """Write ``project`` in format ``fmt`` to a path (written whole or not at all) or a stream."""
+                   out: str | os.PathLike[str] | IO[Any], *, force: bool = False) -> ExportResult:
+    """Write ``project`` in format ``fmt`` to a path (written whole or not at all, never over
+    a non-regular file unless ``force``: :mod:`annotate.outfile`) or a stream."""
     exporters = available_exporters()
     exporter = exporters.get(fmt)
     if exporter is None:
@@ -263,28 +264,20 @@ def export_project(session: Session, project: Project | str, fmt: str,
             counts["annotations"] += len(item["annotations"])
             yield item
 
-    with _opened(out, exporter.binary, fmt) as stream:
+    with _opened(out, exporter.binary, fmt, force) as stream:
         exporter.write(counted(), stream)
     return ExportResult(format=fmt, items=counts["items"], annotations=counts["annotations"])
 
 
 @contextmanager
-def _opened(out: str | os.PathLike[str] | IO[Any], binary: bool, fmt: str) -> Iterator[IO[Any]]:
+def _opened(out: str | os.PathLike[str] | IO[Any], binary: bool, fmt: str,
+            force: bool = False) -> Iterator[IO[Any]]:
     if not isinstance(out, str | os.PathLike):
         with _as_stream(out, binary, fmt) as stream:
             yield stream
         return
-    path = Path(out)
-    partial = path.with_name(path.name + ".part")
-    try:
-        with (partial.open("wb") if binary
-              else partial.open("w", encoding="utf-8", newline="")) as stream:
-            yield stream
-        partial.replace(path)
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot write: {exc.strerror}") from None
-    finally:
-        partial.unlink(missing_ok=True)
+    with safe_output(out, binary=binary, force=force) as stream:
+        yield stream
 
 
 @contextmanager

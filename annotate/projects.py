@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from annotate.errors import Conflict, NotFound
-from annotate.policy import RoutingPolicy, default_policy
+from annotate.errors import Conflict, InvalidInput, NotFound
+from annotate.names import check_project_name
+from annotate.policy import RoutingPolicy, default_policy, first_error
 from annotate.schema import LabelSchema
 from annotate.store.models import Annotation, GuidelineVersion, Item, LLMCall, Project, Task
 
@@ -26,6 +29,10 @@ def create_project(
     description: str = "",
 ) -> Project:
     """Create a project with its schema, policy and first guideline version."""
+    if budget_usd is not None and not (math.isfinite(budget_usd) and budget_usd >= 0):
+        raise InvalidInput(f"the budget must be a finite number of USD, 0 or more, "
+                           f"not {budget_usd}")
+    check_project_name(name)
     if session.scalar(select(Project.id).where(Project.name == name)) is not None:
         raise Conflict(f"a project named {name!r} already exists")
     project = Project(
@@ -63,7 +70,13 @@ def project_schema(project: Project) -> LabelSchema:
 
 
 def project_policy(project: Project) -> RoutingPolicy:
-    return RoutingPolicy.model_validate(project.policy_json)
+    """The stored policy; one stored before its fields had bounds is refused with a fix."""
+    try:
+        return RoutingPolicy.model_validate(project.policy_json)
+    except ValidationError as exc:
+        raise InvalidInput(f"the stored policy of project {project.name!r} is invalid "
+                           f"({first_error(exc, 'policy')}); replace it: annotate policy set "
+                           "NAME FILE") from None
 
 
 def set_policy(session: Session, project: Project, policy: RoutingPolicy) -> None:

@@ -6,13 +6,13 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from annotate.cli.common import console, out, print_json, store_from
 from annotate.errors import InvalidInput
+from annotate.outfile import STDOUT, check_target
 from annotate.projects import get_project
-
-FORMATS = ("jsonl", "csv", "parquet")
 
 
 def import_cmd(
@@ -48,25 +48,38 @@ def import_cmd(
 def export_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Project name."),
-    fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl, csv or parquet."),
-    output: Path = typer.Option(None, "--output", "-o", help="Output file (default: stdout "
-                                "for jsonl/csv, NAME.parquet for parquet)."),
+    fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl, csv or parquet (or a "
+                            "plugin exporter's name)."),
+    output: str = typer.Option(None, "--output", "-o", help="Output file, `-` for stdout "
+                               "(default: stdout for jsonl/csv, NAME.parquet for parquet). "
+                               "Written whole or not at all."),
+    force: bool = typer.Option(False, "--force", help="Write into a FIFO, device or the "
+                               "file a symlink points to instead of refusing."),
 ) -> None:
     """Export every item with its annotations and their full provenance."""
-    from annotate.exporting import export_project
+    from annotate.exporting import available_exporters, export_project
 
-    if fmt not in FORMATS:
-        raise InvalidInput(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if output is None and fmt == "parquet":
-        output = Path(f"{name}.parquet")
+    exporters = available_exporters()
+    if fmt not in exporters:
+        raise InvalidInput(f"unknown format {fmt!r}; choose one of {', '.join(exporters)}")
+    binary = bool(getattr(exporters[fmt], "binary", False))
+    if output is None:
+        output = f"{name}.parquet" if fmt == "parquet" else STDOUT
+    if output == STDOUT and binary and sys.stdout.isatty():
+        raise InvalidInput(f"{fmt} is binary; write it to a file with -o FILE or pipe it")
+    if output != STDOUT:
+        check_target(Path(output), force=force)  # refuse before any work
     with store_from(ctx) as store, store.session() as session:
         project = get_project(session, name)
-        if output is None:
-            n = export_project(session, project, fmt, sys.stdout)
+        if output == STDOUT:
+            stream = sys.stdout.buffer if binary else sys.stdout
+            result = export_project(session, project, fmt, stream)
+            stream.flush()
         else:
-            n = export_project(session, project, fmt, output)
-    if output is not None:
-        console.print(f"wrote {n:,} records to {output}")
+            result = export_project(session, project, fmt, output, force=force)
+    if output != STDOUT:
+        console.print(f"wrote {result.items:,} items with {result.annotations:,} annotations "
+                      f"to {escape(output)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

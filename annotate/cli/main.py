@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
 
 from annotate import __version__
 from annotate.cli import data_cmds, project_cmds
-from annotate.cli.common import CliState, console
-from annotate.errors import AnnotateError
+from annotate.cli.common import CliState
 from annotate.settings import DEFAULT_DB_URL
 
 app = typer.Typer(
@@ -64,24 +62,10 @@ _register_optional()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; domain errors become one line on stderr and exit code 2."""
-    try:
-        result = app(args=argv, standalone_mode=False)
-    except AnnotateError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        return exc.exit_code
-    except click.exceptions.Abort:
-        console.print("aborted")
-        return 130
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code or 0)
-    except click.ClickException as exc:
-        exc.show()
-        return 2
-    except KeyboardInterrupt:
-        console.print("interrupted: leased tasks return to the queue when their lease expires")
-        return 130
-    return result if isinstance(result, int) else 0
+    """Run the CLI under the error contract (see :mod:`annotate.cli.errors`)."""
+    from annotate.cli.errors import run_guarded
+
+    return run_guarded(lambda: app(args=argv, standalone_mode=False), argv)
 
 
 if __name__ == "__main__":
