@@ -1,5 +1,6 @@
 """Start the UI: ``run_ui(db_url, port, host)`` runs ``streamlit run ui/app.py`` with the
-database URL in ``ANNOTATE_DB`` (``annotate ui [--db URL] [--port P]`` calls it)."""
+database URL in ``ANNOTATE_DB`` (``annotate ui [--db URL] [--port P]`` calls it), as a child
+that follows its parent (``annotate.child_process``): stopping us stops the server."""
 
 from __future__ import annotations
 
@@ -29,18 +30,41 @@ def ui_environment(db_url: str) -> dict[str, str]:
 
 
 def start_ui(db_url: str, port: int = 8501, host: str = "127.0.0.1") -> subprocess.Popen[bytes]:
-    """Start the UI server in the background (tests and scripts); the caller stops it."""
-    return subprocess.Popen(ui_command(port, host), env=ui_environment(db_url))
+    """Start the UI server in the background (tests and scripts); the caller stops it. It runs
+    in its own process group and dies with the caller."""
+    from annotate.child_process import start_child
+
+    return start_child(ui_command(port, host), ui_environment(db_url))
 
 
 def run_ui(db_url: str, port: int = 8501, host: str = "127.0.0.1") -> int:
-    """Run the UI in the foreground until interrupted; return streamlit's exit code."""
+    """Run the UI in the foreground until stopped; return streamlit's exit status.
+
+    SIGTERM, SIGINT (Ctrl-C) and SIGHUP are forwarded to the server's process group and we
+    exit when it does, with its status; a server that stops by itself is an error (exit
+    status non-zero, one line on stderr)."""
+    from annotate.child_process import run_child
     from annotate.store.engine import open_store
 
     open_store(db_url).dispose()  # fail here, with a clear message, if the database is wrong
-    process = start_ui(db_url, port, host)
+    check_port_free(host, port)
+    ended = run_child(ui_command(port, host), ui_environment(db_url))
+    if ended.stopped_by is not None:
+        return ended.status
+    print(f"error: the UI server (streamlit) stopped by itself with exit status {ended.status}",
+          file=sys.stderr)
+    return ended.status or 1
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse, in one line, a port another server holds (streamlit would print a page of it)."""
+    import socket
+
+    from annotate.errors import InvalidInput
+
     try:
-        return process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
-        return process.wait()
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror}; stop what serves "
+                           "there or choose another --port") from None

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
 from typing import Any
 
 from annotate.errors import InvalidInput
@@ -41,6 +44,7 @@ from annotate.store.models import Item
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 50 * 1024 * 1024
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 class BackendError(Exception):
@@ -212,14 +216,38 @@ def make_backend_server(store: Store, project: str, predictor: Predictor,
 def serve_backend(store: Store, project: str, predictor: Predictor, host: str = "127.0.0.1",
                   port: int = 9090, *,
                   on_ready: Callable[[BackendServer], None] | None = None) -> None:
-    """Serve the ML backend until interrupted."""
+    """Serve the ML backend until interrupted (Ctrl-C) or stopped (SIGTERM, SIGHUP, as a
+    service manager does): then stop listening and return. The backend starts no processes;
+    request threads are daemons and end with it."""
     server = make_backend_server(store, project, predictor, host, port)
     if on_ready is not None:
         on_ready(server)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
+        with _stopped_by_signals():
+            server.serve_forever()
+    except _Stop:
         pass
     finally:
         server.server_close()
+
+
+class _Stop(BaseException):
+    """Raised in the main thread by SIGTERM/SIGINT/SIGHUP to leave ``serve_forever``."""
+
+
+@contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():  # handlers: main thread only
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise _Stop
+
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 

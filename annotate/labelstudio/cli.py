@@ -148,3 +148,4 @@ def backend_cmd(
     with _store(ctx, db) as store:
         predictor = load_predictor(store, name)
         serve_backend(store, name, predictor, host, port, on_ready=ready)
+    err.print(f"ML backend for {name!r} stopped", highlight=False)
