@@ -13,15 +13,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from annotate.errors import InvalidInput
+
+MAX_LEASE_SECONDS = 7 * 24 * 3600
+MAX_PRIORITY = 1_000_000  # priorities are 32-bit INTEGER columns; this leaves ample room
 
 
 class RoutingPolicy(BaseModel):
     """How work on each item is routed between people and LLM roles."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     human_annotations: int = Field(1, ge=0, le=20, description="human annotations per item")
     llm_annotations: int = Field(1, ge=0, le=10, description="LLM annotator answers per item")
@@ -48,12 +51,34 @@ class RoutingPolicy(BaseModel):
         False, description="e-mails, phones, cards, names become placeholders for remote models")
     local_only_personal_data: bool = Field(
         False, description="items with personal data go to the local model only")
-    lease_seconds: int = Field(300, ge=1, description="how long a claimed task stays leased")
-    max_attempts: int = Field(3, ge=1, description="attempts before a task is marked failed")
-    llm_priority: int = Field(0, description="priority of LLM tasks (higher first)")
-    human_priority: int = Field(0, description="priority of human tasks (higher first)")
+    lease_seconds: int = Field(300, ge=1, le=MAX_LEASE_SECONDS,
+                               description="how long a claimed task stays leased (1 s to 7 days)")
+    max_attempts: int = Field(3, ge=1, le=100,
+                              description="attempts before a task is marked failed")
+    llm_priority: int = Field(0, ge=-MAX_PRIORITY, le=MAX_PRIORITY,
+                              description="priority of LLM tasks (higher first)")
+    human_priority: int = Field(0, ge=-MAX_PRIORITY, le=MAX_PRIORITY,
+                                description="priority of human tasks (higher first)")
     moderator_model: str | None = Field(
-        None, description="a different model for the moderator (models prefer their own)")
+        None, min_length=1, max_length=200,
+        description="a different model for the moderator (models prefer their own)")
+
+    @field_validator("human_annotations", "llm_annotations", "helper_candidates",
+                     "lease_seconds", "max_attempts", "llm_priority", "human_priority",
+                     mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not true/false")
+        return value
+
+    @field_validator("moderator_model")
+    @classmethod
+    def _printable_model(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or any(
+                ord(c) < 32 or ord(c) == 127 for c in value)):
+            raise ValueError("must be a model name without control characters")
+        return value
 
     def needs_double(self, external_id: str) -> bool:
         """Deterministic pick of the items sent to double annotation (stable across runs)."""
@@ -89,6 +114,8 @@ def load_policy(path: Path) -> RoutingPolicy:
         raw = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
         data: Any
         if path.suffix == ".toml":
@@ -97,16 +124,26 @@ def load_policy(path: Path) -> RoutingPolicy:
             data = tomllib.loads(raw)
         else:
             data = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         kind = path.suffix.lstrip(".") or "JSON"
         raise InvalidInput(f"{path}: not valid {kind}: {exc}") from None
     return parse_policy(data, source=str(path))
 
 
 def parse_policy(data: Any, source: str = "policy") -> RoutingPolicy:
+    """A policy from parsed JSON/TOML data; the first bad field named in a one-line error."""
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{source}: a policy is an object of settings, "
+                           f"not {type(data).__name__}")
     try:
         return RoutingPolicy.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "policy"
-        raise InvalidInput(f"{source}: {where}: {first['msg']}") from None
+        raise InvalidInput(f"{source}: {first_error(exc, 'policy')}") from None
+
+
+def first_error(exc: ValidationError, what: str) -> str:
+    """The first pydantic error as ``field: message`` on one line."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or what
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return " ".join(f"{where}: {message}".split())

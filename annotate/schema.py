@@ -19,13 +19,44 @@ from __future__ import annotations
 import itertools
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from annotate.errors import InvalidInput
 
 TaskKind = Literal["classification", "multilabel", "spans", "rating", "choice", "text"]
 TASK_KINDS: tuple[str, ...] = ("classification", "multilabel", "spans", "rating", "choice", "text")
 TIE = "tie"
+MAX_NAME_LENGTH = 100
+MAX_NAMES = 1000
+MAX_SCALE_POINT = 10**9  # rating points are stored and compared as ordinary integers
+
+
+def check_name(value: str, what: str = "a label") -> str:
+    """A label, option, feature or scale point: 1-100 characters, not only whitespace, no
+    control characters (they break exports, terminals and Label Studio configs)."""
+    if not value.strip():
+        raise ValueError(f"{what} must not be empty")
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValueError(f"{what} is longer than {MAX_NAME_LENGTH} characters: {value[:20]!r}...")
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value):
+        raise ValueError(f"{what} must not contain control characters: {value!r}")
+    return value
+
+
+def _check_names(values: list[str], what: str) -> list[str]:
+    for value in values:
+        check_name(value, what)
+    duplicates = sorted({v for v in values if values.count(v) > 1})
+    if duplicates:
+        raise ValueError(f"{what}s must be unique; repeated: {', '.join(map(repr, duplicates))}")
+    return values
 
 
 class RatingFeature(BaseModel):
@@ -34,8 +65,34 @@ class RatingFeature(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    scale: list[int | str] = Field(min_length=2)
-    description: str = ""
+    scale: list[int | str] = Field(min_length=2, max_length=100)
+    description: str = Field("", max_length=2000)
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        return check_name(value, "a feature name")
+
+    @field_validator("scale", mode="before")
+    @classmethod
+    def _no_bools(cls, value: Any) -> Any:
+        if isinstance(value, list) and any(isinstance(p, bool | float) for p in value):
+            raise ValueError("scale points are integers or names, not true/false or decimals")
+        return value
+
+    @field_validator("scale")
+    @classmethod
+    def _check_scale(cls, value: list[int | str]) -> list[int | str]:
+        for point in value:
+            if isinstance(point, int) and abs(point) > MAX_SCALE_POINT:
+                raise ValueError(f"scale point {point} is out of range (at most "
+                                 f"{MAX_SCALE_POINT:,} either side of 0)")
+            if isinstance(point, str):
+                check_name(point, "a scale point")
+        as_text = [str(p) for p in value]
+        if len(set(as_text)) != len(as_text):
+            raise ValueError(f"scale points must be unique: {value}")
+        return value
 
 
 class LabelSchema(BaseModel):
@@ -44,23 +101,41 @@ class LabelSchema(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: TaskKind
-    labels: list[str] = Field(default_factory=list)
+    labels: list[str] = Field(default_factory=list, max_length=MAX_NAMES)
     allow_nested: bool = False
-    features: list[RatingFeature] = Field(default_factory=list)
-    options: list[str] = Field(default_factory=list)
+    features: list[RatingFeature] = Field(default_factory=list, max_length=MAX_NAMES)
+    options: list[str] = Field(default_factory=list, max_length=MAX_NAMES)
     allow_tie: bool = True
-    max_text_length: int = 5000
+    max_text_length: int = Field(5000, ge=1, le=1_000_000)
+
+    @field_validator("labels")
+    @classmethod
+    def _check_labels(cls, value: list[str]) -> list[str]:
+        return _check_names(value, "label")
+
+    @field_validator("options")
+    @classmethod
+    def _check_options(cls, value: list[str]) -> list[str]:
+        return _check_names(value, "option")
+
+    @field_validator("max_text_length", mode="before")
+    @classmethod
+    def _no_bool_length(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not true/false")
+        return value
 
     @model_validator(mode="after")
     def _check_kind_fields(self) -> LabelSchema:
         if self.kind in ("classification", "multilabel", "spans") and not self.labels:
             raise ValueError(f"a {self.kind} schema needs labels")
-        if len(set(self.labels)) != len(self.labels):
-            raise ValueError("labels must be unique")
         if self.kind == "rating" and not self.features:
             raise ValueError("a rating schema needs at least one feature")
+        _check_names([f.name for f in self.features], "feature name")
         if self.kind == "choice" and len(self.options) < 2:
             raise ValueError("a choice schema needs at least two options")
+        if self.kind == "choice" and self.allow_tie and TIE in self.options:
+            raise ValueError(f"option {TIE!r} is reserved for ties (or set allow_tie: false)")
         return self
 
     @classmethod
@@ -69,21 +144,44 @@ class LabelSchema(BaseModel):
         if kind not in TASK_KINDS:
             raise InvalidInput(f"unknown task kind {kind!r}; choose one of {', '.join(TASK_KINDS)}")
         labels = labels or []
-        if kind == "rating":
-            names = labels or ["quality"]
-            return cls(kind="rating", features=[RatingFeature(name=n, scale=[1, 2, 3, 4, 5])
-                                                for n in names])
-        if kind == "choice":
-            return cls(kind="choice", options=labels or ["response1", "response2"])
-        if kind == "text":
-            return cls(kind="text")
-        if not labels:
+        if kind not in ("rating", "choice", "text") and not labels:
             raise InvalidInput(f"a {kind} project needs labels: --labels a,b,c or --schema FILE")
-        return cls(kind=kind, labels=labels)
+        data: dict[str, Any] = {"kind": kind, "labels": labels}
+        if kind == "rating":
+            data = {"kind": kind, "features": [{"name": n, "scale": [1, 2, 3, 4, 5]}
+                                               for n in labels or ["quality"]]}
+        elif kind == "choice":
+            data = {"kind": kind, "options": labels or ["response1", "response2"]}
+        elif kind == "text":
+            data = {"kind": kind}
+        return parse_schema(data, source="")
 
     def choices(self) -> list[str]:
         """Every value a choice answer may take, ties included when allowed."""
         return [*self.options, TIE] if self.allow_tie else list(self.options)
+
+
+def parse_schema(data: Any, kind: str | None = None, source: str = "schema") -> LabelSchema:
+    """A schema from parsed JSON; ``kind`` (from ``--kind``) fills a missing ``kind`` and must
+    agree with a given one. Any problem is one :class:`InvalidInput` line naming the field."""
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{source}: a schema is a JSON object such as "
+                           f'{{"kind": "classification", "labels": ["a", "b"]}}, '
+                           f"not {type(data).__name__}")
+    if kind is not None:
+        given = data.get("kind", kind)
+        if given != kind:
+            raise InvalidInput(f"{source}: the schema's kind is {given!r} but --kind is {kind!r}; "
+                               "make them agree")
+        data = {**data, "kind": kind}
+    try:
+        return LabelSchema.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "schema"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        line = " ".join(f"{where}: {message}".split())
+        raise InvalidInput(f"{source}: {line}" if source else line) from None
 
 
 class _Strict(BaseModel):

@@ -20,7 +20,7 @@ from annotate.projects import (
     project_status,
     set_policy,
 )
-from annotate.schema import TASK_KINDS, LabelSchema
+from annotate.schema import TASK_KINDS, LabelSchema, parse_schema
 from annotate.store.engine import current_revision, head_revision, open_store, upgrade
 
 project_app = typer.Typer(help="Create and list projects.", no_args_is_help=True)
@@ -34,13 +34,9 @@ def _schema_from(kind: str, labels: str | None, schema_file: Path | None) -> Lab
     if schema_file is not None:
         try:
             data = json.loads(schema_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise InvalidInput(f"{schema_file}: cannot read schema: {exc}") from None
-        data.setdefault("kind", kind)
-        try:
-            return LabelSchema.model_validate(data)
-        except ValueError as exc:
-            raise InvalidInput(f"{schema_file}: invalid schema: {exc}") from None
+        return parse_schema(data, kind, source=str(schema_file))
     names = [x.strip() for x in labels.split(",") if x.strip()] if labels else None
     return LabelSchema.default(kind, names)
 
