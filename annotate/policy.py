@@ -110,12 +110,9 @@ def default_policy(kind: str) -> RoutingPolicy:
 
 def load_policy(path: Path) -> RoutingPolicy:
     """Read a policy file (JSON, or TOML by extension) with a clear error on bad fields."""
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    from annotate.infile import read_text_file
+
+    raw = read_text_file(path, "policy")
     try:
         data: Any
         if path.suffix == ".toml":

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from annotate.cli.common import db_url, out, print_json, store_from
 from annotate.errors import InvalidInput
+from annotate.infile import read_text_file
 from annotate.policy import load_policy
 from annotate.projects import (
     create_project,
@@ -33,8 +34,8 @@ def _schema_from(kind: str, labels: str | None, schema_file: Path | None) -> Lab
         raise InvalidInput(f"unknown kind {kind!r}; choose one of {', '.join(TASK_KINDS)}")
     if schema_file is not None:
         try:
-            data = json.loads(schema_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError) as exc:
+            data = json.loads(read_text_file(schema_file, "schema"))
+        except (ValueError, RecursionError) as exc:
             raise InvalidInput(f"{schema_file}: cannot read schema: {exc}") from None
         return parse_schema(data, kind, source=str(schema_file))
     names = [x.strip() for x in labels.split(",") if x.strip()] if labels else None
@@ -58,10 +59,7 @@ def project_create(
     schema = _schema_from(kind, labels, schema_file)
     text = None
     if guideline is not None:
-        try:
-            text = guideline.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InvalidInput(f"{guideline}: cannot read: {exc.strerror}") from None
+        text = read_text_file(guideline, "guideline")
     policy = load_policy(policy_file) if policy_file else None
     with store_from(ctx) as store, store.session() as session:
         project = create_project(session, name, schema, policy=policy, guideline=text,

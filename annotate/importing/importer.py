@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from annotate.errors import InvalidInput
 from annotate.importing.context import ReadContext
 from annotate.importing.formats import Reader, available_readers, detect_format
-from annotate.importing.records import RowError
+from annotate.importing.records import RowError, check_record
 from annotate.importing.writer import BatchWriter
 from annotate.projects import get_project, project_policy, project_schema
 from annotate.store.engine import Store
@@ -100,6 +100,7 @@ class _Run:
                              on_progress=self.on_progress)
         with self.path.open("rb") as stream:
             for record in self.readers[fmt](stream, ctx):
+                check_record(record)
                 writer.add(record)
         writer.finish()
         if writer.items == 0:

@@ -38,6 +38,8 @@ def json_records(stream: BinaryIO) -> Iterator[tuple[int, dict[str, Any]]]:
         except json.JSONDecodeError as exc:
             hint = " (expected one JSON object per line)" if text.lstrip()[:1] == "[" else ""
             raise RowError(line, f"bad JSON: {exc.msg} (column {exc.colno}){hint}") from None
+        except RecursionError:
+            raise RowError(line, "JSON nested too deeply") from None
         if not isinstance(obj, dict):
             raise RowError(line, f"expected a JSON object, got {type(obj).__name__}")
         yield line, obj

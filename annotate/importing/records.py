@@ -7,6 +7,7 @@ stores what they yield. A bad row is a :class:`RowError` carrying its physical l
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,9 @@ from annotate.queue import Provenance
 from annotate.schema import LabelSchema
 
 MAX_ID_LENGTH = 200  # Item.external_id and Annotation.annotator_id are String(200)
+MAX_TEXT_CHARS = 1_000_000  # one item's text
+MAX_JSON_CHARS = 200_000  # one item's meta or data, as JSON
+MAX_DEPTH = 32  # nesting of meta, data and answer values
 ANNOTATOR_KINDS = ("human", "llm")
 
 
@@ -159,6 +163,8 @@ def _json_cell(label: Any) -> Any:
         return label
     try:
         return json.loads(label)
+    except RecursionError:
+        raise ValueError("label is nested too deeply") from None
     except ValueError as exc:
         raise ValueError(f"label is not valid JSON: {exc}") from None
 
@@ -185,3 +191,48 @@ def label_draft(
     prov.annotator_id = annotator_id
     prov.source = "import"
     return AnnotationDraft(line=line, value=value, provenance=prov)
+
+
+def check_record(record: ItemRecord) -> None:
+    """Everything a record carries is valid Unicode without NUL, bounded in size and depth
+    (so that every later command, export and database can handle it)."""
+    line = record.line
+    if len(record.text) > MAX_TEXT_CHARS:
+        raise RowError(line, f"text is longer than {MAX_TEXT_CHARS:,} characters")
+    clean_value(line, record.text, "text")
+    clean_value(line, record.external_id, "id")
+    for where, value in (("meta", record.meta), ("data", record.data)):
+        clean_value(line, value, where)
+        if len(json.dumps(value, ensure_ascii=False, default=str)) > MAX_JSON_CHARS:
+            raise RowError(line, f"{where} is larger than {MAX_JSON_CHARS:,} characters as JSON")
+    for draft in record.annotations:
+        clean_value(draft.line, draft.value, "the answer")
+        clean_value(draft.line, draft.provenance.annotator_id, "the annotator id")
+
+
+def clean_value(line: int, value: Any, where: str, depth: int = 0) -> None:
+    """Refuse NUL, lone surrogates and nesting deeper than :data:`MAX_DEPTH` in ``value``."""
+    if depth > MAX_DEPTH:
+        raise RowError(line, f"{where} is nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, str):
+        _clean_string(line, value, where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _clean_string(line, str(key), f"{where} key")
+            clean_value(line, item, f"{where}.{str(key)[:40]}", depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            clean_value(line, item, where, depth + 1)
+    elif isinstance(value, float) and math.isnan(value):  # not JSON, not comparable
+        raise RowError(line, f"{where} holds NaN")
+
+
+def _clean_string(line: int, text: str, where: str) -> None:
+    if "\x00" in text:
+        raise RowError(line, f"{where} contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise RowError(line, f"{where} is not valid Unicode (a lone surrogate "
+                             f"U+{ord(text[exc.start]):04X} at character {exc.start + 1})"
+                       ) from None

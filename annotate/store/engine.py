@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from annotate.errors import InvalidInput, StoreUnavailable
@@ -45,9 +45,20 @@ class Store:
         self.engine.dispose()
 
 
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
 def normalise_url(url: str) -> str:
-    """Accept ``postgresql://`` and a bare file path as well as full SQLAlchemy URLs."""
+    """Accept ``postgresql://`` and a bare file path as well as full SQLAlchemy URLs.
+
+    A bare path must be an existing file or end in .db, .sqlite or .sqlite3, so that a typo
+    (``--db garbage``) is an error instead of a new, empty database named after it.
+    """
     if "://" not in url:
+        if not url.strip() or not (Path(url).is_file() or url.endswith(SQLITE_SUFFIXES)):
+            raise InvalidInput(
+                f"--db {url!r} is neither a database URL nor a .db file; use "
+                "sqlite:///FILE.db or postgresql+psycopg://USER@HOST/DB")
         return f"sqlite:///{url}"
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
@@ -99,14 +110,46 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
-    except OperationalError as exc:
+    except DBAPIError as exc:
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise StoreUnavailable(f"cannot open database {_safe(url)}: {reason}") from None
     store = Store(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
-    if migrate:
-        upgrade(store)
+    try:
+        check_ours(store, url)
+        if migrate:
+            upgrade(store)
+    except BaseException:
+        store.dispose()
+        raise
     return store
+
+
+def check_ours(store: Store, url: str) -> None:
+    """Refuse a database another program owns, or one migrated by a newer annotate."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        current = current_revision(store)
+        tables = [t for t in table_names(store) if t != "alembic_version"]
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise StoreUnavailable(f"cannot read database {_safe(url)}: {reason} (not an "
+                               "annotate database, or damaged)") from None
+    if current is None:
+        if tables:
+            raise StoreUnavailable(
+                f"database {_safe(url)} has tables ({', '.join(tables[:3])}...) but no annotate "
+                "revision: it belongs to another program; use a new or an annotate database")
+        return
+    try:
+        ScriptDirectory.from_config(_alembic_config(store)).get_revision(current)
+    except CommandError:
+        raise StoreUnavailable(
+            f"database {_safe(url)} is at revision {current}, newer than this annotate knows "
+            f"({head_revision(store)}): upgrade annotate (pip install -U annotate-platform)"
+        ) from None
 
 
 def _safe(url: str) -> str:
