@@ -187,7 +187,7 @@ def send_to_double_annotation(session: Session, project: Project, share: float) 
     if not 0 <= share <= 1:
         raise InvalidInput("the share must be between 0 and 1")
     policy = project_policy(project).model_copy(update={"double_annotation_share": share})
-    set_policy(session, project, policy)
+    set_policy(session, project, policy, reconcile=False)  # its own top-up follows
     humans = (select(Task.item_id, func.count().label("n"), func.max(Task.slot).label("slot"))
               .where(Task.project_id == project.id, Task.role == "annotator",
                      Task.worker_kind == "human").group_by(Task.item_id).subquery())

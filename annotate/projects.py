@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from annotate.errors import Conflict, InvalidInput, NotFound
 from annotate.names import check_project_name
 from annotate.policy import RoutingPolicy, default_policy, first_error
+from annotate.reconcile import PolicyChange, reconcile_tasks
 from annotate.schema import LabelSchema
 from annotate.store.models import Annotation, GuidelineVersion, Item, LLMCall, Project, Task
 
@@ -79,9 +80,19 @@ def project_policy(project: Project) -> RoutingPolicy:
                            "NAME FILE") from None
 
 
-def set_policy(session: Session, project: Project, policy: RoutingPolicy) -> None:
+def set_policy(session: Session, project: Project, policy: RoutingPolicy, *,
+               reconcile: bool = True, dry_run: bool = False) -> PolicyChange:
+    """Store ``policy`` and bring the items already imported in line with it: the tasks it
+    wants that are missing are created, pending ones it no longer wants are cancelled (see
+    :mod:`annotate.reconcile`). ``dry_run`` returns the same change and keeps nothing."""
+    savepoint = session.begin_nested() if dry_run else None
     project.policy_json = policy.model_dump(mode="json")
     session.flush()
+    change = reconcile_tasks(session, project, policy) if reconcile else PolicyChange()
+    if savepoint is not None:
+        savepoint.rollback()
+        change.applied = False
+    return change
 
 
 def guideline_hash(content: str) -> str:

@@ -29,6 +29,7 @@ from annotate.store.bulk import bulk_insert
 from annotate.store.models import Annotation, Project, Task, utcnow
 
 OPEN_STATES = ("pending", "leased")
+CANCELLED = "cancelled"  # a pending task a policy change no longer wants; kept for history
 
 
 @dataclass(frozen=True)
@@ -119,21 +120,30 @@ def after_llm_first(session: Session, project_id: int, kind: str, policy: Routin
     LLM is unsure (low confidence, answers that disagree, or a task that failed)."""
     tasks = session.execute(
         select(Task.status).where(Task.item_id == item_id, Task.role == "annotator",
-                                  Task.worker_kind == "llm")).scalars().all()
-    if any(status in OPEN_STATES for status in tasks):
-        return 0
+                                  Task.worker_kind == "llm", Task.status != CANCELLED)
+    ).scalars().all()
     answers = session.execute(
         select(Annotation.value, Annotation.confidence).where(
             Annotation.item_id == item_id, Annotation.role == "annotator",
             Annotation.annotator_kind == "llm", Annotation.phase == "final")).all()
-    threshold = policy.human_below_confidence or 0.0
-    sure = (len(answers) > 0 and len(answers) == len(tasks)
-            and all((c if c is not None else 0.0) >= threshold for _, c in answers)
-            and not disagree(kind, [v for v, _ in answers]))
-    if sure:
+    if llm_unsure(kind, policy, tasks, answers) is not True:
         return 0
     humans = policy.humans_for(_external_id(session, item_id))
     return _add_tasks(session, project_id, policy, item_id, "annotator", "human", humans)
+
+
+def llm_unsure(kind: str, policy: RoutingPolicy, statuses: Sequence[str],
+               answers: Sequence[tuple[dict[str, Any], float | None]]) -> bool | None:
+    """LLM first, for one item: None while its LLM annotator tasks (``statuses``, cancelled
+    ones left out) are open; else whether people are needed: an answer below the threshold,
+    answers that disagree, or a task without an answer (it failed)."""
+    if any(status in OPEN_STATES for status in statuses):
+        return None
+    threshold = policy.human_below_confidence or 0.0
+    sure = (len(answers) > 0 and len(answers) == len(statuses)
+            and all((c if c is not None else 0.0) >= threshold for _, c in answers)
+            and not disagree(kind, [v for v, _ in answers]))
+    return not sure
 
 
 def needs_adjudication(policy: RoutingPolicy, value: dict[str, Any] | None,
@@ -178,15 +188,18 @@ def disagree(kind: str, values: Iterable[dict[str, Any]]) -> bool:
 
 def _add_tasks(session: Session, project_id: int, policy: RoutingPolicy, item_id: int,
                role: str, kind: str, count: int) -> int:
-    existing = session.scalar(
-        select(Task.id).where(Task.item_id == item_id, Task.role == role,
-                              Task.worker_kind == kind).limit(1)
-    )
-    if existing is not None or count <= 0:
+    """Top the item's tasks of this role and worker kind up to ``count`` (cancelled ones do
+    not count, but keep their slots); return how many were created."""
+    slots = session.execute(
+        select(Task.slot, Task.status).where(Task.item_id == item_id, Task.role == role,
+                                             Task.worker_kind == kind)).all()
+    missing = count - sum(1 for _, status in slots if status != CANCELLED)
+    if missing <= 0:
         return 0
-    session.execute(insert(Task), [task_row(project_id, policy, item_id, role, kind, slot)
-                                   for slot in range(count)])
-    return count
+    first = max((slot for slot, _ in slots), default=-1) + 1
+    session.execute(insert(Task), [task_row(project_id, policy, item_id, role, kind, first + k)
+                                   for k in range(missing)])
+    return missing
 
 
 def _external_id(session: Session, item_id: int) -> str:

@@ -123,12 +123,22 @@ def policy_show(ctx: typer.Context, name: str,
 
 @policy_app.command("set")
 def policy_set(ctx: typer.Context, name: str,
-               path: Path = typer.Argument(..., help="Policy file (JSON or TOML).")) -> None:
-    """Replace the project's routing policy (applies to tasks created from now on)."""
+               path: Path = typer.Argument(..., help="Policy file (JSON or TOML)."),
+               dry_run: bool = typer.Option(False, "--dry-run",
+                                            help="Print what would change; change nothing."),
+               json_out: bool = typer.Option(False, "--json", help="Print the change as JSON.")
+               ) -> None:
+    """Replace the project's routing policy and bring the items already imported in line:
+    missing tasks are created, pending tasks it no longer wants are cancelled."""
     policy = load_policy(path)
     with store_from(ctx) as store, store.session() as session:
-        set_policy(session, get_project(session, name), policy)
-    out.print(f"policy of {name} updated")
+        change = set_policy(session, get_project(session, name), policy, dry_run=dry_run)
+    if json_out:
+        print_json(change.as_dict())
+    elif dry_run:
+        out.print(f"dry run, nothing changed: {change.describe()}", markup=False)
+    else:
+        out.print(f"policy of {name} updated: {change.describe()}", markup=False)
 
 
 def status(ctx: typer.Context, name: str,

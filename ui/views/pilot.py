@@ -105,11 +105,12 @@ def _policy(store: Store, project: Project, data: dict[str, Any]) -> None:
                       disabled=data.get("project") != project.name):
         try:
             with store.session() as session:
-                set_policy(session, get_project(session, project.name), parse_policy(policy))
+                change = set_policy(session, get_project(session, project.name),
+                                    parse_policy(policy))
         except AnnotateError as exc:
             st.error(f"Not applied: {exc}")
             return
-        state.flash(f"Applied the pilot's policy to {project.name}.")
+        state.flash(f"Applied the pilot's policy to {project.name}: {change.describe()}.")
         st.rerun()
 
 

@@ -96,11 +96,11 @@ def _policy(store: Store, project: Project) -> None:
     try:
         new = RoutingPolicy.model_validate(values)
         with store.session() as session:
-            set_policy(session, session.get_one(Project, project.id), new)
+            change = set_policy(session, session.get_one(Project, project.id), new)
     except (ValidationError, AnnotateError) as exc:
         st.error(f"Not saved: {exc}")
         return
-    st.success("Policy saved; it applies to items imported from now on.")
+    st.success(f"Policy saved; for the items already imported it {change.describe()}.")
 
 
 def _export(store: Store, project: Project) -> None:
