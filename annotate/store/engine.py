@@ -71,7 +71,11 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise InvalidInput(f"not a database URL: {url!r}") from None
-    if parsed.get_backend_name() == "sqlite":
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise InvalidInput(f"unsupported database {parsed.drivername!r} in --db: use "
+                           "sqlite:///FILE.db or postgresql+psycopg://USER@HOST/DB")
+    if backend == "sqlite":
         return _sqlite_engine(url)
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "postgresql":
@@ -81,6 +85,8 @@ def make_engine(url: str) -> Engine:
     except ModuleNotFoundError as exc:
         raise InvalidInput(
             f"no driver for {parsed.drivername}: {exc.name} is not installed") from None
+    except ArgumentError as exc:  # NoSuchModuleError: an unknown driver name
+        raise InvalidInput(f"no driver for {parsed.drivername}: {exc}") from None
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -91,7 +97,13 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        # WAL is a persistent property of the file: set it on a new or an annotate database
+        # only, never on a foreign one we are about to refuse.
+        cur.execute("SELECT count(*), count(CASE WHEN name = 'alembic_version' THEN 1 END) "
+                    "FROM sqlite_master")
+        tables, ours = cur.fetchone()
+        if tables == 0 or ours:
+            cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
