@@ -17,7 +17,9 @@ Overrides (the text is run as written; only the environment or one named value d
   OpenAI-compatible server on 127.0.0.1 (fake_openai.py), with a fake key.
 - ``export ANNOTATE_DB=postgresql+psycopg://postgres@127.0.0.1:5432/annotate``: the database
   name is replaced by a scratch database (tests/dbs.py), never a developer's ``annotate``.
-- ``make demo``: ``DEMO_DB`` points into the test's temporary directory.
+- ``make demo``: ``DEMO_DB`` points into the test's temporary directory. ``make`` commands run
+  in the clone itself (where the Makefile is); every other command in a temporary directory
+  standing in for it, with ``../shared`` beside it as beside a clone.
 - ``$LABEL_STUDIO_URL`` and ``$LS_TOKEN``: the real Label Studio server the labelstudio tests
   start (tests/labelstudio/conftest.py).
 """
@@ -25,6 +27,7 @@ Overrides (the text is run as written; only the environment or one named value d
 from __future__ import annotations
 
 import json
+import os
 import re
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -231,14 +234,13 @@ REVIEWS_PROJECT = (
 @dataclass(frozen=True)
 class Setting:
     given: tuple[str, ...] = ()
-    in_repo: bool = False  # `make` targets run in the clone itself
     needs: tuple[str, ...] = ()  # postgres, labelstudio, shared_data
     marks: tuple[str, ...] = ()
     timeout: float = 600.0
 
 
 SETTINGS: dict[str, Setting] = {  # keyed by the block's first command
-    "make demo": Setting(in_repo=True, marks=("live_model",), timeout=1200.0),
+    "make demo": Setting(marks=("live_model",), timeout=1200.0),
     REVIEWS_PROJECT[0]: Setting(marks=("live_model",)),
     f"export ANNOTATE_DB={DOCUMENTED_PG_URL}": Setting(needs=("postgres",), marks=("postgres",)),
     "annotate pilot reviews --sample 50 --models local/smollm2,openai/gpt-4o-mini "
@@ -294,7 +296,7 @@ def story(request: pytest.FixtureRequest, work_dir: Path, reader_env: dict[str, 
           openai_server: tuple[str, list[str]]) -> Iterator[Story]:
     block: Block = request.param
     setting = SETTINGS.get(block.commands[0].key, Setting())
-    shell = Shell(cwd=REPO if setting.in_repo else work_dir, env=dict(reader_env),
+    shell = Shell(cwd=work_dir, env=dict(reader_env),
                   timeout=setting.timeout)
     current = Story(shell=shell, openai_calls=openai_server[1])
     if "shared_data" in setting.needs:
@@ -307,6 +309,8 @@ def story(request: pytest.FixtureRequest, work_dir: Path, reader_env: dict[str, 
         yield from _given(current, setting)
         return
     if not pg_available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL does not answer on 127.0.0.1:5432 but CI needs it")
         pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
     with scratch_database("postgres", work_dir, prefix="annotate_acceptance") as url:
         current.pg_url = url
@@ -337,11 +341,14 @@ def run_documented(story: Story, command: Command) -> None:
                "the server printed a traceback")
         expect(port_is_free(port), outcome, f"port {port} is still taken after SIGTERM")
         return
-    saved = dict(story.shell.env)
+    saved, cwd = dict(story.shell.env), story.shell.cwd
     story.shell.env.update(ENV_OVERRIDES.get(command.key, {}))
+    if command.key.startswith("make "):  # the Makefile's targets: in the clone itself
+        story.shell.cwd = REPO
     try:
         outcome = story.shell.run(text_as_run)
     finally:
+        story.shell.cwd = cwd
         exported = {k: v for k, v in story.shell.env.items()
                     if saved.get(k) != v and k not in ENV_OVERRIDES.get(command.key, {})}
         story.shell.env = {**saved, **exported}
