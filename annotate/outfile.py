@@ -145,3 +145,15 @@ def _stdout(binary: bool) -> Iterator[IO[Any]]:
         raise
     except OSError as exc:
         raise write_error("standard output", exc) from None
+
+
+def output_folder(target: str | os.PathLike[str]) -> Path:
+    """The folder ``target``, created if missing; refused when it is something else."""
+    path = Path(target)
+    if path.exists() and not path.is_dir():
+        raise InvalidInput(f"{path} exists and is not a folder; name a folder for the output")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(path, exc) from None
+    return path

@@ -39,9 +39,10 @@ def write_pilot_files(store: Store, result: PilotResult, out_dir: Path,
 
     data = result.as_json()
     policy_path = policy_path or out_dir / "policy.json"
-    policy_path.parent.mkdir(parents=True, exist_ok=True)
-    policy_path.write_text(json.dumps(data["recommendation"]["policy"], indent=2) + "\n",
-                           encoding="utf-8")
+    from annotate.outfile import output_folder, write_text
+
+    output_folder(policy_path.parent)
+    write_text(policy_path, json.dumps(data["recommendation"]["policy"], indent=2) + "\n")
     data["outputs"] = {"report": str((out_dir / "report.html").resolve()),
                      "policy": str(policy_path.resolve())}
     tables = {"models": models_table(result),

@@ -115,18 +115,21 @@ def write_report(out_dir: Path | str, labels: pd.DataFrame | None = None, *,
 
 
 def write_files(out_dir: Path, content: ReportContent, title: str) -> ReportFiles:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Each file written whole or not at all (:mod:`annotate.outfile`)."""
+    from annotate.outfile import output_folder, safe_output, write_text
+
+    output_folder(out_dir)
     csv_paths = []
     for name, table in content.tables.items():
         path = out_dir / f"{name}.csv"
-        table.to_csv(path, index=False)
+        with safe_output(path) as stream:
+            table.to_csv(stream, index=False, lineterminator="\n")
         csv_paths.append(path)
     content.numbers["files"] = sorted(p.name for p in csv_paths)
     json_path = out_dir / "numbers.json"
-    json_path.write_text(json.dumps(to_jsonable(content.numbers), indent=2, ensure_ascii=False),
-                         encoding="utf-8")
+    write_text(json_path, json.dumps(to_jsonable(content.numbers), indent=2, ensure_ascii=False))
     html_path = out_dir / "report.html"
-    html_path.write_text(render_html(content, title), encoding="utf-8")
+    write_text(html_path, render_html(content, title))
     return ReportFiles(out_dir=out_dir, html=html_path, json=json_path, csv=tuple(csv_paths))
 
 

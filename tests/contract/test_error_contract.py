@@ -221,6 +221,7 @@ CASES: list[tuple[list[str], str]] = [
     (["bench", "replay", "{d}/no-such-dataset"], "no-such-dataset"),
     # output files: never replace what is not a regular file; a full disk is one line
     (["export", "p", "--format", "xml"], "unknown format"),
+    (["report", "p", "-o", "{d}/target.txt"], "is not a folder"),
     (["export", "p", "-o", "{d}/adir"], "is a directory"),
     (["export", "p", "-o", "{d}/alink"], "symlink"),
     (["export", "p", "-o", "{d}/afifo"], "FIFO"),
