@@ -124,9 +124,20 @@ def test_dashboards_figures_come_from_the_agreement_module(store: Store,
         prog = progress(session, project)
         usage = suggestion_use(session, pid)
     assert set(frame["annotator_kind"]) == {"human", "llm"} and len(frame) == 18
-    assert view.summary is not None and view.summary.alpha.ci is not None
+    # Items 3 and 6 split (neutral/positive), the other four are unanimous: with 9 positive,
+    # 6 negative and 3 neutral answers, D_o = 4/18 and D_e = 198/306, so alpha = 65/99.
+    assert view.summary is not None and view.summary.alpha.value == pytest.approx(65 / 99)
+    ci = view.summary.alpha.ci
+    assert ci is not None and ci.low is not None and ci.high is not None
+    assert ci.low <= 65 / 99 <= ci.high
     assert set(view.matrix.index) == {"ann (human)", "bob (human)", "local/smollm2 (llm)"}
-    assert not view.confusion.empty and not view.examples.empty
+    assert view.matrix.loc["ann (human)", "bob (human)"] == pytest.approx(0.5)
+    # the people agree on items 1, 2, 4, 5, and so does the LLM
+    assert view.confusion.to_dict() == {"negative": {"negative": 2, "positive": 0},
+                                        "positive": {"negative": 0, "positive": 2}}
+    split = frame.groupby("item_id")["label"].nunique()
+    assert len(split[split > 1]) == 2  # the third and sixth items
+    assert sorted(view.examples["item_id"]) == sorted(list(split[split > 1].index) * 3)
     assert prog.status.items == 6 and int(prog.per_day["answers"].sum()) == 18
     assert list(usage["person"]) == ["ann", "bob"]
 
