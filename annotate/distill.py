@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -226,9 +226,14 @@ class DistillOptions:
 
 
 def distill_project(store: Store, name: str, options: DistillOptions = DistillOptions(), *,
-                    embedder: Embedder | None = None) -> DistillReport:
-    """Train, evaluate and save the distilled model of project ``name``."""
+                    embedder: Embedder | None = None,
+                    on_phase: Callable[[str], None] | None = None) -> DistillReport:
+    """Train, evaluate and save the distilled model of project ``name``; ``on_phase(text)``
+    hears of each step (reading labels, training, evaluating)."""
     from annotate.reporting import annotations_frame
+
+    phase = on_phase or (lambda text: None)
+    phase(f"reading the final labels of {name}")
     from roles.distilled import PREFIX, SUPPORTED_KINDS, models_dir
 
     with store.session() as session:
@@ -245,10 +250,13 @@ def distill_project(store: Store, name: str, options: DistillOptions = DistillOp
     _check_learnable(name, frame, options)
     folder = options.out or models_dir() / name
     model_string = PREFIX + (name if options.out is None else str(folder.resolve()))
+    phase(f"embedding and training on {len(frame)} labelled items "
+          f"({options.heldout:.0%} held out)")
     model, test = _train(frame, name, folder, guideline_version, options, embedder)
     reference = frame[test]
     distilled = None
     if test.any():
+        phase(f"evaluating on {int(test.sum())} held-out items")
         predictions = model.predict(reference["text"].tolist())
         distilled = score(model_string, [p.label for p in predictions],
                           reference["label"].tolist(), [p.confidence for p in predictions],

@@ -127,6 +127,8 @@ def run_model(store: Store, project: Project, item_ids: Sequence[int], model: st
     from roles.annotator import annotate_items
     from roles.client import make_client
 
+    if on_progress is not None:
+        on_progress(model, 0, len(item_ids))
     llm = make_client(store, project.id, model)
     names = _names(store, item_ids)
     before = _last_call_id(store, project.id)

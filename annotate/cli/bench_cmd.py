@@ -9,7 +9,8 @@ from typing import Any
 
 import typer
 
-from annotate.cli.common import console, out, print_json
+from annotate.cli.common import out, print_json
+from annotate.cli.progress import command_progress
 from annotate.settings import DEFAULT_MODEL
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that prove the labels: replay a "
@@ -18,6 +19,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that prove the la
 
 @bench_app.command("replay")
 def replay(
+    ctx: typer.Context,
     dataset: Path = typer.Argument(..., help="A labelled dataset file or its folder: long-form "
                                    "CSV item_id,text,annotator,label (e.g. "
                                    "../shared/data/convabuse), a pairwise JSONL with "
@@ -55,33 +57,38 @@ def replay(
     from annotate.replay.simulate import run_replay, usable_items
     from annotate.store.engine import open_store
 
-    data = load_dataset(dataset, limit=limit)
-    policy = load_policy(policy_file) if policy_file else default_policy(data.schema.kind)
-    output.mkdir(parents=True, exist_ok=True)
-    db = output / "replay.db"
-    for stale in (db, db.with_name("replay.db-wal"), db.with_name("replay.db-shm")):
-        stale.unlink(missing_ok=True)
-    items, dropped = usable_items(data)
-    store = open_store(f"sqlite:///{db}")
-    try:
-        with console.status(f"replaying {len(items)} items with {model}...") as status:
+    with command_progress(ctx, "bench replay") as progress:
+        progress.phase(f"reading {dataset}")
+        data = load_dataset(dataset, limit=limit)
+        policy = load_policy(policy_file) if policy_file else default_policy(data.schema.kind)
+        output.mkdir(parents=True, exist_ok=True)
+        db = output / "replay.db"
+        for stale in (db, db.with_name("replay.db-wal"), db.with_name("replay.db-shm")):
+            stale.unlink(missing_ok=True)
+        items, dropped = usable_items(data)
+        store = open_store(f"sqlite:///{db}")
+        try:
+            progress.phase(f"replaying {len(items)} items with {model}, {workers} "
+                           f"worker{'s' if workers > 1 else ''}...")
             run = run_replay(store, data, policy=policy, model=model, seed=seed,
                              workers=workers, inject=inject, name=f"replay-{data.path.stem}",
-                             on_progress=lambda msg: status.update(f"replay: {msg}"))
-            status.update("scoring and baselines...")
+                             on_progress=progress.status)
+            progress.phase(f"scoring and baselines ({len(items)} items)")
             with store.session() as session:
                 answers = project_answers(session, run.project_id)
-        info = {"name": data.path.name, "path": str(data.path), "format": data.format,
-                "kind": data.schema.kind, "items": len(items), "dropped_fewer_than_2_people":
-                dropped, "recorded_labels": sum(len(i.people) for i in items),
-                "reference": "gold" if any(i.gold for i in items) else "people not asked"}
-        report = build_report(run, answers, dataset=info, policy=policy.model_dump(),
-                              model=model, seed=seed)
-    finally:
-        store.dispose()
-    (output / "replay.json").write_text(json.dumps(report.as_dict(), indent=2, default=str),
-                                        encoding="utf-8")
-    plot(report, output / "replay.png")
+            info = {"name": data.path.name, "path": str(data.path), "format": data.format,
+                    "kind": data.schema.kind, "items": len(items),
+                    "dropped_fewer_than_2_people": dropped,
+                    "recorded_labels": sum(len(i.people) for i in items),
+                    "reference": "gold" if any(i.gold for i in items) else "people not asked"}
+            report = build_report(run, answers, dataset=info, policy=policy.model_dump(),
+                                  model=model, seed=seed)
+        finally:
+            store.dispose()
+        progress.phase(f"writing {output / 'replay.json'} and {output / 'replay.png'}")
+        (output / "replay.json").write_text(json.dumps(report.as_dict(), indent=2, default=str),
+                                            encoding="utf-8")
+        plot(report, output / "replay.png")
     if json_out:
         print_json(report.as_dict())
         return

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from annotate.cli.common import console, out, print_json, store_from
+from annotate.cli.progress import CommandProgress, progress_mode
 from annotate.errors import InvalidInput
 from annotate.outfile import STDOUT, check_target
 from annotate.projects import get_project
@@ -28,15 +29,21 @@ def import_cmd(
 
     if not path.exists():
         raise InvalidInput(f"{path}: no such file")
+    mode = progress_mode(ctx)
     with store_from(ctx) as store, Progress(
         TextColumn("importing"), BarColumn(), TextColumn("{task.completed:,} rows"),
-        TimeElapsedColumn(), console=console, transient=True, disable=json_out,
-    ) as progress:
+        TimeElapsedColumn(), console=console, transient=True, disable=mode != "live",
+    ) as progress, CommandProgress("import", "lines" if mode == "lines" else "off") as log:
+        log.phase(f"reading {path} into {name}...")  # a log hears of it after a few seconds
         bar = progress.add_task("import", total=None)
+
+        def on_rows(rows: int) -> None:
+            progress.update(bar, completed=rows)
+            log.count("rows read", rows)
+
         with store.session() as session:
             project = get_project(session, name)
-            result = import_file(session, project, path, fmt=fmt,
-                                 on_progress=lambda n: progress.update(bar, completed=n))
+            result = import_file(session, project, path, fmt=fmt, on_progress=on_rows)
     counts = {"items": result.items, "annotations": result.annotations, "tasks": result.tasks}
     if json_out:
         print_json(counts)

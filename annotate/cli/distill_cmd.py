@@ -7,7 +7,8 @@ from typing import Any
 
 import typer
 
-from annotate.cli.common import console, out, print_json, store_from
+from annotate.cli.common import out, print_json, store_from
+from annotate.cli.progress import command_progress
 
 
 def distill(
@@ -44,8 +45,8 @@ def distill(
     options = DistillOptions(min_confidence=min_confidence, heldout=heldout, seed=seed,
                              bootstrap=bootstrap, include_llm_votes=include_llm_votes,
                              out=out_dir)
-    with store_from(ctx) as store, console.status(f"distilling {name}..."):
-        report = distill_project(store, name, options)
+    with store_from(ctx) as store, command_progress(ctx, "distill") as progress:
+        report = distill_project(store, name, options, on_phase=progress.phase)
     if json_out:
         print_json(report.as_dict())
         return

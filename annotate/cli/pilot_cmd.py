@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
-from annotate.cli.common import console, out, print_json, store_from
+from annotate.cli.common import out, print_json, store_from
+from annotate.cli.progress import CommandProgress, command_progress
 from annotate.errors import InvalidInput
 from annotate.settings import DEFAULT_MODEL
-
-if TYPE_CHECKING:
-    from rich.progress import TaskID
 
 
 def pilot(
@@ -55,9 +52,12 @@ def pilot(
             return
         options = PilotOptions(costs=Costs(error_cost, human_cost), models=names,
                                sample=sample, seed=seed, bootstrap=bootstrap)
-        with _progress() as progress:
-            result = run_pilot(store, name, options, on_progress=progress)
-        files = write_pilot_files(store, result, output, policy_out)
+        with command_progress(ctx, "pilot") as progress:
+            progress.phase(f"sampling up to {sample} items people labelled in {name}")
+            result = run_pilot(store, name, options,
+                               on_progress=_on_model_progress(progress, names, bootstrap))
+            progress.phase(f"writing the report to {output}")
+            files = write_pilot_files(store, result, output, policy_out)
     if json_out:
         print_json({**result.as_json(), "files": {"report": str(files.html),
                                                   "numbers": str(files.json),
@@ -96,22 +96,19 @@ def _ask_people(store: Any, name: str, sample: int, seed: int) -> None:
               f"`annotate pilot {name} --sample {sample}`.", soft_wrap=True, highlight=False)
 
 
-@contextmanager
-def _progress() -> Iterator[Callable[[str, int, int], None]]:
-    """A rich progress bar on stderr, one bar per model."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+def _on_model_progress(progress: CommandProgress, models: tuple[str, ...],
+                       bootstrap: int) -> Callable[[str, int, int], None]:
+    """Phases and counts from ``run_pilot``'s ``on_progress(model, done, total)``."""
 
-    bars: dict[str, TaskID] = {}
-    with Progress("[progress.description]{task.description}", BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-                  transient=True) as bar:
+    def update(model: str, done: int, total: int) -> None:
+        if done == 0:
+            progress.phase(f"model {model}, {total} items...")
+        progress.count(model, done, total)
+        if done == total and model == models[-1]:
+            progress.phase(f"measuring agreement and calibration ({bootstrap} bootstrap "
+                           "resamples), recommending a policy")
 
-        def update(model: str, done: int, total: int) -> None:
-            if model not in bars:
-                bars[model] = bar.add_task(f"pilot {model}", total=total)
-            bar.update(bars[model], completed=done)
-
-        yield update
+    return update
 
 
 def _print(result: Any) -> None:

@@ -95,15 +95,14 @@ def push_cmd(
     db: str | None = DB_OPTION,
 ) -> None:
     """Create/update the Label Studio project; import items as tasks, LLM answers as predictions."""
-    from rich.progress import Progress
-
+    from annotate.cli.progress import command_progress
     from annotate.labelstudio.push import push
 
-    with _store(ctx, db) as store, Progress(console=err, transient=True) as progress:
-        bar = progress.add_task("pushing items", total=None)
+    with _store(ctx, db) as store, command_progress(ctx, "ls push") as progress:
+        progress.phase(f"pushing {name} to {url}")
 
         def on_progress(done: int, total: int) -> None:
-            progress.update(bar, completed=done, total=total)
+            progress.count("items sent", done, total)
 
         report = push(store, name, url, token, ls_project, on_progress, batch_size=batch_size)
     _print_report(report, as_json)
@@ -121,10 +120,12 @@ def pull_cmd(
     db: str | None = DB_OPTION,
 ) -> None:
     """Bring completed annotations back as human annotations (updated, deleted, skipped too)."""
+    from annotate.cli.progress import command_progress
     from annotate.labelstudio.pull import pull
 
-    with _store(ctx, db) as store:
-        report = pull(store, name, url, token, ls_project)
+    with _store(ctx, db) as store, command_progress(ctx, "ls pull") as progress:
+        progress.phase(f"pulling the annotations of {name} from {url}")
+        report = pull(store, name, url, token, ls_project, on_phase=progress.phase)
     _print_report(report, as_json)
 
 

@@ -10,6 +10,7 @@ labels; one that is gone from Label Studio, skipped or no longer valid loses its
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -61,8 +62,10 @@ def idempotency_key(ls_annotation_id: int) -> str:
 
 
 def pull(store: Store, project: str, url: str, token: str,
-         ls_project: int | None = None) -> PullReport:
-    """Bring the Label Studio project's annotations into the store; safe to repeat."""
+         ls_project: int | None = None, *,
+         on_phase: Callable[[str], None] | None = None) -> PullReport:
+    """Bring the Label Studio project's annotations into the store; safe to repeat.
+    ``on_phase(text)`` hears of each step (reading tasks, storing annotations)."""
     client = connect(url, token)
     with store.session() as session:
         proj = get_project(session, project)
@@ -82,9 +85,13 @@ def pull(store: Store, project: str, url: str, token: str,
         raise ConfigMismatch(f"the labeling config of Label Studio project {ls_pid} does not "
                              f"match project {project!r} ({difference}); push again to reset it")
     report = PullReport(server=client.server, ls_project_id=ls_pid)
+    if on_phase is not None:
+        on_phase(f"reading the tasks of Label Studio project {ls_pid}")
     pulled = _collect(client.iter_tasks(ls_pid), links, report)
     users = client.user_names() if pulled else {}
     context = _Context(project_id, schema, client.server, ls_pid, guideline_version, users)
+    if on_phase is not None:
+        on_phase(f"storing {len(pulled)} annotations")
     with store.session() as session:
         _apply(session, context, pulled, report)
     return report
