@@ -159,7 +159,7 @@ CREATE_BAD = [
     (["--labels", "a,b", "--budget", "nan"], "budget"),
     (["--labels", "a,b", "--budget", "inf"], "budget"),
     (["--labels", "a,b", "--budget", "-1"], "budget"),
-    (["--labels", "a,b", "--policy", "{latin}"], "not UTF-8"),
+    (["--labels", "a,b", "--policy", "{latin}"], "not valid UTF-8"),
     (["--labels", "a,b", "--policy", "{deep}"], "not valid json"),
 ]
 
