@@ -20,6 +20,7 @@ from annotate.queue import (
     Provenance,
     claim_next_task,
     fail_task,
+    release_task,
     submit_annotation,
     submit_suggestion,
 )
@@ -95,8 +96,13 @@ def run_worker(
 def _handle(store: Store, task: ClaimedTask, worker_id: str, answer: AnswerFn,
             stats: WorkerStats, retries: int = 5) -> None:
     """Record the answer; if the connection drops while doing so, reconnect and record it
-    again (submits are idempotent, so a write that did commit is not made twice)."""
-    result = answer(task)
+    again (submits are idempotent, so a write that did commit is not made twice). If the
+    answer raises (the run stops, a bug), the task goes back to the queue first."""
+    try:
+        result = answer(task)
+    except BaseException:
+        _release_quietly(store, task, worker_id)
+        raise
     for attempt in range(retries + 1):
         try:
             _record(store, task, worker_id, result, stats)
@@ -107,6 +113,14 @@ def _handle(store: Store, task: ClaimedTask, worker_id: str, answer: AnswerFn,
             stats.reconnects += 1
             store.engine.dispose()
             time.sleep(min(2.0, 0.1 * 2**attempt))
+
+
+def _release_quietly(store: Store, task: ClaimedTask, worker_id: str) -> None:
+    """Give the task back; if that fails too (database gone, lease lost), its lease expires."""
+    try:
+        release_task(store, task.id, worker_id)
+    except Exception:  # the original error is the one to report
+        return
 
 
 def _record(store: Store, task: ClaimedTask, worker_id: str, result: Answer,

@@ -1,5 +1,6 @@
 """The one place the edge builds the LLM client for a project: the gateway, wrapped in
-personal-data redaction when the project's policy asks for it."""
+personal-data redaction when the project's policy asks for it. A model that cannot be called
+here (the embedded model not installed, no API key) is a SetupError before any call."""
 
 from __future__ import annotations
 
@@ -8,16 +9,21 @@ from annotate.store.engine import Store
 from annotate.store.models import Project
 from roles.gateway import Gateway, GatewaySettings
 from roles.llm import LLMClient
+from roles.model_check import ensure_model_ready
 from roles.redaction import RedactingClient
 
 
 def make_client(store: Store, project_id: int | None, model: str, *, workers: int = 1,
                 threads: int | None = None) -> LLMClient:
+    ensure_model_ready(model)
     gateway = Gateway(store, project_id, GatewaySettings(model=model, max_in_flight=workers,
                                                          local_threads=threads))
     if project_id is None:
         return gateway
     with store.session() as session:
         project = session.get(Project, project_id)
-        redact = project is not None and project_policy(project).redact_personal_data
+        policy = project_policy(project) if project is not None else None
+    if policy is not None and policy.moderator_model:
+        ensure_model_ready(policy.moderator_model)
+    redact = policy is not None and policy.redact_personal_data
     return RedactingClient(gateway, default_model=model) if redact else gateway

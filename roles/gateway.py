@@ -11,7 +11,13 @@
 - a concurrency limit (``max_in_flight`` calls in flight per gateway);
 - retries with exponential backoff and jitter on 429s, timeouts, 5xx and connection errors;
 - checks of the answer (not truncated, JSON valid against the request's schema);
-- a ledger row for every model call: tokens, cost from litellm's price tables, latency, outcome.
+- a ledger row for every model call: tokens, cost from litellm's price tables, latency, outcome;
+- configuration failures raised as :class:`~annotate.errors.SetupError` instead of burning every
+  task's attempts: refused credentials, an unknown model, a missing key, and a model server
+  that no call of this gateway has ever reached (:data:`UNREACHABLE_CALLS` calls in a row).
+
+Whether a model can be called at all is checked before any task is claimed, by
+:mod:`roles.model_check`.
 
 Any litellm model string works (``openai/...``, ``anthropic/...``, ``ollama/...``,
 ``hosted_vllm/...``). ``local/smollm2`` is the embedded model (litellm custom provider
@@ -31,6 +37,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from annotate.errors import SetupError
 from annotate.store.engine import Store
 from roles import local_model
 from roles.answers import check_answer
@@ -52,6 +59,7 @@ from roles.llm import (
 log = logging.getLogger(__name__)
 
 LOCAL_PROVIDER = "local"
+UNREACHABLE_CALLS = 3  # calls in a row that never reached the server, with none ever answered
 _unpriced_warned: set[str] = set()
 
 
@@ -97,6 +105,7 @@ class _Failure:
     kind: ErrorKind
     message: str
     attempts: int
+    setup: str | None = None  # a configuration problem: no later call can succeed either
 
 
 class Gateway:
@@ -108,6 +117,9 @@ class Gateway:
         self.settings = settings or GatewaySettings()
         self.ledger = Ledger(store, project_id)
         self._in_flight = threading.BoundedSemaphore(self.settings.max_in_flight)
+        self._health = threading.Lock()
+        self._answered = 0  # calls the model answered (ok or not)
+        self._unreachable = 0  # calls in a row that never reached the model server
         if self.settings.local_threads is not None:
             local_model.configure(threads=self.settings.local_threads)
 
@@ -126,7 +138,28 @@ class Gateway:
             result: _Answer | _Failure = _Answer(text, "stop", 0, 0, 0.0, DRY_RUN_MODEL, 1)
         else:
             result = self._call_with_retries(request, call)
-        return self._close(request, call, opened, result, time.perf_counter() - started)
+        closed = self._close(request, call, opened, result, time.perf_counter() - started)
+        self._watch_setup(model, result)
+        return closed
+
+    def _watch_setup(self, model: str, result: _Answer | _Failure) -> None:
+        """Raise SetupError when the failure is the configuration's, not this request's."""
+        with self._health:
+            if isinstance(result, _Answer):
+                self._answered += 1
+                self._unreachable = 0
+                return
+            if result.setup is not None:
+                raise SetupError(result.setup)
+            if result.kind != "connection" or self._answered:
+                self._unreachable = 0
+                return
+            self._unreachable += 1
+            if self._unreachable >= UNREACHABLE_CALLS:
+                raise SetupError(
+                    f"cannot reach the model server of {model}: {self._unreachable} calls in a "
+                    f"row failed after {result.attempts} attempts each ({result.message}); start "
+                    "the server or fix its address (e.g. OPENAI_BASE_URL, OLLAMA_API_BASE)")
 
     def estimate_cost(self, request: LLMRequest, model: str | None = None) -> float:
         """Upper estimate of a call's cost: prompt tokens (with a margin) plus all max_tokens,
@@ -168,9 +201,10 @@ class Gateway:
                 return _answer_from(litellm, response, call.model, attempt)
             except Exception as exc:
                 kind, retryable = _classify(litellm, exc)
-                message = _message(exc)
-                if not retryable or attempt == attempts:
-                    return _Failure(kind, message, attempt)
+                message = error_line(exc)
+                setup = _setup_problem(litellm, exc, call.model, message)
+                if setup is not None or not retryable or attempt == attempts:
+                    return _Failure(kind, message, attempt, setup)
                 latency = time.perf_counter() - started
                 self.ledger.record_attempt(call, CallResult(
                     "error", latency, error_kind=kind, error=f"attempt {attempt}: {message}"
@@ -262,6 +296,8 @@ def _classify(litellm: Any, exc: Exception) -> tuple[ErrorKind, bool]:
             return kind, True
     if not isinstance(exc, openai.OpenAIError):
         raise exc  # a bug, not a provider failure: do not hide it
+    if "connection error" in error_line(exc).lower():  # litellm reports it as a 500
+        return "connection", True
     status = getattr(exc, "status_code", None)
     if status in (408, 429):
         return ("timeout" if status == 408 else "rate_limit"), True
@@ -270,7 +306,20 @@ def _classify(litellm: Any, exc: Exception) -> tuple[ErrorKind, bool]:
     return "bad_request", False
 
 
-def _message(exc: Exception) -> str:
+def _setup_problem(litellm: Any, exc: Exception, model: str, message: str) -> str | None:
+    """A failure no retry or later task can fix: the credentials, or the model's name."""
+    fix = f"(annotate doctor --model {model} shows what is missing)"
+    if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
+        return f"{model}: the provider refused the credentials ({message}); check its API key {fix}"
+    if isinstance(exc, litellm.NotFoundError):
+        return f"{model}: model not found ({message}); check the model string {fix}"
+    lowered = message.lower()
+    if "missing credentials" in lowered or "api_key client option must be set" in lowered:
+        return f"{model}: no API key ({message}) {fix}"
+    return None
+
+
+def error_line(exc: Exception) -> str:
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return str(text).strip().splitlines()[0][:500]
 
@@ -342,6 +391,9 @@ def _adapter(litellm: Any) -> Any:
             params = dict(kwargs.get("optional_params") or {})
             try:
                 result = self.backend.chat(model, messages, params)
+            except local_model.LocalModelMissing as exc:
+                raise litellm.NotFoundError(message=exc.message, model=model,
+                                            llm_provider=self.provider) from None
             except ProviderError as exc:
                 raise _provider_exception(litellm, exc, self.provider, model) from None
             except TimeoutError as exc:

@@ -13,8 +13,8 @@ A call's life:
    pending row, or inserts the call's row when no reservation was needed.
 
 Budget guarantee. The check "spent + reserved + estimate <= budget" and the reservation row
-are written in the same transaction, which holds the project's lock: ``SELECT ... FOR UPDATE``
-on the project row on PostgreSQL, the database write lock (``BEGIN IMMEDIATE``) on SQLite.
+are written in the same transaction, which holds the project's lock: ``SELECT ... FOR NO KEY
+UPDATE`` on the project row on PostgreSQL, the database write lock (``BEGIN IMMEDIATE``) on SQLite.
 So reservations are serialised across threads, processes and machines sharing the database,
 and the cap is never crossed as long as each call's real cost is at most its estimate (the
 estimate prices the prompt's tokens with a margin plus the full ``max_tokens``). Inside a
@@ -51,8 +51,15 @@ LATEST_OK = (
     .order_by(CALLS.c.id.desc())
     .limit(1)
 )
+# FOR NO KEY UPDATE, not FOR UPDATE: every insert of a row that references the project (an
+# llm_calls row, an annotation) takes FOR KEY SHARE on it, which FOR UPDATE waits for. Two
+# processes whose ledger batches each inserted a row (a cache hit, a retried attempt) and then
+# asked for FOR UPDATE waited for each other: PostgreSQL's "deadlock detected" (reproduced
+# with two connections in tests/test_run_truth.py). NO KEY UPDATE still serialises the budget
+# checks with each other but ignores KEY SHARE.
 BUDGET = (
-    select(PROJECTS.c.budget_usd).where(PROJECTS.c.id == bindparam("project_id")).with_for_update()
+    select(PROJECTS.c.budget_usd).where(PROJECTS.c.id == bindparam("project_id"))
+    .with_for_update(key_share=True)
 )
 SPENT = select(func.coalesce(func.sum(CALLS.c.cost_usd), 0.0)).where(
     CALLS.c.project_id == bindparam("project_id")

@@ -5,6 +5,12 @@ Each task is dispatched to the role named on it; a role's failure goes back to t
 a failed attempt; a budget cap stops every worker before the call that would cross it, and
 the task in hand is released untouched. Safe to interrupt (leases expire and tasks return)
 and to run on several machines at once against PostgreSQL.
+
+A run tells the truth: a configuration failure (:class:`~annotate.errors.SetupError` from the
+gateway: refused key, unknown model, unreachable server), a worker thread that dies, or a
+SQLite file deleted or replaced under the run stops every worker, releases the tasks they hold
+and is raised by :func:`run_project` once the threads are joined, so the CLI exits non-zero
+with the reason instead of a summary of work that did not happen.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
-from annotate.errors import BudgetExceeded
-from annotate.queue import ClaimedTask, release_task
+from annotate.errors import AnnotateError, BudgetExceeded, SetupError, StoreUnavailable
+from annotate.queue import ClaimedTask
 from annotate.store.engine import Store
 from annotate.store.models import Task
 from annotate.worker import Answer, run_worker
@@ -28,6 +35,7 @@ from roles.llm import LLMClient
 from roles.registry import load_role
 
 LLM_ROLES = ("helper", "annotator", "moderator")
+STOP_WAIT_S = 30.0  # on Ctrl-C, how long workers get to finish the call in hand and release
 
 
 @dataclass
@@ -57,7 +65,49 @@ class RunStats:
 
 
 class _Stop(Exception):
-    """Unwinds a worker thread when the run must stop (budget reached)."""
+    """Unwinds a worker thread when the run must stop (budget reached, another worker failed);
+    the worker loop releases the task in hand."""
+
+
+@dataclass(frozen=True)
+class DatabaseFile:
+    """The SQLite file a run started on; a run whose file was deleted or replaced writes to
+    an inode nobody will ever open again, so every answer after that is lost."""
+
+    path: str | None
+    identity: tuple[int, int] | None
+
+    @classmethod
+    def of(cls, store: Store) -> DatabaseFile:
+        path = store.engine.url.database if store.dialect == "sqlite" else None
+        if not path or path == ":memory:" or path.startswith("file:"):
+            return cls(None, None)
+        return cls(path, _identity(path))
+
+    def check(self) -> None:
+        if self.path is not None and _identity(self.path) != self.identity:
+            raise StoreUnavailable(
+                f"the database file {self.path} was deleted or replaced during the run; answers "
+                "written since then are lost. Restore the file (or use a new --db) and run "
+                "again")
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def task_counts(store: Store, project_id: int, roles: Sequence[str]) -> dict[str, int]:
+    """The project's LLM tasks of ``roles`` by status (pending, leased, done, failed...)."""
+    with store.session() as session:
+        rows = session.execute(
+            select(Task.status, func.count()).where(
+                Task.project_id == project_id, Task.worker_kind == "llm",
+                Task.role.in_(list(roles))).group_by(Task.status)).all()
+    return {str(status): int(n) for status, n in rows}
 
 
 def open_llm_tasks(store: Store, project_id: int, roles: Sequence[str]) -> int:
@@ -86,7 +136,9 @@ class _Run:
     handlers: dict[str, Role] = field(default_factory=dict)
     stats: RunStats = field(default_factory=RunStats)
     stop: threading.Event = field(default_factory=threading.Event)
+    database: DatabaseFile = DatabaseFile(None, None)
     budget_errors: list[BudgetExceeded] = field(default_factory=list)
+    errors: list[BaseException] = field(default_factory=list)  # what stopped the run
     claimed: int = 0
 
     def take_quota(self) -> int | None:
@@ -101,14 +153,13 @@ class _Run:
 
     def answer(self, ctx: RoleContext, task: ClaimedTask) -> Answer:
         if self.stop.is_set():
-            release_task(self.store, task.id, ctx.worker_id)
             raise _Stop
+        self.database.check()
         try:
             result = self.handlers[task.role].answer(ctx, task)
         except BudgetExceeded as exc:
             self.budget_errors.append(exc)
             self.stop.set()
-            release_task(self.store, task.id, ctx.worker_id)
             raise _Stop from None
         self.stats.record(task.role, result)
         if self.on_progress is not None:
@@ -133,6 +184,42 @@ class _Run:
                     return
         except _Stop:
             return
+        except BaseException as exc:  # raised by run_project after the join
+            with self.stats.lock:
+                self.errors.append(exc)
+            self.stop.set()
+
+    def wait(self, threads: list[threading.Thread]) -> None:
+        """Join the workers; on Ctrl-C, stop them and give them time to release their tasks."""
+        try:
+            for t in threads:
+                while t.is_alive():
+                    t.join(timeout=0.2)
+        except KeyboardInterrupt:
+            self.stop.set()
+            deadline = time.monotonic() + STOP_WAIT_S
+            for t in threads:
+                t.join(timeout=max(0.0, deadline - time.monotonic()))
+            raise
+
+    def raise_failure(self) -> None:
+        """The run's first real failure, as the error the CLI should report."""
+        if not self.errors:
+            self.database.check()  # deleted after the last task: nothing written survived
+            return
+        first = self.errors[0]
+        for exc in self.errors:  # a configuration error explains the others
+            if isinstance(exc, SetupError):
+                raise exc
+        if isinstance(first, AnnotateError):
+            raise first
+        if isinstance(first, DBAPIError):
+            detail = str(first.orig or first).strip().splitlines()[0]
+            self.database.check()
+            raise StoreUnavailable(f"the database failed during the run: {detail}; "
+                                   "tasks in hand were released or return when their lease "
+                                   "expires") from first
+        raise RuntimeError(f"an LLM worker thread failed: {first!r}") from first
 
 
 def run_project(
@@ -151,15 +238,15 @@ def run_project(
     context = ProjectContext.load(store, project)
     run = _Run(store=store, llm=llm, context=context, model=model, roles=roles,
                lease_seconds=lease_seconds or context.policy.lease_seconds, limit=limit,
-               on_progress=on_progress, handlers={name: load_role(name) for name in roles})
+               on_progress=on_progress, handlers={name: load_role(name) for name in roles},
+               database=DatabaseFile.of(store))
     start = time.perf_counter()
     threads = [threading.Thread(target=run.work, args=(i,), daemon=True) for i in range(workers)]
     for t in threads:
         t.start()
-    for t in threads:
-        while t.is_alive():
-            t.join(timeout=0.2)
+    run.wait(threads)
     run.stats.seconds = time.perf_counter() - start
+    run.raise_failure()
     if run.budget_errors:
         run.stats.stopped_by = str(run.budget_errors[0])
     return run.stats

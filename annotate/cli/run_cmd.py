@@ -1,16 +1,24 @@
-"""`annotate run`: LLM role workers on the shared queue, with a live progress bar."""
+"""`annotate run`: LLM role workers on the shared queue, with progress on stderr.
+
+The model is checked before any task is claimed (a missing embedded model or API key is one
+line and exit 2); a run that stops on a configuration error, a dead worker or a vanished
+database exits non-zero with the reason; the summary counts done, failed and leased tasks.
+"""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from annotate.cli.common import console, out, print_json, store_from
+from annotate.cli.common import out, print_json, store_from
+from annotate.cli.run_progress import RunProgress
 from annotate.errors import BudgetExceeded, InvalidInput
 from annotate.projects import get_project
 from annotate.settings import DEFAULT_MODEL
+
+MAX_LEASE_SECONDS = 7 * 24 * 3600
 
 
 def run(
@@ -25,7 +33,7 @@ def run(
     workers: int = typer.Option(1, "--workers", "-w", min=1, max=64,
                                 help="Worker threads (requests in flight)."),
     limit: int = typer.Option(None, "--limit", "-n", min=1, help="Stop after N tasks."),
-    lease_seconds: int = typer.Option(None, "--lease-seconds", min=1,
+    lease_seconds: int = typer.Option(None, "--lease-seconds", min=1, max=MAX_LEASE_SECONDS,
                                       help="Lease length (default: the project's policy)."),
     threads: int = typer.Option(None, "--threads", min=1, envvar="ANNOTATE_THREADS",
                                 help="CPU threads of the embedded model (default 1)."),
@@ -33,8 +41,52 @@ def run(
 ) -> None:
     """Run the LLM roles on the project's queue until no LLM task is left."""
     from roles.client import make_client
+    from roles.runner import ledger_totals, run_project, task_counts
+
+    roles = _roles(role, model)
+    progress = RunProgress(ctx)
+    with store_from(ctx) as store:
+        with store.session() as session:
+            project_id = get_project(session, name).id
+        if model != "dry-run":
+            progress.phase(f"checking {model}")
+        gateway = make_client(store, project_id, model, workers=workers, threads=threads)
+        _load_embedded(model, progress)
+        total = task_counts(store, project_id, roles)
+        open_tasks = total.get("pending", 0) + total.get("leased", 0)
+        progress.phase(f"running roles ({', '.join(roles)}) with {model} on {open_tasks} "
+                       "open tasks")
+        started = time.perf_counter()
+        with progress.counter(f"{name} ({model})", open_tasks) as update:
+
+            def on_progress(s: Any) -> None:
+                rate = (s.done + s.failed) / max(time.perf_counter() - started, 1e-9)
+                update(s.done + s.failed, f"{rate:.1f}/s · ${s.cost_usd:.4f} · cache hits "
+                       f"{s.cache_hits} · failed {s.failed}")
+
+            stats = run_project(store, name, gateway, model=model, roles=roles,
+                                workers=workers, limit=limit, lease_seconds=lease_seconds,
+                                on_progress=on_progress)
+        totals = ledger_totals(store, project_id)
+        tasks = task_counts(store, project_id, roles)
+    summary = {"done": stats.done, "failed_attempts": stats.failed,
+               "tasks": {"pending": tasks.get("pending", 0), "leased": tasks.get("leased", 0),
+                         "done": tasks.get("done", 0), "failed": tasks.get("failed", 0)},
+               "by_role": stats.by_role, "cache_hits": stats.cache_hits,
+               "lost_leases": stats.conflicts, "cost_usd": stats.cost_usd,
+               "seconds": round(stats.seconds, 2), "ledger": totals,
+               "stopped_by": stats.stopped_by}
+    if json_out:
+        print_json(summary)
+    else:
+        _print_summary(summary)
+    if stats.stopped_by:
+        raise BudgetExceeded(stats.stopped_by)
+
+
+def _roles(role: list[str] | None, model: str) -> tuple[str, ...]:
     from roles.distilled import is_distilled, load_distilled
-    from roles.runner import LLM_ROLES, RunStats, ledger_totals, open_llm_tasks, run_project
+    from roles.runner import LLM_ROLES
 
     roles = tuple(role) if role else LLM_ROLES
     unknown = set(roles) - set(LLM_ROLES)
@@ -48,40 +100,24 @@ def run(
                                "and moderator with an LLM (--role helper --model ...)")
         roles = ("annotator",)
         load_distilled(model)  # a missing or broken model is one clear error, before any task
-    with store_from(ctx) as store:
-        with store.session() as session:
-            project_id = get_project(session, name).id
-        gateway = make_client(store, project_id, model, workers=workers, threads=threads)
-        total = open_llm_tasks(store, project_id, roles)
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                      MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                      TimeElapsedColumn(), console=console, disable=json_out) as progress:
-            bar = progress.add_task(f"{name} ({model})", total=total or None, info="")
+    return roles
 
-            started = time.perf_counter()
 
-            def on_progress(s: RunStats) -> None:
-                handled = s.done + s.failed
-                rate = handled / max(time.perf_counter() - started, 1e-9)
-                progress.update(bar, completed=handled, total=max(total, handled),
-                                info=f"{rate:.1f}/s · ${s.cost_usd:.4f} · cache hits "
-                                f"{s.cache_hits} · failed {s.failed}")
+def _load_embedded(model: str, progress: RunProgress) -> None:
+    """Load the embedded model before claiming anything (a broken install fails here)."""
+    from roles.model_check import is_embedded, load_embedded
 
-            stats = run_project(store, name, gateway, model=model, roles=roles,
-                                workers=workers, limit=limit, lease_seconds=lease_seconds,
-                                on_progress=on_progress)
-        totals = ledger_totals(store, project_id)
-    summary = {"done": stats.done, "failed_attempts": stats.failed, "by_role": stats.by_role,
-               "cache_hits": stats.cache_hits, "lost_leases": stats.conflicts,
-               "cost_usd": stats.cost_usd,
-               "seconds": round(stats.seconds, 2), "ledger": totals,
-               "stopped_by": stats.stopped_by}
-    if json_out:
-        print_json(summary)
-    else:
-        roles_done = ", ".join(f"{k} {v}" for k, v in sorted(stats.by_role.items())) or "none"
-        out.print(f"done {stats.done} tasks ({roles_done}) in {stats.seconds:.1f} s; "
-                  f"failed attempts {stats.failed}; cache hits {stats.cache_hits}; "
-                  f"cost ${stats.cost_usd:.4f}")
-    if stats.stopped_by:
-        raise BudgetExceeded(stats.stopped_by)
+    if is_embedded(model):
+        progress.phase("loading the embedded model")
+        load_embedded()
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    roles_done = ", ".join(f"{k} {v}" for k, v in sorted(summary["by_role"].items())) or "none"
+    tasks = summary["tasks"]
+    out.print(f"done {summary['done']} tasks ({roles_done}) in {summary['seconds']:.1f} s; "
+              f"failed attempts {summary['failed_attempts']}; cache hits "
+              f"{summary['cache_hits']}; cost ${summary['cost_usd']:.4f}", highlight=False)
+    out.print(f"LLM tasks now: {tasks['done']} done, {tasks['failed']} failed, "
+              f"{tasks['pending']} pending, {tasks['leased']} leased by other workers",
+              highlight=False)
