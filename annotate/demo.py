@@ -91,19 +91,24 @@ def create_demo_project(store: Store, name: str = DEMO_PROJECT,
 
 
 def run_demo(store: Store, name: str = DEMO_PROJECT, *, n_items: int = 200,
-             run_roles: Callable[[str], dict[str, Any]] | None = None) -> DemoSummary:
+             run_roles: Callable[[str], dict[str, Any]] | None = None,
+             on_phase: Callable[[str], None] | None = None) -> DemoSummary:
     """A fresh project with the dataset imported; then the LLM roles (``run_roles``, given
-    the project name, returns the run's figures); then human-LLM agreement."""
+    the project name, returns the run's figures); then human-LLM agreement. ``on_phase`` is
+    told what starts next."""
     from annotate.reporting import agreement_overview
 
+    phase = on_phase or (lambda _text: None)
     start = time.perf_counter()
     reset_demo_project(store, name)
+    phase(f"importing {n_items} items of ConvAbuse with their recorded expert labels")
     items, annotations = create_demo_project(store, name, n_items=n_items)
     summary = DemoSummary(project=name, items=items, human_annotations=annotations,
                           status={}, seconds=0.0)
     if run_roles is not None:
         summary.run = run_roles(name)
         summary.roles_ran = True
+    phase("measuring agreement")
     with store.session() as session:
         project = session.scalars(select(Project).where(Project.name == name)).one()
         summary.status = project_status(session, project).as_dict()

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from annotate.cli.common import console, out, print_json, store_from
+from annotate.cli.common import out, print_json, store_from
 from annotate.projects import get_project
 from annotate.settings import DEFAULT_MODEL
 
@@ -27,27 +27,35 @@ def demo(
     expert labels), runs the helper, annotator and moderator roles, and prints how the LLM
     agrees with the people.
     """
+    from annotate.cli.run_cmd import load_embedded_model
+    from annotate.cli.run_progress import RunProgress
     from annotate.demo import run_demo
     from roles.client import make_client
-    from roles.runner import ledger_totals, run_project
+    from roles.model_check import ensure_model_ready
+    from roles.runner import LLM_ROLES, ledger_totals, run_project, task_counts
 
+    progress = RunProgress(ctx)
+    if model != "dry-run":
+        progress.phase(f"checking {model}")
+    ensure_model_ready(model)  # before the demo project is replaced
     with store_from(ctx) as store:
 
         def run_roles(name: str) -> dict[str, Any]:
             with store.session() as session:
                 pid = get_project(session, name).id
             gateway = make_client(store, pid, model, workers=workers)
-            with console.status(f"LLM roles working with {model}...") as status:
-                def progress(s: Any) -> None:
-                    status.update(f"LLM roles ({model}): {s.done} tasks done, "
-                                  f"{s.failed} failed attempts, {s.cache_hits} cache hits")
-
+            load_embedded_model(model, progress)
+            total = task_counts(store, pid, LLM_ROLES).get("pending", 0)
+            progress.phase(f"running the helper, annotator and moderator with {model}")
+            with progress.counter(f"LLM roles ({model})", total) as update:
                 stats = run_project(store, name, gateway, model=model, workers=workers,
-                                    on_progress=progress)
+                                    on_progress=lambda s: update(
+                                        s.done + s.failed, f"{s.failed} failed attempts, "
+                                        f"{s.cache_hits} cache hits"))
             return {"done": stats.done, "by_role": stats.by_role, "failed": stats.failed,
                     "seconds": round(stats.seconds, 1), **ledger_totals(store, pid)}
 
-        summary = run_demo(store, n_items=items, run_roles=run_roles)
+        summary = run_demo(store, n_items=items, run_roles=run_roles, on_phase=progress.phase)
     if json_out:
         print_json(summary.__dict__)
         return

@@ -51,7 +51,7 @@ def run(
         if model != "dry-run":
             progress.phase(f"checking {model}")
         gateway = make_client(store, project_id, model, workers=workers, threads=threads)
-        _load_embedded(model, progress)
+        load_embedded_model(model, progress)
         total = task_counts(store, project_id, roles)
         open_tasks = total.get("pending", 0) + total.get("leased", 0)
         progress.phase(f"running roles ({', '.join(roles)}) with {model} on {open_tasks} "
@@ -103,7 +103,7 @@ def _roles(role: list[str] | None, model: str) -> tuple[str, ...]:
     return roles
 
 
-def _load_embedded(model: str, progress: RunProgress) -> None:
+def load_embedded_model(model: str, progress: RunProgress) -> None:
     """Load the embedded model before claiming anything (a broken install fails here)."""
     from roles.model_check import is_embedded, load_embedded
 
