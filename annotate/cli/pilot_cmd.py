@@ -43,9 +43,12 @@ def pilot(
     from annotate.pilot import PilotOptions, run_pilot
     from annotate.pilot_metrics import Costs
     from annotate.pilot_report import write_pilot_files
+    from roles.model_check import ensure_model_ready
 
     names = _models(models)
     _check(sample, error_cost, human_cost, bootstrap)
+    for model_name in names:  # every model, before the first one spends anything
+        ensure_model_ready(model_name)
     with store_from(ctx) as store:
         if ask_people:
             _ask_people(store, name, sample, seed)
