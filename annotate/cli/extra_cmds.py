@@ -122,12 +122,14 @@ def ui(
 
 def register(app: typer.Typer) -> None:
     from annotate.cli.agreement_cmd import agreement
+    from annotate.cli.doctor_cmd import doctor
     from annotate.cli.expert_cmd import expert_app
     from annotate.cli.run_cmd import run
 
     app.command("demo")(demo)
     app.command("run")(run)
     app.command("report")(report)
+    app.command("doctor")(doctor)
     app.command("agreement")(agreement)
     from annotate.cli.distill_cmd import distill
     from annotate.cli.pilot_cmd import pilot
