@@ -21,6 +21,7 @@ from annotate.agreement.coincidence import (
     unit_coincidences,
 )
 from annotate.agreement.kappa import (
+    KappaResult,
     cohen_kappa,
     fleiss_kappa,
     kappa_of_codes,
@@ -214,6 +215,32 @@ def test_weighted_kappa_uses_every_level_of_the_scale() -> None:
     assert kappa_of_codes(a, b, 4, None, ("A", "B")).value == pytest.approx(3 / 11)
     empty = kappa_of_codes(a[:0], b[:0], 4, None, ("A", "B"))
     assert (empty.value, empty.n_items) == (None, 0)
+
+
+def test_whole_results_when_a_statistic_does_not_apply() -> None:
+    unlabelled = _frame([(1, "A", None), (2, "B", None)])
+    assert fleiss_kappa(unlabelled) == KappaResult(None, "fleiss_kappa", 0, (), None,
+                                                   "the table has no ratings")
+    pair = _frame([(1, "A", "x"), (1, "B", "x"), (2, "A", "x"), (2, "B", "x")])
+    assert fleiss_kappa(pair) == KappaResult(None, "fleiss_kappa", 2, ("A", "B"), None,
+                                             "only one category is used: kappa is undefined")
+    assert fleiss_kappa(THREE).annotators == ("A", "B", "C")
+    assert fleiss_kappa(_frame([(1, "A", "x"), (2, "B", "y")])) == KappaResult(
+        None, "fleiss_kappa", 2, ("A", "B"), None,
+        "Fleiss' kappa needs at least two ratings per item")
+    assert cohen_kappa(THREE) == KappaResult(
+        None, "cohen_kappa", 0, ("A", "B", "C"), None,
+        "Cohen's kappa needs exactly two annotators; found 3")
+    assert cohen_kappa(THREE, "quadratic", annotators=("A", "Z"), order=["x", "y"]) == (
+        KappaResult(None, "cohen_kappa", 0, ("A", "Z"), "quadratic", "no ratings from Z"))
+    assert cohen_kappa(pair) == KappaResult(
+        None, "cohen_kappa", 2, ("A", "B"), None,
+        "both annotators used one and the same category only: kappa is undefined")
+    assert cohen_kappa(_frame([(1, "A", "x"), (2, "B", "y")]), "linear", order=["x", "y"]) == (
+        KappaResult(None, "cohen_kappa", 0, ("A", "B"), "linear",
+                    "the two annotators share no item"))
+    ordered = cohen_kappa(THREE, "linear", order=["x", "y"], annotators=("A", "B"))
+    assert ordered.value == pytest.approx(0.4) and ordered.weights == "linear"  # two levels
 
 
 def test_fleiss_kappa_reasons() -> None:
