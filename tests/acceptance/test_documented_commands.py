@@ -188,6 +188,8 @@ COMMANDS: dict[str, Check | Server] = {
     "annotate agreement labels.csv --level ordinal --order low,mid,high --bootstrap 1000":
         says(r"Krippendorff's alpha"),
     "annotate export reviews --format jsonl -o reviews.jsonl": exported_jsonl,
+    "annotate doctor": says(r"(?m)^ok +model +local/smollm2: embedded model file.*\n"
+                            r"(.*\n)*ready$"),
     f"export ANNOTATE_DB={DOCUMENTED_PG_URL}": pg_selected,
     "annotate db upgrade": pg_migrated,
     "annotate pilot reviews --sample 50 --models local/smollm2,openai/gpt-4o-mini "
