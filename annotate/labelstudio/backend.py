@@ -3,7 +3,8 @@
 The protocol Label Studio speaks (implemented directly; the old ``label-studio-ml`` package
 is stale):
 
-- ``GET /health`` -> ``{"status": "UP", "model_class": ...}``
+- ``GET /health`` -> ``{"status": "UP"}``, open to anyone (Label Studio checks it); with the
+  credentials also ``model_class``, ``project`` and ``model_version``
 - ``POST /setup`` with ``{project, schema, hostname, access_token, extra_params}``
   -> ``{"model_version": ...}`` (400 when the labeling config is not the project's)
 - ``POST /predict`` with ``{tasks, project, label_config, params}``
@@ -12,214 +13,266 @@ is stale):
 - ``POST /webhook`` with ``{action, ...}`` -> ``{"status": "ok"}`` at once (Label Studio
   waits about a second); events are counted.
 
-Standard library only (``ThreadingHTTPServer``); the predictor is loaded once by the caller
-and shared, guarded by a lock.
+Everything but ``/health`` needs the HTTP Basic credentials (401 with ``WWW-Authenticate``
+otherwise, before the body is read, so no model call and no ledger row). Bodies are bounded
+in size and in the time they take to arrive; connections are bounded in number (503 beyond);
+a malformed request is a 4xx with one short line, a bug a 500 whose details are only in the
+log. Standard library only (``ThreadingHTTPServer``, a thread per connection); the predictor
+is loaded once by the caller and shared fairly between requests (:mod:`fair_share`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import secrets
+import select
 import signal
+import socket
 import threading
-from collections import Counter
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
 
 from annotate.errors import InvalidInput
-from annotate.labelstudio.config import describe_difference, labeling_config
-from annotate.labelstudio.convert import LabelStudioCheck, to_result
-from annotate.labelstudio.predictor import (
-    ItemToPredict,
-    PredictedValue,
-    PredictionFailure,
-    Predictor,
+from annotate.labelstudio.backend_auth import REALM, BasicCredentials, check_open_access
+from annotate.labelstudio.fair_share import RequestAbandoned
+from annotate.labelstudio.prediction_service import (
+    BackendError,
+    BackendLimits,
+    PredictionService,
 )
-from annotate.projects import get_project, project_schema
+from annotate.labelstudio.predictor import Predictor
 from annotate.store.engine import Store
-from annotate.store.models import Item
+
+__all__ = ["BackendError", "BackendLimits", "BackendServer", "PredictionService",
+           "make_backend_server", "serve_backend"]
 
 log = logging.getLogger(__name__)
-MAX_BODY_BYTES = 50 * 1024 * 1024
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-
-
-class BackendError(Exception):
-    """A request the backend refuses: answered with its status and one line."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class PredictionService:
-    """What the endpoints do, without HTTP: easy to test and to reuse."""
-
-    def __init__(self, store: Store, project: str, predictor: Predictor) -> None:
-        with store.session() as session:
-            proj = get_project(session, project)
-            self.project_id = proj.id
-            self.project_name = proj.name
-            self.schema = project_schema(proj)
-        self.store = store
-        self.predictor = predictor
-        self.config = labeling_config(self.schema)
-        self.check = LabelStudioCheck(self.config)
-        self.events: Counter[str] = Counter()
-        self.failures: list[PredictionFailure] = []
-        self._lock = threading.Lock()
-
-    @property
-    def model_version(self) -> str:
-        return self.predictor.model_version
-
-    def health(self) -> dict[str, Any]:
-        return {"status": "UP", "model_class": type(self.predictor).__name__,
-                "project": self.project_name, "model_version": self.model_version}
-
-    def setup(self, body: dict[str, Any]) -> dict[str, Any]:
-        self._check_config(body.get("schema"))
-        return {"model_version": self.model_version}
-
-    def predict(self, body: dict[str, Any]) -> dict[str, Any]:
-        self._check_config(body.get("label_config"))
-        tasks = body.get("tasks") or []
-        if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
-            raise BackendError(400, "tasks must be a list of task objects")
-        items = [self._item_for(task) for task in tasks]
-        with self._lock:
-            outputs = list(self.predictor.predict(self.schema, items)) if items else []
-        if len(outputs) != len(items):
-            raise BackendError(500, f"the predictor answered {len(outputs)} values "
-                                    f"for {len(items)} tasks")
-        return {"results": [self._entry(item, out) for item, out in zip(items, outputs,
-                                                                           strict=True)]}
-
-    def webhook(self, body: dict[str, Any]) -> dict[str, Any]:
-        self.events[str(body.get("action") or "unknown")] += 1
-        return {"status": "ok"}
-
-    def _check_config(self, label_config: Any) -> None:
-        if not label_config:
-            return
-        difference = describe_difference(self.config, str(label_config))
-        if difference:
-            raise BackendError(400, f"this backend serves project {self.project_name!r} and the "
-                                    f"labeling config differs ({difference})")
-
-    def _item_for(self, task: dict[str, Any]) -> ItemToPredict:
-        data = task.get("data") or {}
-        item_id = data.get("annotate_item_id")
-        if isinstance(item_id, int):
-            with self.store.session() as session:
-                item = session.get(Item, item_id)
-                if item is not None and item.project_id == self.project_id:
-                    return ItemToPredict(text=item.text, item_id=item.id,
-                                         external_id=item.external_id, data=dict(item.data))
-        return ItemToPredict(text=str(data.get("text", "")), data=dict(data))
-
-    def _entry(self, item: ItemToPredict,
-               out: PredictedValue | PredictionFailure) -> dict[str, Any]:
-        entry: dict[str, Any] = {"model_version": self.model_version}
-        if isinstance(out, PredictedValue):
-            try:
-                entry["result"] = self.check.check(to_result(self.schema, out.value, item.text))
-                entry["score"] = out.confidence
-                return entry
-            except InvalidInput as exc:
-                out = PredictionFailure("invalid", str(exc), json.dumps(out.value))
-        self.failures.append(out)
-        log.warning("no prediction for item %s: %s: %s", item.item_id, out.kind, out.message)
-        entry["error"] = f"{out.kind}: {out.message}"
-        return entry
+OPEN_PATHS = ("/health", "")
+_BUSY_BODY = b'{"error": "too many connections; retry"}'
+BUSY_ANSWER = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+               b"Retry-After: 1\r\nConnection: close\r\nContent-Length: "
+               + str(len(_BUSY_BODY)).encode() + b"\r\n\r\n" + _BUSY_BODY)
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: BackendServer
 
+    def setup(self) -> None:
+        # each wait on the socket (request line, headers, body, reply) gives up after this
+        super().setup()
+        self.connection.settimeout(self.server.service.limits.read_timeout_s)
+
     def do_GET(self) -> None:
-        if self.path.split("?")[0].rstrip("/") in ("/health", ""):
-            self._send(200, self.server.service.health())
+        service = self.server.service
+        if self._route_path() in OPEN_PATHS:
+            self._send(200, service.health(details=self._admitted()))
+        elif self._refused():
+            return
         else:
-            self._send(404, {"error": f"no such endpoint: GET {self.path}"})
+            self._send(404, {"error": "no such endpoint"})
 
     def do_POST(self) -> None:
-        service = self.server.service
-        routes = {"/setup": service.setup, "/predict": service.predict,
-                  "/webhook": service.webhook}
-        route = routes.get(self.path.split("?")[0].rstrip("/"))
+        self.close_connection = True  # until the whole body is read
+        if self._refused():
+            return
         try:
+            route = self._route()
             body = self._body()
-            if route is None:
-                raise BackendError(404, f"no such endpoint: POST {self.path}")
+            self.close_connection = False
             self._send(200, route(body))
         except BackendError as exc:
             self._send(exc.status, {"error": str(exc)})
-        except Exception as exc:  # a bug must not kill the server: answer 500, log it
-            log.exception("backend request %s failed", self.path)
-            self._send(500, {"error": f"{type(exc).__name__}: {exc}"})
+        except RequestAbandoned as exc:
+            log.info("request %s abandoned: %s", self._route_path(), exc)
+            self.close_connection = True
+        except Exception:  # a bug must not kill the server: a generic 500, details in the log
+            reference = secrets.token_hex(4)
+            log.exception("backend request %s failed (ref %s)", self._route_path(), reference)
+            self.close_connection = True
+            self._send(500, {"error": f"internal error (ref {reference}); the backend's log "
+                                      "has the details"})
+
+    def do_PUT(self) -> None:
+        self.close_connection = True
+        if not self._refused():
+            self._send(405, {"error": "method not allowed"}, {"Allow": "GET, POST"})
+
+    do_DELETE = do_PATCH = do_PUT
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """The standard library's own refusals (a bad request line, too many headers) as the
+        same short JSON, on a closed connection."""
+        self.close_connection = True
+        status = HTTPStatus(code)
+        self._send(code, {"error": (message or status.phrase)[:200]})
+
+    def _route_path(self) -> str:
+        return self.path.split("?")[0].rstrip("/")
+
+    def _route(self) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        service = self.server.service
+        path = self._route_path()
+        if path == "/predict":
+            return lambda body: service.predict(body, self._client_still_there)
+        routes = {"/setup": service.setup, "/webhook": service.webhook}
+        if path not in routes:
+            raise BackendError(404, "no such endpoint")
+        return routes[path]
+
+    def _admitted(self) -> bool:
+        credentials = self.server.credentials
+        return credentials is None or credentials.admits(self.headers.get("Authorization"))
+
+    def _refused(self) -> bool:
+        """Answer 401 (and close: the body stays unread) unless the credentials are right."""
+        if self._admitted():
+            return False
+        self.close_connection = True
+        self._send(401, {"error": "authentication required"}, {"WWW-Authenticate": REALM})
+        return True
 
     def _body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            raise BackendError(413, "request body too large")
-        raw = self.rfile.read(length) if length else b"{}"
+        raw = self._read_body()
         try:
             body = json.loads(raw or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BackendError(400, "the request body is not JSON") from None
         if not isinstance(body, dict):
             raise BackendError(400, "the request body must be a JSON object")
         return body
 
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
+    def _read_body(self) -> bytes:
+        """The body, or a 4xx: no length (chunked), a bad or too large length, or a body that
+        does not arrive whole within the read timeout (a slow or lying client)."""
+        limits = self.server.service.limits
+        if self.headers.get("Transfer-Encoding"):
+            raise BackendError(411, "send the body with a Content-Length")
+        declared = (self.headers.get("Content-Length") or "0").strip()
+        if not declared.isdigit() or len(declared) > 18:
+            raise BackendError(400, "Content-Length is not a number")
+        length = int(declared)
+        if length > limits.max_body_bytes:
+            raise BackendError(413, f"request body too large (at most {limits.max_body_bytes} "
+                                    "bytes)")
+        deadline = time.monotonic() + limits.read_timeout_s
+        parts: list[bytes] = []
+        missing = length
+        while missing:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BackendError(408, "the request body did not arrive in time")
+            self.connection.settimeout(left)
+            try:
+                part = self.rfile.read1(min(missing, 1 << 16))
+            except TimeoutError:
+                raise BackendError(408, "the request body did not arrive in time") from None
+            if not part:
+                raise BackendError(400, "the request body is shorter than its Content-Length")
+            parts.append(part)
+            missing -= len(part)
+        self.connection.settimeout(limits.read_timeout_s)
+        return b"".join(parts)
+
+    def _client_still_there(self) -> bool:
+        """False once the client has closed its side (asked between chunks of a prediction)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return not readable or self.connection.recv(1, socket.MSG_PEEK) != b""
+        except OSError:
+            return False
+
+    def _send(self, status: int, payload: dict[str, Any],
+              headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:  # the client went away (or stopped reading): nothing to answer
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
 
 class BackendServer(ThreadingHTTPServer):
-    """The HTTP server, holding the one :class:`PredictionService` it serves."""
+    """The HTTP server, holding the one :class:`PredictionService` it serves and the
+    credentials it asks for (``None``: open, loopback only)."""
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], service: PredictionService) -> None:
-        super().__init__(address, _Handler)
+    def __init__(self, address: tuple[str, int], service: PredictionService,
+                 credentials: BasicCredentials | None) -> None:
         self.service = service
+        self.credentials = credentials
+        self._connections = threading.BoundedSemaphore(service.limits.max_connections)
+        super().__init__(address, _Handler)
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._connections.acquire(blocking=False):
+            with suppress(OSError):
+                request.sendall(BUSY_ANSWER)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._connections.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._connections.release()
+
 
 def make_backend_server(store: Store, project: str, predictor: Predictor,
-                        host: str = "127.0.0.1", port: int = 9090) -> BackendServer:
-    """A bound (not yet serving) backend server; call ``serve_forever()`` on it."""
-    service = PredictionService(store, project, predictor)
+                        host: str = "127.0.0.1", port: int = 9090, *,
+                        credentials: BasicCredentials | None,
+                        limits: BackendLimits | None = None) -> BackendServer:
+    """A bound (not yet serving) backend server; call ``serve_forever()`` on it.
+
+    ``credentials=None`` serves without authentication, and only on a loopback address.
+    """
+    if credentials is None:
+        check_open_access(host)
+    service = PredictionService(store, project, predictor, limits)
     try:
-        return BackendServer((host, port), service)
+        return BackendServer((host, port), service, credentials)
     except OSError as exc:
         raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def serve_backend(store: Store, project: str, predictor: Predictor, host: str = "127.0.0.1",
-                  port: int = 9090, *,
+                  port: int = 9090, *, credentials: BasicCredentials | None,
+                  limits: BackendLimits | None = None,
                   on_ready: Callable[[BackendServer], None] | None = None) -> None:
     """Serve the ML backend until interrupted (Ctrl-C) or stopped (SIGTERM, SIGHUP, as a
     service manager does): then stop listening and return. The backend starts no processes;
     request threads are daemons and end with it."""
-    server = make_backend_server(store, project, predictor, host, port)
+    server = make_backend_server(store, project, predictor, host, port,
+                                 credentials=credentials, limits=limits)
     if on_ready is not None:
         on_ready(server)
     try:
@@ -250,4 +303,3 @@ def _stopped_by_signals() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-

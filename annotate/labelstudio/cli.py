@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from rich.console import Console
 from annotate.errors import AnnotateError
 from annotate.settings import DEFAULT_DB_URL
 from annotate.store.engine import Store, open_store
+
+if TYPE_CHECKING:
+    from annotate.labelstudio.backend_auth import BasicCredentials
 
 ls_app = typer.Typer(
     name="ls",
@@ -133,20 +136,74 @@ def pull_cmd(
 def backend_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Project name."),
-    port: int = typer.Option(9090, "--port", help="Port to listen on."),
+    port: int = typer.Option(9090, "--port", min=0, max=65535, help="Port to listen on."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    auth_user: str = typer.Option("annotate", "--auth-user", envvar="ANNOTATE_BACKEND_USER",
+                                  help="HTTP Basic user Label Studio sends."),
+    auth_pass: str | None = typer.Option(
+        None, "--auth-pass", envvar="ANNOTATE_BACKEND_PASSWORD", show_default=False,
+        help="HTTP Basic password (16+ characters; the env var keeps it out of `ps`). "
+             "Default: a random one, printed once at start."),
+    no_auth: bool = typer.Option(False, "--no-auth",
+                                 help="No credentials; only with a loopback --host."),
+    max_tasks: int = typer.Option(1000, "--max-tasks", min=1, max=1_000_000,
+                                  help="Tasks per /predict request; more is refused (413)."),
+    max_body_mb: float = typer.Option(10.0, "--max-body-mb", min=0.001, max=1024.0,
+                                      help="Largest request body in MB (413 beyond)."),
+    read_timeout: float = typer.Option(10.0, "--read-timeout", min=0.1, max=3600.0,
+                                       help="Seconds a request may take to arrive (408)."),
+    chunk_size: int = typer.Option(4, "--chunk-size", min=1, max=10_000,
+                                   help="Tasks per turn at the model: requests take turns."),
+    model_slots: int = typer.Option(1, "--model-slots", min=1, max=256,
+                                    help="Predictions at once (more for a hosted model)."),
     db: str | None = DB_OPTION,
 ) -> None:
-    """Serve the project's LLM annotator as a Label Studio ML backend (model loaded once)."""
-    from annotate.labelstudio.backend import BackendServer, serve_backend
+    """Serve the project's LLM annotator as a Label Studio ML backend (model loaded once),
+    behind HTTP Basic credentials (Label Studio: Settings > Model > Basic Authentication)."""
+    from annotate.labelstudio.backend import BackendLimits, BackendServer, serve_backend
     from annotate.labelstudio.predictor import load_predictor
 
-    def ready(server: BackendServer) -> None:
-        err.print(f"ML backend for {name!r} on {server.url} "
-                  f"(model_version {server.service.model_version}); connect it in Label Studio "
-                  "under Settings > Model, or POST /api/ml/")
-
     with _store(ctx, db) as store:
+        credentials, generated = _backend_credentials(host, auth_user, auth_pass, no_auth)
+        limits = BackendLimits(max_body_bytes=int(max_body_mb * 1024 * 1024),
+                               max_tasks=max_tasks, read_timeout_s=read_timeout,
+                               chunk_size=chunk_size, model_slots=model_slots)
+
+        def ready(server: BackendServer) -> None:
+            err.print(f"ML backend for {name!r} on {server.url} "
+                      f"(model_version {server.service.model_version}); connect it in Label "
+                      "Studio under Settings > Model, or POST /api/ml/", highlight=False,
+                      soft_wrap=True)
+            if credentials is None:
+                err.print("no authentication (--no-auth): anyone on this machine can call it",
+                          highlight=False)
+            elif generated:  # shown once, here; never logged
+                err.print(f"Basic Authentication: user {credentials.user}, password "
+                          f"{credentials.password} (generated, shown once; set "
+                          "ANNOTATE_BACKEND_PASSWORD to keep one across restarts)",
+                          highlight=False, soft_wrap=True)
+            else:
+                err.print(f"Basic Authentication: user {credentials.user}, password as given",
+                          highlight=False)
+
         predictor = load_predictor(store, name)
-        serve_backend(store, name, predictor, host, port, on_ready=ready)
+        serve_backend(store, name, predictor, host, port, credentials=credentials,
+                      limits=limits, on_ready=ready)
     err.print(f"ML backend for {name!r} stopped", highlight=False)
+
+
+def _backend_credentials(host: str, user: str, password: str | None,
+                         no_auth: bool) -> tuple[BasicCredentials | None, bool]:
+    """``(credentials or None, whether the password was generated)``."""
+    from annotate.errors import InvalidInput
+    from annotate.labelstudio.backend_auth import BasicCredentials, check_open_access
+
+    if no_auth:
+        if password:
+            raise InvalidInput("--no-auth and a password (--auth-pass or "
+                               "ANNOTATE_BACKEND_PASSWORD) contradict each other; drop one")
+        check_open_access(host)
+        return None, False
+    if password:
+        return BasicCredentials(user, password), False
+    return BasicCredentials.generated(user), True

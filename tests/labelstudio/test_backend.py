@@ -44,7 +44,8 @@ def backend(sqlite_store: Store) -> Iterator[tuple[BackendServer, ScriptedPredic
     ids = make_ls_project(sqlite_store, "reviews", SCHEMA, [
         ("r1", "a good film", {}), ("r2", "a dull film", {})])
     fake = ScriptedPredictor(script)
-    server = make_backend_server(sqlite_store, "reviews", fake, "127.0.0.1", 0)
+    server = make_backend_server(sqlite_store, "reviews", fake, "127.0.0.1", 0,
+                                 credentials=None)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server, fake, ids
@@ -138,7 +139,7 @@ def test_busy_port_is_one_clear_error(backend: Any, sqlite_store: Store) -> None
     server, fake, _ = backend
     with pytest.raises(InvalidInput, match=r"cannot listen on 127\.0\.0\.1"):
         make_backend_server(sqlite_store, "reviews", fake, "127.0.0.1",
-                            server.server_address[1])
+                            server.server_address[1], credentials=None)
 
 
 def test_scripted_predictor_satisfies_the_protocol() -> None:
