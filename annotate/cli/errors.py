@@ -82,7 +82,8 @@ def _signal_exit(exc: BaseException) -> int | None:
         _silence_stdout()
         return EXIT_PIPE
     if isinstance(exc, KeyboardInterrupt) or isinstance(cause, KeyboardInterrupt):
-        say_error("interrupted: tasks in hand return to the queue when their lease expires")
+        say_error("interrupted: workers release the tasks in hand; a task still leased "
+                  "returns to the queue when its lease expires")
         return EXIT_INTERRUPTED
     return None
 
