@@ -55,6 +55,8 @@ __all__ = ["BackendError", "BackendLimits", "BackendServer", "PredictionService"
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 OPEN_PATHS = ("/health", "")
+LINGER_S = 2.0  # how long a closing connection's unread input is drained
+LINGER_BYTES = 64 * 1024 * 1024
 _BUSY_BODY = b'{"error": "too many connections; retry"}'
 BUSY_ANSWER = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
                b"Retry-After: 1\r\nConnection: close\r\nContent-Length: "
@@ -239,6 +241,21 @@ class BackendServer(ThreadingHTTPServer):
         except BaseException:
             self._connections.release()
             raise
+
+    def shutdown_request(self, request: Any) -> None:
+        """Close gently: stop sending, then read and drop what the client still sends for a
+        moment (a refused body), so that it reads our answer instead of a connection reset."""
+        with suppress(OSError):
+            request.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + LINGER_S
+            dropped = 0
+            while dropped < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+                request.settimeout(left)
+                chunk = request.recv(1 << 16)
+                if not chunk:
+                    break
+                dropped += len(chunk)
+        self.close_request(request)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
