@@ -15,8 +15,8 @@ from rich.console import Console
 from annotate.settings import DEFAULT_DB_URL
 from annotate.store.engine import Store, open_store
 
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 @dataclass

@@ -69,13 +69,14 @@ def run(
                                 on_progress=on_progress)
         totals = ledger_totals(store, project_id)
         tasks = task_counts(store, project_id, roles)
+        people = _open_human_tasks(store, project_id)
     summary = {"done": stats.done, "failed_attempts": stats.failed,
                "tasks": {"pending": tasks.get("pending", 0), "leased": tasks.get("leased", 0),
                          "done": tasks.get("done", 0), "failed": tasks.get("failed", 0)},
                "by_role": stats.by_role, "cache_hits": stats.cache_hits,
                "lost_leases": stats.conflicts, "cost_usd": stats.cost_usd,
                "seconds": round(stats.seconds, 2), "ledger": totals,
-               "stopped_by": stats.stopped_by}
+               "stopped_by": stats.stopped_by, "open_human_tasks": people}
     if json_out:
         print_json(summary)
     else:
@@ -121,3 +122,17 @@ def _print_summary(summary: dict[str, Any]) -> None:
     out.print(f"LLM tasks now: {tasks['done']} done, {tasks['failed']} failed, "
               f"{tasks['pending']} pending, {tasks['leased']} leased by other workers",
               highlight=False)
+    if summary["open_human_tasks"]:
+        out.print(f"{summary['open_human_tasks']} tasks wait for people: annotate ui",
+                  highlight=False)
+
+
+def _open_human_tasks(store: Any, project_id: int) -> int:
+    from sqlalchemy import func, select
+
+    from annotate.store.models import Task
+
+    with store.session() as session:
+        return int(session.scalar(select(func.count()).select_from(Task).where(
+            Task.project_id == project_id, Task.worker_kind == "human",
+            Task.status.in_(("pending", "leased")))) or 0)
