@@ -4,7 +4,7 @@ The protocol Label Studio speaks (implemented directly; the old ``label-studio-m
 is stale):
 
 - ``GET /health`` -> ``{"status": "UP"}``, open to anyone (Label Studio checks it); with the
-  credentials also ``model_class``, ``project`` and ``model_version``
+  credentials also ``model_class``, ``project`` and ``model_version``; 401 for wrong ones
 - ``POST /setup`` with ``{project, schema, hostname, access_token, extra_params}``
   -> ``{"model_version": ...}`` (400 when the labeling config is not the project's)
 - ``POST /predict`` with ``{tasks, project, label_config, params}``
@@ -74,7 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         service = self.server.service
-        if self._route_path() in OPEN_PATHS:
+        if self._route_path() in OPEN_PATHS and not self._wrong_credentials():
             self._send(200, service.health(details=self._admitted()))
         elif self._refused():
             return
@@ -133,6 +133,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _admitted(self) -> bool:
         credentials = self.server.credentials
         return credentials is None or credentials.admits(self.headers.get("Authorization"))
+
+    def _wrong_credentials(self) -> bool:
+        """Credentials sent and wrong (Label Studio then says "authentication parameters ...
+        are incorrect" when it checks /health); none sent is no answer yet."""
+        return bool((self.headers.get("Authorization") or "").strip()) and not self._admitted()
 
     def _refused(self) -> bool:
         """Answer 401 (and close: the body stays unread) unless the credentials are right."""

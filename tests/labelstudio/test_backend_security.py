@@ -107,7 +107,10 @@ def test_without_the_credentials_only_health_answers_and_nothing_reaches_the_mod
             assert answer.headers["www-authenticate"].startswith('Basic realm="annotate')
             assert answer.body == {"error": "authentication required"}
         health = request(backend, "GET", "/health", auth=auth)
-        assert (health.status, health.body) == (200, {"status": "UP"}), name
+        if auth:  # wrong credentials are told so, to a connecting Label Studio too
+            assert (health.status, health.body) == (401, {"error": "authentication required"})
+        else:
+            assert (health.status, health.body) == (200, {"status": "UP"}), name
     assert fake_llm.call_count == 0 and ledger_rows(sqlite_store) == 0
     assert backend.service.events == {}
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from annotate.labelstudio.backend import BackendServer, make_backend_server
+from annotate.labelstudio.backend_auth import BasicCredentials
 from annotate.labelstudio.client import LabelStudioServer, connect
 from annotate.labelstudio.config import labeling_config
 from annotate.labelstudio.models import LabelStudioTask
@@ -251,6 +252,9 @@ def test_a_person_editing_a_helper_candidate(label_studio: LabelStudioInstance,
     assert human.meta["parent_candidate"] == 1
 
 
+BACKEND_CREDENTIALS = BasicCredentials("label-studio", "live-test-password-0123456789")
+
+
 @pytest.fixture
 def running_backend(sqlite_store: Store) -> Iterator[tuple[BackendServer, ScriptedPredictor]]:
     make_ls_project(sqlite_store, "live-backend", SENTIMENT, [
@@ -260,7 +264,8 @@ def running_backend(sqlite_store: Store) -> Iterator[tuple[BackendServer, Script
         return PredictedValue({"label": "pos" if "good" in item.text else "neg"}, 0.6)
 
     fake = ScriptedPredictor(script, model_version="fake-llm@v7")
-    server = make_backend_server(sqlite_store, "live-backend", fake, "127.0.0.1", 0)
+    server = make_backend_server(sqlite_store, "live-backend", fake, "127.0.0.1", 0,
+                                 credentials=BACKEND_CREDENTIALS)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               daemon=True)
     thread.start()
@@ -279,7 +284,17 @@ def test_label_studio_itself_asks_the_backend_for_predictions(
     tasks = list(client.iter_tasks(ls_pid))
     assert all(not t["predictions"] for t in tasks)
 
-    backend = client.sdk.ml.create(url=server.url, project=ls_pid, title="annotate roles")
+    with pytest.raises(Exception, match=r"401 Client Error: Unauthorized for url: \S+/setup"):
+        client.sdk.ml.create(url=server.url, project=ls_pid, title="no credentials")
+    with pytest.raises(Exception, match="authentication parameters"):
+        client.sdk.ml.create(url=server.url, project=ls_pid, title="wrong password",
+                             auth_method="BASIC_AUTH", basic_auth_user="label-studio",
+                             basic_auth_pass="not-the-password-at-all")
+    assert fake.batches == []
+    backend = client.sdk.ml.create(url=server.url, project=ls_pid, title="annotate roles",
+                                   auth_method="BASIC_AUTH",
+                                   basic_auth_user=BACKEND_CREDENTIALS.user,
+                                   basic_auth_pass=BACKEND_CREDENTIALS.password)
     assert backend.model_version == "fake-llm@v7"
 
     client.sdk.tasks.get(id=str(tasks[0]["id"]))  # a person opens a task: LS calls /predict
