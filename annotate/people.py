@@ -9,6 +9,12 @@ database does not let anyone sign in.
     authenticate(session, token)                                  # -> PersonInfo | None
     invite = create_invite(session, "bob")                        # one-time link token
     person, token = redeem_invite(session, invite)                # signs bob in, new token
+    grant(session, "bob", "sentiment")                            # bob may work on it
+    visible_project_ids(session, "bob")                           # -> {3}; None for owners
+
+Membership: an annotator sees and claims tasks only of the projects they are a member of;
+owners see every project. Names that are not people (scripted workers, replays, benchmarks)
+cannot sign in to the UI and are not checked.
 """
 
 from __future__ import annotations
@@ -20,11 +26,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, get_args
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, func, select
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from annotate.errors import Conflict, InvalidInput, NotFound
-from annotate.store.models import Base, utcnow
+from annotate.store.models import Base, Project, utcnow
 
 PersonRole = Literal["owner", "annotator"]
 PERSON_ROLES: tuple[str, ...] = get_args(PersonRole)
@@ -44,6 +60,21 @@ class Person(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ProjectMember(Base):
+    """A person who may see and work on a project (owners see every project)."""
+
+    __tablename__ = "project_members"
+
+    project_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_project_members_person", "person_id"),)
 
 
 class Invite(Base):
@@ -213,3 +244,57 @@ def has_owner(session: Session) -> bool:
 
 def list_people(session: Session) -> list[PersonInfo]:
     return [_info(p) for p in session.scalars(select(Person).order_by(Person.name))]
+
+
+# -- project membership ---------------------------------------------------------------------
+
+
+def _project(session: Session, name: str) -> Project:
+    project = session.scalar(select(Project).where(Project.name == name))
+    if project is None:
+        raise NotFound(f"no project named {name!r}")
+    return project
+
+
+def grant(session: Session, name: str, project: str, *, by: str = "") -> bool:
+    """Make the person a member of the project; False when they already were."""
+    person, target = _find(session, name), _project(session, project)
+    if session.get(ProjectMember, (target.id, person.id)) is not None:
+        return False
+    session.add(ProjectMember(project_id=target.id, person_id=person.id, created_by=by,
+                              created_at=utcnow()))
+    session.flush()
+    return True
+
+
+def revoke(session: Session, name: str, project: str) -> bool:
+    """End the person's membership of the project; False when they were not a member."""
+    person, target = _find(session, name), _project(session, project)
+    gone = session.execute(delete(ProjectMember).where(
+        ProjectMember.project_id == target.id, ProjectMember.person_id == person.id))
+    session.flush()
+    return bool(getattr(gone, "rowcount", 0))
+
+
+def members(session: Session, project_id: int) -> list[str]:
+    """The names of the project's members (owners see it anyway)."""
+    return list(session.scalars(
+        select(Person.name).join(ProjectMember, ProjectMember.person_id == Person.id)
+        .where(ProjectMember.project_id == project_id).order_by(Person.name)))
+
+
+def visible_project_ids(session: Session, name: str) -> set[int] | None:
+    """The projects the person may see: None (all) for an active owner and for names that
+    are not people (scripted workers); an empty set for a deactivated person."""
+    person = session.scalar(select(Person).where(Person.name == name))
+    if person is None or (person.active and person.role == "owner"):
+        return None
+    if not person.active:
+        return set()
+    return set(session.scalars(select(ProjectMember.project_id)
+                               .where(ProjectMember.person_id == person.id)))
+
+
+def may_see_project(session: Session, name: str, project_id: int) -> bool:
+    visible = visible_project_ids(session, name)
+    return visible is None or project_id in visible

@@ -8,7 +8,12 @@ item, else the Helper's top candidate). Nothing another person answered is ever 
 
 Blind-first: the person's first answer is stored with ``phase="blind"`` before the
 suggestion is shown; the final answer (kept or revised) is stored as usual and says in its
-``meta`` whether it was revised and whether it switched to the suggestion.
+``meta`` whether it was revised and whether it switched to the suggestion. A first answer is
+the person's own: it is looked up by task *and* person, and stored under a key that names the
+person, so whoever gets a task another person committed and then left starts blind.
+
+Membership: a person gets tasks only of projects they may see
+(:func:`annotate.people.may_see_project`), whatever project id the caller passes.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from annotate.errors import Conflict, NotFound
+from annotate.people import may_see_project
 from annotate.policy import RoutingPolicy
 from annotate.queue import (
     Provenance,
@@ -114,10 +120,13 @@ def open_next_task(store: Store, person: str, project_id: int, *, lease_seconds:
     """Lease the person's next annotator task in the project and load its view.
 
     ``skipped_items``: items the person skipped in this session; none of their slots is
-    offered again (another slot of the same item would be the same work)."""
+    offered again (another slot of the same item would be the same work).
+    Raises NotFound for a project the person is not a member of."""
     exclude: list[int] = []
-    if skipped_items:
-        with store.sessions() as session:
+    with store.sessions() as session:
+        if not may_see_project(session, person, project_id):
+            raise NotFound(f"no project {project_id} for {person}")
+        if skipped_items:
             exclude = list(session.scalars(select(Task.id).where(
                 Task.item_id.in_(list(skipped_items)), Task.role.in_(WORK_ROLES),
                 Task.worker_kind == "human", Task.status.in_(("pending", "leased")))))
@@ -141,6 +150,8 @@ def load_view(store: Store, task_id: int, person: str) -> WorkView:
         task, item, project = row
         if task.lease_owner != person or task.status != "leased":
             raise Conflict(f"task {task_id} is not leased by {person}")
+        if not may_see_project(session, person, project.id):
+            raise NotFound(f"no project {project.id} for {person}")
         policy = RoutingPolicy.model_validate(project.policy_json)
         guideline = (session.get(GuidelineVersion, project.current_guideline_id)
                      if project.current_guideline_id is not None else None)
@@ -155,7 +166,7 @@ def load_view(store: Store, task_id: int, person: str) -> WorkView:
             guideline_number=guideline.number if guideline else None,
             suggestion_id=suggestion_id, candidates=candidates,
             prelabel=_prelabel(session, item.id, candidates),
-            blind_answer=_blind_answer(session, task.id), meta=dict(item.meta or {}),
+            blind_answer=_blind_answer(session, task.id, person), meta=dict(item.meta or {}),
         )
 
 
@@ -193,9 +204,12 @@ def _prelabel(session: Session, item_id: int,
                     source="helper")
 
 
-def _blind_answer(session: Session, task_id: int) -> dict[str, Any] | None:
-    value = session.scalar(select(Annotation.value)
-                           .where(Annotation.idempotency_key == task_key(task_id, "blind")))
+def _blind_answer(session: Session, task_id: int, person: str) -> dict[str, Any] | None:
+    """The person's own committed first answer on the task (never another person's)."""
+    value = session.scalar(select(Annotation.value).where(
+        Annotation.task_id == task_id, Annotation.phase == "blind",
+        Annotation.annotator_id == person, Annotation.annotator_kind == "human")
+        .order_by(Annotation.id.desc()).limit(1))
     return dict(value) if value is not None else None
 
 
@@ -233,8 +247,22 @@ def submit_answer(store: Store, view: WorkView, person: str, value: dict[str, An
         annotator_id=person, annotator_kind="human", guideline_version=view.guideline_version,
         human_seconds=round(max(seconds, 0.0), 3), suggestion_visible=visible,
         suggestion_id=view.suggestion_id if visible else None, source="ui", meta=meta)
+    if blind_phase:
+        _set_aside_first_answers_of_others(store, view.task_id, person)
     return submit_annotation(store, view.task_id, value, provenance,
                              phase="blind" if blind_phase else "final")
+
+
+def _set_aside_first_answers_of_others(store: Store, task_id: int, person: str) -> None:
+    """A first answer someone committed on this task before leaving it (skip, closed tab)
+    holds the task's blind key, and the queue's idempotent submit would hand it back as this
+    person's answer: give it a key that names its author (it stays, as theirs)."""
+    key = task_key(task_id, "blind")
+    with store.session() as session:
+        other = session.scalar(select(Annotation).where(Annotation.idempotency_key == key,
+                                                        Annotation.annotator_id != person))
+        if other is not None:
+            other.idempotency_key = f"{key}:{other.annotator_id}:{other.id}"
 
 
 def skip_task(store: Store, view: WorkView, person: str) -> None:

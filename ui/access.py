@@ -3,7 +3,14 @@
 - :func:`require_person`: signed in, or the page stops with a pointer to the sign-in page;
 - :func:`require_owner`: only owners see dashboards, review, setup, people and the
   playground; anyone else is refused with a clear message (even with a direct URL);
-- :func:`current_project`: the project chosen in the sidebar.
+- :func:`current_project`: the project chosen in the sidebar (or ``?project=ID`` in the URL),
+  only if the person may see it (owners see all; annotators their projects).
+
+Sign-in sessions: signing in starts a server-side session (:mod:`annotate.sessions`) whose
+random id the browser keeps in a cookie (``annotate_session``, SameSite=Strict, Secure on
+https, expiring with the session). A reload or a deep link opened in the same browser
+resumes it (Streamlit hands the cookies of the page's websocket to ``st.context.cookies``);
+sign-out deletes the session row and the cookie. The id never goes into a URL.
 """
 
 from __future__ import annotations
@@ -11,7 +18,15 @@ from __future__ import annotations
 import streamlit as st
 
 from annotate.errors import AnnotateError
-from annotate.people import Person, PersonInfo, authenticate, redeem_invite
+from annotate.people import (
+    Person,
+    PersonInfo,
+    authenticate,
+    may_see_project,
+    redeem_invite,
+    visible_project_ids,
+)
+from annotate.sessions import SESSION_HOURS, end_session, resume_session, start_session
 from annotate.store.engine import Store
 from annotate.store.models import Project
 from ui import state
@@ -20,9 +35,13 @@ REFUSED = "Only project owners can see this page. Ask an owner if you need acces
 
 
 def require_person() -> PersonInfo:
+    """The signed-in person; anyone else gets the sign-in form and the page stops (after
+    sign-in the same page, with its query parameters, is shown: deep links work)."""
     who = state.person()
     if who is None:
-        st.warning("Please sign in first.")
+        from ui.sign_in_form import render
+
+        render()
         st.stop()
     return who
 
@@ -35,15 +54,66 @@ def require_owner() -> PersonInfo:
     return who
 
 
-def refresh(store: Store) -> PersonInfo | None:
-    """Re-read the signed-in person (a deactivated person or changed role takes effect on
-    their next click)."""
-    who = state.person()
-    if who is None:
+COOKIE = "annotate_session"
+
+
+def _cookie() -> str | None:
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # no browser behind this run (streamlit.testing)
         return None
+    return value if isinstance(value, str) and value else None
+
+
+def sign_in(store: Store, who: PersonInfo) -> None:
+    """Sign the person in for this tab and start a session the browser keeps (a cookie)."""
+    with store.session() as session:
+        sid = start_session(session, who.id)
+    state.sign_in(who)
+    state.set_session_id(sid)
+    state.set_cookie_to_write(sid)
+
+
+def sign_out(store: Store) -> None:
+    """End the session server-side (the same cookie or link no longer signs in)."""
+    sid = state.session_id()
+    with store.session() as session:
+        end_session(session, sid)
+        end_session(session, _cookie())
+    state.sign_out()
+    state.set_cookie_to_write("")
+
+
+def write_cookie() -> None:
+    """Hand a new session id to the browser, or clear it after sign-out (once per change)."""
+    value = state.pop_cookie_to_write()
+    if value is None:
+        return
+    age = SESSION_HOURS * 3600 if value else 0
+    st.html(f"""<script>document.cookie = "{COOKIE}={value}; Path=/; Max-Age={age}; "
+            + "SameSite=Strict" + (location.protocol === "https:" ? "; Secure" : "");</script>""",
+            unsafe_allow_javascript=True, width=1)
+
+
+def refresh(store: Store) -> PersonInfo | None:
+    """Re-read the signed-in person (a deactivated person, changed role or ended session
+    takes effect on their next click); a browser with a live session cookie is signed in."""
+    who, sid = state.person(), state.session_id()
+    if who is None:
+        cookie = _cookie()
+        if cookie is None or state.cookie_refused(cookie):
+            return None
+        with store.session() as session:
+            who = resume_session(session, cookie)
+        if who is None:
+            state.refuse_cookie(cookie)
+            return None
+        state.sign_in(who)
+        state.set_session_id(cookie)
+        sid = cookie
     with store.session() as session:
         row = session.get(Person, who.id)
-        if row is None or not row.active:
+        if row is None or not row.active or (sid and resume_session(session, sid) is None):
             state.sign_out()
             return None
         fresh = PersonInfo(id=row.id, name=row.name, role=row.role, active=row.active,
@@ -57,7 +127,7 @@ def sign_in_with_token(store: Store, token: str) -> PersonInfo | None:
     with store.session() as session:
         who = authenticate(session, token)
     if who is not None:
-        state.sign_in(who)
+        sign_in(store, who)
     return who
 
 
@@ -73,16 +143,27 @@ def redeem_invite_link(store: Store) -> None:
     except AnnotateError as exc:
         state.flash(str(exc), "error")
         return
-    state.sign_in(who)
+    sign_in(store, who)
     state.show_token_once(token)
     state.flash(f"Welcome, {who.name}! You are signed in.")
 
 
+def project_choices(store: Store, who: PersonInfo) -> list[Project]:
+    """The projects the person may see (owners: all)."""
+    from annotate.projects import list_projects
+
+    with store.session() as session:
+        visible = visible_project_ids(session, who.name)
+        return [p for p in list_projects(session) if visible is None or p.id in visible]
+
+
 def current_project(store: Store) -> Project | None:
-    pid = state.project_id()
-    if pid is None:
+    pid, who = state.project_id(), state.person()
+    if pid is None or who is None:
         return None
     with store.session() as session:
+        if not may_see_project(session, who.name, pid):
+            return None
         return session.get(Project, pid)
 
 

@@ -22,7 +22,13 @@ import streamlit as st
 from annotate.schema import TIE, LabelSchema
 from annotate.workspace import Candidate
 from ui import state
-from ui.answers import highlighted, spans_from_tokens, tokenize, tokens_of_spans
+from ui.answers import (
+    highlighted,
+    plain_markdown,
+    spans_from_tokens,
+    tokenize,
+    tokens_of_spans,
+)
 
 OWN = -1
 
@@ -200,7 +206,8 @@ def _text(form: AnswerForm) -> None:
     cand = state.get_widget(form.prefix, "cand")
     for i, c in enumerate(form.candidates):
         score = f"  ·  score {c.score:.2f}" if c.score is not None else ""
-        st.button(f"{c.text or ''}{score}", key=state.widget_key(form.prefix, f"cand:{i}"),
+        st.button(f"{plain_markdown(c.text or '')}{score}",
+                  key=state.widget_key(form.prefix, f"cand:{i}"),
                   type="primary" if cand == i else "secondary", shortcut=_key(form, i),
                   on_click=_pick, args=(form, i), width="stretch")
     st.button("None fits — write my own", key=state.widget_key(form.prefix, "own"),

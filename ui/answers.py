@@ -97,13 +97,26 @@ def highlighted(text: str, spans: list[dict[str, Any]], labels: list[str]) -> st
     for span in sorted(spans, key=lambda s: s["start"]):
         if span["start"] < pos:
             continue
-        out.append(_escape(text[pos:span["start"]]))
-        inner = _escape(text[span["start"]:span["end"]])
+        out.append(plain_markdown(text[pos:span["start"]]))
+        inner = plain_markdown(text[span["start"]:span["end"]])
         out.append(f":{colour.get(span['label'], 'gray')}-background[{inner} **{span['label']}**]")
         pos = span["end"]
-    out.append(_escape(text[pos:]))
+    out.append(plain_markdown(text[pos:]))
     return "".join(out)
 
 
-def _escape(text: str) -> str:
-    return re.sub(r"([\\`*_{}\[\]<>#|~$])", r"\\\1", text)
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_IMAGE = re.compile(r"!(?=\s*\[)")
+
+
+def plain_markdown(text: str) -> str:
+    """Text (an item, a model's rationale or candidate) as Markdown that shows it literally:
+    every ASCII punctuation mark is escaped, so it can draw no heading, box, link, image
+    (nothing is fetched), colour, icon or formula."""
+    return _PUNCTUATION.sub(r"\\\1", text)
+
+
+def no_remote_images(markdown: str) -> str:
+    """Owners' Markdown (the guideline) with every image turned into its literal text: the
+    reader's browser fetches nothing from anywhere."""
+    return _IMAGE.sub(r"\\!", markdown)

@@ -16,14 +16,24 @@ from pathlib import Path
 
 import streamlit as st
 
-from annotate.projects import list_projects
 from annotate.store.engine import Store
 from annotate.workspace import skip_task
 from ui import access, state
-from ui.resources import get_store
+from ui.resources import app_icon, get_store
 
 PAGES = Path(__file__).parent / "views"
 WORKSPACE = "Workspace"
+
+
+# (file, title, icon, url, owners only)
+WORK_PAGES = [("workspace", WORKSPACE, ":material/edit_note:", "workspace", False),
+              ("guideline", "Guideline", ":material/menu_book:", "guideline", False)]
+MANAGE_PAGES = [("review", "Review", ":material/gavel:", "review", True),
+                ("dashboard", "Dashboards", ":material/monitoring:", "dashboards", True),
+                ("playground", "Guideline playground", ":material/science:", "playground", True),
+                ("pilot", "Pilot", ":material/rocket_launch:", "pilot", True),
+                ("setup", "Project setup", ":material/settings:", "setup", True),
+                ("people", "People", ":material/group:", "people", True)]
 
 
 def _page(name: str, title: str, icon: str, url: str, *, default: bool = False,
@@ -33,52 +43,62 @@ def _page(name: str, title: str, icon: str, url: str, *, default: bool = False,
 
 
 def pages_for(signed_in: bool, owner: bool) -> dict[str, list[st.Page]]:
+    """Before sign-in only the sign-in page shows, but every page's address still resolves
+    (each page shows the sign-in form first), so a deep link survives signing in."""
     if not signed_in:
-        return {"": [_page("sign_in", "Sign in", ":material/login:", "sign-in", default=True)]}
-    work = [_page("workspace", WORKSPACE, ":material/edit_note:", "workspace", default=True),
-            _page("guideline", "Guideline", ":material/menu_book:", "guideline")]
-    hide = not owner
-    manage = [_page("review", "Review", ":material/gavel:", "review", hidden=hide),
-              _page("dashboard", "Dashboards", ":material/monitoring:", "dashboards",
-                    hidden=hide),
-              _page("playground", "Guideline playground", ":material/science:", "playground",
-                    hidden=hide),
-              _page("pilot", "Pilot", ":material/rocket_launch:", "pilot", hidden=hide),
-              _page("setup", "Project setup", ":material/settings:", "setup", hidden=hide),
-              _page("people", "People", ":material/group:", "people", hidden=hide)]
+        return {"": [_page("sign_in", "Sign in", ":material/login:", "sign-in", default=True),
+                     *[_page(name, title, icon, url, hidden=True)
+                       for name, title, icon, url, _ in WORK_PAGES + MANAGE_PAGES]]}
+    work = [_page(name, title, icon, url, default=name == "workspace")
+            for name, title, icon, url, _ in WORK_PAGES]
+    manage = [_page(name, title, icon, url, hidden=not owner)
+              for name, title, icon, url, _ in MANAGE_PAGES]
     return {"Annotate": work, "Manage": manage} if owner else {"": work + manage}
+
+
+def _url_project(ids: list[int]) -> int | None:
+    """``?project=ID`` (a deep link), if the person may see that project."""
+    raw = st.query_params.get("project")
+    return int(raw) if raw and raw.isdigit() and int(raw) in ids else None
 
 
 def sidebar(store: Store) -> None:
     who = state.person()
     if who is None:
         return
-    with store.session() as session:
-        projects = [(p.id, p.name, p.kind) for p in list_projects(session)]
+    projects = [(p.id, p.name, p.kind) for p in access.project_choices(store, who)]
     with st.sidebar:
         st.caption(f"Signed in as **{who.name}** ({who.role})")
         if projects:
             ids = [p[0] for p in projects]
             names = {p[0]: f"{p[1]} · {p[2]}" for p in projects}
             current = state.project_id()
+            if current is None:  # a new browser session: a deep link chooses the project
+                current = _url_project(ids)
+                state.set_project_id(current)
             if current not in ids:
                 current = ids[0]
                 state.set_project_id(current)
+            st.query_params["project"] = str(current)
             state.set_widget("sidebar", "project", current)
             st.selectbox("Project", ids, format_func=names.__getitem__,
                          key=state.widget_key("sidebar", "project"),
                          on_change=_choose_project, args=(store,))
         else:
-            st.info("No projects yet.")
+            state.set_project_id(None)
+            st.info("No projects yet." if who.is_owner else
+                    "You are not a member of any project yet: ask an owner to add you.")
         if st.button("Sign out", icon=":material/logout:"):
             _leave_task(store)
-            state.sign_out()
+            access.sign_out(store)
+            st.query_params.clear()
             st.rerun()
 
 
 def _choose_project(store: Store) -> None:
     _leave_task(store)
     state.set_project_id(state.get_widget("sidebar", "project"))
+    st.query_params["project"] = str(state.project_id())
 
 
 def _leave_task(store: Store) -> None:
@@ -90,10 +110,12 @@ def _leave_task(store: Store) -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="annotate", page_icon=":material/label:", layout="wide")
+    # a local icon: an emoji or :material: page_icon makes the browser fetch it from a CDN
+    st.set_page_config(page_title="annotate", page_icon=app_icon(), layout="wide")
     store = get_store()
     access.redeem_invite_link(store)
     who = access.refresh(store)
+    access.write_cookie()
     page = st.navigation(pages_for(who is not None, who is not None and who.is_owner))
     sidebar(store)
     if page.title != WORKSPACE and state.work() is not None:

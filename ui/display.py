@@ -1,4 +1,8 @@
-"""Read-only pieces shared by pages: the item, the LLM's suggestion, the guideline."""
+"""Read-only pieces shared by pages: the item, the LLM's suggestion, the guideline.
+
+Item text and everything a model wrote (rationales, candidates, answers) is shown as plain
+text (``st.text``, or Markdown with every mark escaped): it can draw no heading or fake box
+and make the browser fetch nothing. The owners' guideline stays Markdown, without images."""
 
 from __future__ import annotations
 
@@ -11,39 +15,41 @@ from annotate.store.engine import Store
 from annotate.store.models import GuidelineVersion
 from annotate.workspace import Prelabel
 from ui.answer_widgets import choice_names
-from ui.answers import highlighted, option_texts, short
+from ui.answers import highlighted, no_remote_images, option_texts, plain_markdown, short
 
 
 def item(kind: str, schema: LabelSchema, text: str, data: dict[str, Any]) -> None:
     """The item to judge: its text, and for choice tasks the options side by side."""
     if kind == "choice":
         if text:
-            st.markdown(f"**Prompt**\n\n{text}")
+            st.markdown("**Prompt**")
+            st.text(text)
         texts = option_texts(data, schema.options)
         names = choice_names(schema)
         for column, option in zip(st.columns(len(schema.options)), schema.options,
                                   strict=True):
             with column, st.container(border=True):
-                st.markdown(f"**{names[option]}** · {option}")
-                st.write(texts[option] or "_(empty)_")
+                st.markdown(f"**{plain_markdown(names[option])}** · {plain_markdown(option)}")
+                st.text(texts[option] or "(empty)")
         return
     with st.container(border=True):
-        st.write(text)
+        st.text(text)
 
 
 def suggestion(kind: str, schema: LabelSchema, pre: Prelabel, text: str) -> None:
     """The LLM's pre-label, saying which model made it (its outputs are suggestions to check,
     never truth)."""
-    who = (f"LLM annotator `{pre.model}`" if pre.source == "annotator" and pre.model
+    who = (f"LLM annotator {plain_markdown(pre.model)}" if pre.source == "annotator"
+           and pre.model
            else "LLM annotator" if pre.source == "annotator" else "Helper's top candidate")
     confidence = f", confidence {pre.confidence:.2f}" if pre.confidence is not None else ""
     with st.container(border=True):
         st.markdown(f":material/smart_toy: **Suggestion** from {who}{confidence}: "
-                    f"**{short(kind, pre.value)}**")
+                    f"**{plain_markdown(short(kind, pre.value))}**")
         if kind == "spans" and pre.value.get("spans"):
             st.markdown(highlighted(text, pre.value["spans"], schema.labels))
         if pre.rationale:
-            st.caption(f"Rationale: {pre.rationale}")
+            st.caption(f"Rationale: {plain_markdown(pre.rationale)}")
         st.caption("Check it against the text: models can be convincingly wrong.")
 
 
@@ -64,4 +70,4 @@ def guideline_popover(store: Store, guideline_id: int | None) -> None:
     number, version, content = _guideline_text(store, str(store.engine.url), guideline_id)
     with st.popover(f"Guideline v{number}", icon=":material/menu_book:"):
         st.caption(f"version {version}")
-        st.markdown(content)
+        st.markdown(no_remote_images(content))

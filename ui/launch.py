@@ -8,6 +8,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from annotate.store.engine import Store
 
 APP = Path(__file__).with_name("app.py")
 ROOT = APP.parent.parent
@@ -46,7 +50,11 @@ def run_ui(db_url: str, port: int = 8501, host: str = "127.0.0.1") -> int:
     from annotate.child_process import run_child
     from annotate.store.engine import open_store
 
-    open_store(db_url).dispose()  # fail here, with a clear message, if the database is wrong
+    store = open_store(db_url)  # fail here, with a clear message, if the database is wrong
+    try:
+        announce_setup_token(store)
+    finally:
+        store.dispose()
     check_port_free(host, port)
     ended = run_child(ui_command(port, host), ui_environment(db_url))
     if ended.stopped_by is not None:
@@ -54,6 +62,19 @@ def run_ui(db_url: str, port: int = 8501, host: str = "127.0.0.1") -> int:
     print(f"error: the UI server (streamlit) stopped by itself with exit status {ended.status}",
           file=sys.stderr)
     return ended.status or 1
+
+
+def announce_setup_token(store: Store) -> str | None:
+    """While nobody is owner: print a new one-time setup token (the sign-in page asks for
+    it before it creates the first owner); return it."""
+    from annotate.sessions import SETUP_HOURS, issue_setup_token
+
+    with store.session() as session:
+        token = issue_setup_token(session)
+    if token is not None:
+        print(f"No owner yet. One-time setup token (valid {SETUP_HOURS} hours; the sign-in page "
+              f"asks for it to create the first owner):\n{token}", flush=True)
+    return token
 
 
 def check_port_free(host: str, port: int) -> None:

@@ -1,9 +1,12 @@
 """The database store, created once per server process (``st.cache_resource``) from the
-``ANNOTATE_DB`` URL that ``annotate ui`` passes in, and shared by every session."""
+``ANNOTATE_DB`` URL that ``annotate ui`` passes in, and shared by every session; the app's
+icon, drawn here (an emoji or ``:material:`` page icon makes the browser fetch it from a
+CDN, and the package ships no image files)."""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import streamlit as st
 
@@ -25,3 +28,16 @@ def _open(url: str) -> Store:
 def get_store() -> Store:
     """The one store of this process for the configured database."""
     return _open(db_url())
+
+
+@st.cache_resource(show_spinner=False)
+def app_icon() -> Any:
+    """A small label-shaped icon (a PIL image; Streamlit serves it from this server)."""
+    from PIL import Image, ImageDraw
+
+    icon = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(icon)
+    draw.rounded_rectangle((4, 4, 60, 60), radius=12, fill=(255, 75, 75, 255))
+    draw.polygon([(18, 20), (38, 20), (48, 32), (38, 44), (18, 44)], fill="white")
+    draw.ellipse((22, 29, 28, 35), fill=(255, 75, 75, 255))
+    return icon

@@ -25,6 +25,9 @@ _SKIPPED = "skipped_items"
 _UNDO = "undo_stack"
 _TOKEN = "token_to_show"
 _FLASH = "flash"
+_SESSION = "session_id"
+_COOKIE = "cookie_to_write"
+_REFUSED = "refused_cookie"
 
 
 def _get(key: str, default: Any = None) -> Any:
@@ -44,8 +47,39 @@ def sign_in(who: PersonInfo) -> None:
 
 
 def sign_out() -> None:
+    refused = session_id()
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    if refused:  # the browser may still send the old cookie until it is cleared
+        refuse_cookie(refused)
+
+
+def session_id() -> str | None:
+    value = _get(_SESSION)
+    return value if isinstance(value, str) else None
+
+
+def set_session_id(sid: str | None) -> None:
+    st.session_state[_SESSION] = sid
+
+
+def set_cookie_to_write(value: str) -> None:
+    """A session id for the browser to keep ("" clears it), written on the next run."""
+    st.session_state[_COOKIE] = value
+
+
+def pop_cookie_to_write() -> str | None:
+    value = _get(_COOKIE)
+    st.session_state.pop(_COOKIE, None)
+    return value if isinstance(value, str) else None
+
+
+def refuse_cookie(value: str) -> None:
+    st.session_state[_REFUSED] = value
+
+
+def cookie_refused(value: str) -> bool:
+    return bool(_get(_REFUSED) == value)
 
 
 def show_token_once(token: str) -> None:

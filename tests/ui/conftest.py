@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,14 +56,17 @@ def choose_project(at: AppTest, ui_db: UiDb, project: str) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    """Everything the page says, as one string (for asserting on messages)."""
+    """Everything the page says, as one string (for asserting on messages); Markdown's
+    backslash escapes are removed, as the browser shows the text."""
     parts = [e.value for kind in ("markdown", "caption", "info", "success", "warning", "error",
-                                  "title", "subheader")
+                                  "title", "subheader", "text")
              for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", "\n".join(str(p) for p in parts))
 
 
 def button(at: AppTest, label: str) -> object:
-    matches = [b for b in at.button if b.label == label]
+    """The button whose label reads ``label`` (Markdown escapes removed)."""
+    matches = [b for b in at.button
+               if re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", b.label) == label]
     assert matches, f"no button {label!r}; have {[b.label for b in at.button]}"
     return matches[0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from annotate.people import add_person
+from annotate.people import add_person, grant
 from annotate.policy import RoutingPolicy
 from annotate.projects import create_project
 from annotate.queue import Provenance, claim_next_task, submit_annotation
@@ -94,6 +94,10 @@ def seed(store: Store) -> Seeded:
     with store.session() as session:
         pid = create_project(session, "pairs", pair, policy=pair_policy).id
     out.projects["pairs"] = pid
+    with store.session() as session:  # the annotators are members of every seeded project
+        for who in ("ann", "bob"):
+            for name in out.projects:
+                grant(session, who, name, by="seed")
     _items(store, pid, ["Explain what a lease is in a task queue."], pair_policy,
            data=[{"options": {"response1": "A time-limited claim on a task.",
                               "response2": "A rental contract for a flat."}}])

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from annotate.people import grant
 from annotate.policy import RoutingPolicy
 from annotate.projects import create_project
 from annotate.schema import LabelSchema, RatingFeature
@@ -23,6 +24,7 @@ HUMAN_ONLY = RoutingPolicy(human_annotations=1, llm_annotations=0)
 def _project(ui_db: UiDb, name: str, schema: LabelSchema, texts_: list[str]) -> list[int]:
     with ui_db.store.session() as session:
         pid = create_project(session, name, schema, policy=HUMAN_ONLY).id
+        grant(session, "ann", name)
     ui_db.seeded.projects[name] = pid
     return _items(ui_db.store, pid, texts_, HUMAN_ONLY)
 

@@ -161,11 +161,14 @@ def test_owner_adds_a_person_and_the_invite_link_signs_them_in(app: AppTest,
     assert any("Welcome, carol" in s.value for s in guest.success)
     token = guest.code[0].value
     assert token.startswith("ann_")
-    from annotate.people import authenticate
+    from annotate.people import authenticate, grant
 
     with ui_db.store.session() as session:
         who = authenticate(session, token)
     assert who is not None and who.name == "carol" and not who.is_owner
+    with ui_db.store.session() as session:  # a new person sees no project until granted one
+        grant(session, "carol", "sentiment")
+    guest.run()
     choose_project(guest, ui_db, "sentiment")
     guest.switch_page("views/people.py").run()
     assert [e.value for e in guest.error] == [REFUSED]

@@ -7,6 +7,7 @@ import streamlit as st
 from annotate.errors import NotFound
 from annotate.projects import current_guideline
 from ui import access
+from ui.answers import no_remote_images
 from ui.resources import get_store
 
 
@@ -22,7 +23,7 @@ def render() -> None:
         return
     st.caption(f"{project.name} · guideline v{guideline.number} · version {guideline.version}"
                f" · the LLM roles are prompted with this same text")
-    st.markdown(guideline.content)
+    st.markdown(no_remote_images(guideline.content))
 
 
 if __name__ == "__main__":

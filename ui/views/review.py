@@ -12,7 +12,7 @@ from annotate.review import ReviewView, review_item, review_queue, set_final_ans
 from annotate.store.engine import Store
 from ui import access, answer_widgets, display, state
 from ui.answer_widgets import AnswerForm
-from ui.answers import short
+from ui.answers import plain_markdown, short
 from ui.resources import get_store
 
 
@@ -28,11 +28,12 @@ def _answers(view: ReviewView, form: AnswerForm) -> None:
     for column, answer in zip(st.columns(min(len(view.answers), 4)), view.answers,
                               strict=False):
         with column, st.container(border=True):
-            st.markdown(f"**Answer {answer.letter}**: {short(view.kind, answer.value)}")
+            st.markdown(f"**Answer {answer.letter}**: "
+                        f"{plain_markdown(short(view.kind, answer.value))}")
             if answer.source:
-                st.caption(answer.source)
+                st.caption(plain_markdown(answer.source))
             if answer.rationale:
-                st.caption(f"Rationale: {answer.rationale}")
+                st.caption(f"Rationale: {plain_markdown(answer.rationale)}")
             st.button(f"Use answer {answer.letter}", key=f"use:{view.item_id}:{answer.letter}",
                       on_click=answer_widgets.seed, args=(form, answer.value))
     if len(view.answers) > 4:
@@ -43,11 +44,12 @@ def _moderator(view: ReviewView) -> None:
     for pick in view.moderator:
         chose = ("none of the answers" if pick.picks == "none"
                  else f"answer {pick.picks}" if pick.picks else short(view.kind, pick.value))
-        model = f" (`{pick.model}`)" if pick.model else ""
+        model = f" ({plain_markdown(pick.model)})" if pick.model else ""
         confidence = f", confidence {pick.confidence:.2f}" if pick.confidence is not None else ""
-        st.markdown(f":material/balance: **Moderator**{model} picks **{chose}**{confidence}")
+        st.markdown(f":material/balance: **Moderator**{model} picks "
+                    f"**{plain_markdown(chose)}**{confidence}")
         if pick.rationale:
-            st.caption(f"Rationale: {pick.rationale}")
+            st.caption(f"Rationale: {plain_markdown(pick.rationale)}")
 
 
 def _decide(store: Store, project_id: int, view: ReviewView, reviewer: str) -> None:
@@ -92,7 +94,7 @@ def render() -> None:
     _answers(view, form)
     _moderator(view)
     if view.decision is not None:
-        st.info(f"Current final answer: **{short(view.kind, view.decision)}** "
+        st.info(f"Current final answer: **{plain_markdown(short(view.kind, view.decision))}** "
                 f"(by {view.decided_by})")
     st.subheader("Final answer")
     answer_widgets.render(form)

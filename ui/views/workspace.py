@@ -28,7 +28,7 @@ from annotate.workspace import (
 )
 from ui import access, answer_widgets, display, state
 from ui.answer_widgets import AnswerForm
-from ui.answers import short
+from ui.answers import plain_markdown, short
 from ui.resources import get_store
 
 KEYS_HINT = ("Keys: **1-9** choose · **Enter** submit · **S** skip · **U** undo last · "
@@ -196,12 +196,13 @@ def render() -> None:
         return
     view, form = work.view, form_for(work.view)
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.markdown(f"**{project.name}** · item `{view.external_id}`")
+        code = view.external_id.replace("`", "'")  # a code span shows its text literally
+        st.markdown(f"**{plain_markdown(project.name)}** · item `{code}`")
         display.guideline_popover(store, view.guideline_id)
     display.item(view.kind, view.schema, view.text, view.data)
     _suggestion(view, form)
     if view.blind_answer is not None:
-        st.caption(f"Your first answer: **{short(view.kind, view.blind_answer)}**. "
+        st.caption(f"Your first answer: **{plain_markdown(short(view.kind, view.blind_answer))}**. "
                    "Keep it or revise it, then submit.")
     answer_widgets.render(form)
     _actions(store, who.name, view)
