@@ -181,10 +181,10 @@ def backend_cmd(
                 err.print(f"Basic Authentication: user {credentials.user}, password "
                           f"{credentials.password} (generated, shown once; set "
                           "ANNOTATE_BACKEND_PASSWORD to keep one across restarts)",
-                          highlight=False, soft_wrap=True)
+                          highlight=False, soft_wrap=True, markup=False)
             else:
                 err.print(f"Basic Authentication: user {credentials.user}, password as given",
-                          highlight=False)
+                          highlight=False, markup=False)
 
         predictor = load_predictor(store, name)
         serve_backend(store, name, predictor, host, port, credentials=credentials,
