@@ -33,6 +33,7 @@ from annotate.store.models import Item
 log = logging.getLogger(__name__)
 KEPT_FAILURES = 1000  # the latest prediction failures, for a look from a debugger or a test
 MAX_ITEM_ID = 1 << 63
+IDS_PER_QUERY = 500  # well under SQLite's bound on query parameters
 KNOWN_ACTION = re.compile(r"[A-Z][A-Z_]{0,63}")
 
 
@@ -152,12 +153,17 @@ class PredictionService:
                 for t in tasks]
 
     def _known_items(self, ids: set[int]) -> dict[int, ItemToPredict]:
+        wanted = sorted(ids)
+        known: dict[int, ItemToPredict] = {}
         with self.store.session() as session:
-            rows = session.scalars(select(Item).where(Item.id.in_(ids),
-                                                      Item.project_id == self.project_id))
-            return {row.id: ItemToPredict(text=row.text, item_id=row.id,
-                                          external_id=row.external_id, data=dict(row.data))
-                    for row in rows}
+            for start in range(0, len(wanted), IDS_PER_QUERY):
+                rows = session.scalars(select(Item).where(
+                    Item.id.in_(wanted[start:start + IDS_PER_QUERY]),
+                    Item.project_id == self.project_id))
+                known.update({row.id: ItemToPredict(text=row.text, item_id=row.id,
+                                                    external_id=row.external_id,
+                                                    data=dict(row.data)) for row in rows})
+        return known
 
     def _entry(self, item: ItemToPredict,
                out: PredictedValue | PredictionFailure) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from annotate.errors import InvalidInput
 from annotate.labelstudio.backend import BackendLimits, BackendServer, make_backend_server
 from annotate.labelstudio.backend_auth import BasicCredentials, is_loopback
 from annotate.labelstudio.config import labeling_config
-from annotate.labelstudio.predictor import ItemToPredict, load_predictor
+from annotate.labelstudio.predictor import ItemToPredict, PredictedValue, load_predictor
 from annotate.schema import LabelSchema
 from annotate.store.engine import Store
 from annotate.store.models import LLMCall
@@ -293,3 +293,23 @@ def test_a_fast_request_is_served_while_a_slow_body_is_still_arriving(
         slow_s = time.monotonic() - started
     assert answer.status == 200 and status == 408
     assert fast < slow_s / 3  # served long before the hanging body timed out (5 s)
+
+
+def test_many_item_ids_are_looked_up_and_unknown_ones_use_the_task_text(
+        sqlite_store: Store, item_ids: list[int]) -> None:
+    from tests.labelstudio.fakes import ScriptedPredictor
+
+    fake = ScriptedPredictor(lambda item: PredictedValue({"label": "pos"}, 0.9))
+    server = make_backend_server(sqlite_store, "reviews", fake, "127.0.0.1", 0,
+                                 credentials=BasicCredentials(USER, PASSWORD),
+                                 limits=BackendLimits(max_tasks=2000, chunk_size=500))
+    ids = [item_ids[0], *range(10_000, 11_500), item_ids[1]]  # 1,502 ids: several queries
+    body = {"tasks": [{"data": {"annotate_item_id": i, "text": f"task {i}"}} for i in ids]}
+    with serving(server):
+        answer = request(server, "POST", "/predict", body, auth=AUTH)
+    assert answer.status == 200 and len(answer.body["results"]) == len(ids)
+    seen = [item for batch in fake.batches for item in batch]
+    assert list(map(len, fake.batches)) == [500, 500, 500, 2]
+    assert (seen[0].text, seen[0].item_id) == ("a good film", item_ids[0])
+    assert (seen[-1].text, seen[-1].item_id) == ("a dull film", item_ids[1])
+    assert (seen[1].text, seen[1].item_id) == ("task 10000", None)
