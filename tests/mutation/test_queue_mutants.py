@@ -143,6 +143,8 @@ def test_expiry_fails_exactly_the_leases_that_ran_out_on_their_last_attempt(stor
     _set(store, pending, attempts=2)
     _set(store, reasoned, status="leased", attempts=3, lease_expires_at=past,
          failure_reason="invalid JSON")
+    with store.session() as session:  # a lease ending exactly now has not run out yet
+        assert expire_exhausted(session, past) == 0
     with store.session() as session:
         assert expire_exhausted(session, utcnow()) == 2
     with store.session() as session:
@@ -171,6 +173,9 @@ def test_claiming_one_given_task(store: Store) -> None:
         claim_task(store, 999, "w")
     claimed = claim_task(store, first, "ann", lease_seconds=120)
     assert claimed is not None and claimed.attempts == 1 and claimed.lease_owner == "ann"
+    task = _tasks(store)[0]
+    assert (claimed.id, claimed.project_id, claimed.item_id) == (first, task.project_id,
+                                                                 task.item_id)
     assert (claimed.role, claimed.worker_kind) == ("annotator", "llm")
     assert _close_to(claimed.lease_expires_at, utcnow() + timedelta(seconds=120))
     assert claim_task(store, first, "bob") is None  # ann holds it
@@ -205,6 +210,9 @@ def test_release_returns_the_task_without_spending_an_attempt(store: Store) -> N
         "pending", None, None, 0)
     with pytest.raises(Conflict, match="not leased by w"):
         release_task(store, claimed.id, "w")  # no longer held
+    _set(store, claimed.id, status="leased", lease_owner="w", attempts=2)
+    release_task(store, claimed.id, "w")
+    assert _tasks(store)[0].attempts == 1
     _set(store, claimed.id, status="leased", lease_owner="w", attempts=0)
     release_task(store, claimed.id, "w")  # never below zero
     assert _tasks(store)[0].attempts == 0
@@ -346,3 +354,37 @@ def test_a_helper_suggestion_is_stored_once_and_opens_the_human_tasks(store: Sto
     assert [(t.role, t.worker_kind, t.status, t.slot) for t in _tasks(store)] == [
         ("helper", "llm", "done", 0), ("annotator", "human", "pending", 0),
         ("annotator", "human", "pending", 1)]
+
+
+def test_a_submit_that_lost_the_race_returns_the_winners_annotation(store: Store) -> None:
+    pid = make_project(store, 1, policy=LLM_ONLY)
+    claimed = claim_next_task(store, "w", worker_kind="llm")
+    assert claimed is not None
+    with store.session() as session:  # a concurrent submit stored its answer a moment ago
+        session.add(Annotation(project_id=pid, item_id=claimed.item_id, task_id=claimed.id,
+                               idempotency_key=f"task:{claimed.id}", role="annotator",
+                               annotator_id="w", annotator_kind="llm", value={"label": "b"},
+                               phase="final", source="queue"))
+    again = submit_annotation(store, claimed.id, {"label": "a"}, Provenance("w", "llm"))
+    assert again.value == {"label": "b"} and again.task_id == claimed.id
+    with store.session() as session:
+        assert session.scalars(select(Annotation.value)).all() == [{"label": "b"}]
+
+
+def test_a_span_answer_is_checked_against_the_item_text(store: Store) -> None:
+    from annotate.projects import create_project
+    from annotate.routing import PlannedItem, plan_initial_tasks
+    from annotate.schema import LabelSchema
+
+    with store.session() as session:
+        project = create_project(session, "spans", LabelSchema(kind="spans", labels=["PER"]),
+                                 policy=LLM_ONLY)
+        item = Item(project_id=project.id, external_id="s1", text="Anna met Bob.")
+        session.add(item)
+        session.flush()
+        plan_initial_tasks(session, project, LLM_ONLY, [PlannedItem(item.id, "s1")])
+    claimed = claim_next_task(store, "w", worker_kind="llm")
+    assert claimed is not None
+    stored = submit_annotation(store, claimed.id, {"spans": [
+        {"start": 9, "end": 12, "label": "PER"}]}, Provenance("w", "llm"))
+    assert stored.value == {"spans": [{"start": 9, "end": 12, "label": "PER", "text": "Bob"}]}
