@@ -182,6 +182,20 @@ def test_a_malformed_value_names_the_field() -> None:
     with pytest.raises(InvalidInput) as caught:
         validate_value(schema, {"label": "z"})
     assert str(caught.value) == "label 'z' is not in the schema (a)"
+    with pytest.raises(InvalidInput) as caught:
+        validate_value(schema, "a")
+    assert str(caught.value) == ("invalid classification value: value: Input should be a valid "
+                                 "dictionary or instance of ClassificationValue")
+    spans = LabelSchema(kind="spans", labels=["a", "b"])
+    with pytest.raises(InvalidInput) as caught:
+        validate_value(spans, {"spans": [{"start": 0, "end": 1}]})
+    assert str(caught.value) == "invalid spans value: spans.0.label: Field required"
+    with pytest.raises(InvalidInput) as caught:  # no text given: there is nothing to quote
+        validate_value(spans, {"spans": [{"start": 0, "end": 2, "label": "a"}]})
+    assert str(caught.value) == "span 0-2 (a) is outside the text (length 0)"
+    with pytest.raises(InvalidInput) as caught:
+        validate_value(spans, {"spans": [{"start": 0, "end": 2, "label": "c"}]}, "xy")
+    assert str(caught.value) == "label 'c' is not in the schema (a, b)"
 
 
 def test_multilabel_keeps_each_label_once_in_schema_order() -> None:
