@@ -47,8 +47,9 @@ class RoutingPolicy(BaseModel):
     blind: bool = Field(False, description="people answer before they see the LLM's suggestion")
     show_sources_in_review: bool = Field(
         False, description="reviewers see who gave each answer (else anonymised)")
-    redact_personal_data: bool = Field(
-        False, description="e-mails, phones, cards, names become placeholders for remote models")
+    redact_personal_data: bool | None = Field(
+        None, description="personal data becomes placeholders for remote models (None: the "
+        "default, on for remote models; false turns it off)")
     local_only_personal_data: bool = Field(
         False, description="items with personal data go to the local model only")
     lease_seconds: int = Field(300, ge=1, le=MAX_LEASE_SECONDS,
@@ -79,6 +80,15 @@ class RoutingPolicy(BaseModel):
                 ord(c) < 32 or ord(c) == 127 for c in value)):
             raise ValueError("must be a model name without control characters")
         return value
+
+    def setting_text(self, key: str) -> str:
+        """A setting as ``policy show`` prints it (what applies, not only what is stored)."""
+        value = getattr(self, key)
+        if key == "redact_personal_data" and value is None:
+            return "default: on for remote models"
+        if key == "redact_personal_data" and value is False:
+            return "False (off: remote models see personal data)"
+        return str(value)
 
     def needs_double(self, external_id: str) -> bool:
         """Deterministic pick of the items sent to double annotation (stable across runs)."""

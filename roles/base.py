@@ -23,9 +23,8 @@ from annotate.store.engine import Store
 from annotate.store.models import Item, LLMCall
 from annotate.worker import Answer
 from guidelines.prompts import RenderedPrompt
-from roles.llm import DEFAULT_MODEL as LOCAL_MODEL
 from roles.llm import Completion, LLMClient, LLMError, LLMParams, LLMRequest
-from roles.redaction import contains_personal_data, is_local
+from roles.redaction import through_door
 
 
 @dataclass(frozen=True)
@@ -118,15 +117,15 @@ def call_model(ctx: RoleContext, prompt: RenderedPrompt, schema: dict[str, Any],
     attempt = task if isinstance(task, Attempt) else Attempt.of(task)
     retry = attempt.number > 1
     model = model or ctx.model
-    if ctx.project.policy.local_only_personal_data and not is_local(model) \
-            and contains_personal_data(prompt.user):
-        model = LOCAL_MODEL  # personal data stays on this machine
     params = LLMParams(temperature=0.7 if retry else 0.0, max_tokens=max_tokens,
                        seed=attempt.number if retry else None)
     request = LLMRequest.chat(prompt.system, prompt.user, json_schema=schema,
                               model=model, params=params, role=attempt.role,
                               task_id=attempt.task_id)
-    result = ctx.llm.complete(request)
+    policy = ctx.project.policy  # the personal-data door (redaction, local-only routing)
+    door = through_door(ctx.llm, ctx.model, policy.redact_personal_data,
+                        policy.local_only_personal_data)
+    result = door.complete(request)
     if isinstance(result, LLMError):
         return RoleFailure(result.kind, result.message, result.raw_text, result.call_id)
     return result

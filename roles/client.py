@@ -1,6 +1,7 @@
 """The one place the edge builds the LLM client for a project: the gateway, wrapped in
-personal-data redaction when the project's policy asks for it. A model that cannot be called
-here (the embedded model not installed, no API key) is a SetupError before any call."""
+the personal-data door (redaction on by default for remote models, see roles.redaction).
+A model that cannot be called here (the embedded model not installed, no API key) is a
+SetupError before any call."""
 
 from __future__ import annotations
 
@@ -19,11 +20,15 @@ def make_client(store: Store, project_id: int | None, model: str, *, workers: in
     gateway = Gateway(store, project_id, GatewaySettings(model=model, max_in_flight=workers,
                                                          local_threads=threads))
     if project_id is None:
-        return gateway
+        return RedactingClient(gateway, default_model=model)
     with store.session() as session:
         project = session.get(Project, project_id)
         policy = project_policy(project) if project is not None else None
     if policy is not None and policy.moderator_model:
         ensure_model_ready(policy.moderator_model)
-    redact = policy is not None and policy.redact_personal_data
-    return RedactingClient(gateway, default_model=model) if redact else gateway
+    if policy is None:
+        return RedactingClient(gateway, default_model=model)
+    # Redaction is on for remote models unless the policy turns it off (False).
+    return RedactingClient(gateway, default_model=model,
+                           redact=policy.redact_personal_data is not False,
+                           local_only=policy.local_only_personal_data)

@@ -28,6 +28,7 @@ ErrorKind = Literal[
     "truncated",  # finish_reason == "length": the answer was cut off
     "invalid_json",  # a JSON schema was given but the answer does not parse
     "schema_mismatch",  # the answer parses but does not match the schema
+    "personal_data",  # not sent: personal data that cannot be redacted with confidence
 ]
 Outcome = Literal["ok", "invalid", "error"]
 INVALID_KINDS: frozenset[str] = frozenset({"truncated", "invalid_json", "schema_mismatch"})

@@ -117,7 +117,7 @@ def policy_show(ctx: typer.Context, name: str,
         return
     table = Table("setting", "value", "meaning")
     for key, field in type(policy).model_fields.items():
-        table.add_row(key, str(getattr(policy, key)), field.description or "")
+        table.add_row(key, policy.setting_text(key), field.description or "")
     out.print(table)
 
 
