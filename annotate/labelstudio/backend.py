@@ -107,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._refused():
             self._send(405, {"error": "method not allowed"}, {"Allow": "GET, POST"})
 
-    do_DELETE = do_PATCH = do_PUT
+    do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_PUT
 
     def send_error(self, code: int, message: str | None = None,
                    explain: str | None = None) -> None:

@@ -95,7 +95,8 @@ WRONG = {
     "empty": "",
 }
 CALLS = [("POST", "/predict"), ("POST", "/setup"), ("POST", "/webhook"), ("GET", "/nowhere"),
-         ("POST", "/nowhere"), ("PUT", "/predict"), ("DELETE", "/predict")]
+         ("POST", "/nowhere"), ("PUT", "/predict"), ("DELETE", "/predict"),
+         ("OPTIONS", "/predict")]
 
 
 def test_without_the_credentials_only_health_answers_and_nothing_reaches_the_model(
@@ -180,6 +181,12 @@ MALFORMED: dict[str, tuple[str, Any, int]] = {
     "webhook action not a string": ("/webhook", {"action": ["x"]}, 400),
     "unknown endpoint": ("/train", {}, 404),
 }
+
+
+def test_other_methods_are_405_with_the_credentials(backend: BackendServer) -> None:
+    for method in ("PUT", "DELETE", "PATCH", "OPTIONS"):
+        answer = request(backend, method, "/predict", {}, auth=AUTH)
+        assert (answer.status, answer.headers["allow"]) == (405, "GET, POST")
 
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))
