@@ -44,11 +44,12 @@ def _page(name: str, title: str, icon: str, url: str, *, default: bool = False,
 
 def pages_for(signed_in: bool, owner: bool) -> dict[str, list[st.Page]]:
     """Before sign-in only the sign-in page shows, but every page's address still resolves
-    (each page shows the sign-in form first), so a deep link survives signing in."""
+    (each page shows the sign-in form first), so a deep link survives signing in. The
+    workspace is the default page: its address is the root (``/?project=ID``)."""
     if not signed_in:
         return {"": [_page("sign_in", "Sign in", ":material/login:", "sign-in", default=True),
                      *[_page(name, title, icon, url, hidden=True)
-                       for name, title, icon, url, _ in WORK_PAGES + MANAGE_PAGES]]}
+                       for name, title, icon, url, _ in WORK_PAGES[1:] + MANAGE_PAGES]]}
     work = [_page(name, title, icon, url, default=name == "workspace")
             for name, title, icon, url, _ in WORK_PAGES]
     manage = [_page(name, title, icon, url, hidden=not owner)

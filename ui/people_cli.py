@@ -1,4 +1,5 @@
-"""``annotate people``: add people who sign in to the UI, invite them, list them.
+"""``annotate people``: add people who sign in to the UI, invite them, list them, and make
+them members of projects (``grant``/``revoke``; annotators see only their projects).
 
 Registered on the main CLI as ``app.add_typer(people_app, name="people")``; the database
 comes from the main ``--db`` option (or ``ANNOTATE_DB``).
@@ -11,7 +12,15 @@ from typing import Annotated
 import typer
 
 from annotate.cli.common import out, store_from
-from annotate.people import add_person, create_invite, invite_link, list_people, rotate_token
+from annotate.people import (
+    add_person,
+    create_invite,
+    grant,
+    invite_link,
+    list_people,
+    revoke,
+    rotate_token,
+)
 
 people_app = typer.Typer(help="People who sign in to the UI (tokens stored hashed).",
                          no_args_is_help=True)
@@ -58,3 +67,21 @@ def list_(ctx: typer.Context) -> None:
         for who in list_people(session):
             state = "" if who.active else " (deactivated)"
             out.print(f"{who.name}\t{who.role}{state}")
+
+
+@people_app.command("grant")
+def grant_(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The person.")],
+           project: Annotated[str, typer.Argument(help="The project's name.")]) -> None:
+    """Make a person a member of a project (they see it and get its tasks)."""
+    with store_from(ctx) as store, store.session() as session:
+        added = grant(session, name, project, by="cli")
+    out.print(f"{name} is {'now' if added else 'already'} a member of {project}")
+
+
+@people_app.command("revoke")
+def revoke_(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The person.")],
+            project: Annotated[str, typer.Argument(help="The project's name.")]) -> None:
+    """End a person's membership of a project (owners still see every project)."""
+    with store_from(ctx) as store, store.session() as session:
+        removed = revoke(session, name, project)
+    out.print(f"{name} {'is no longer' if removed else 'was not'} a member of {project}")

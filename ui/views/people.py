@@ -1,5 +1,5 @@
 """People (owners): add a person (their token is shown once), invite links, roles,
-deactivation."""
+deactivation, and who is a member of which project (annotators see only their projects)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,16 @@ from annotate.people import (
     PERSON_ROLES,
     add_person,
     create_invite,
+    grant,
     invite_link,
     list_people,
+    members,
+    revoke,
     rotate_token,
     set_active,
     set_role,
 )
+from annotate.projects import list_projects
 from annotate.store.engine import Store
 from ui import access
 from ui.resources import get_store
@@ -85,13 +89,37 @@ def _manage(store: Store) -> None:
                 st.success(f"{name}: done.")
 
 
+def _membership(store: Store, owner: str) -> None:
+    with store.session() as session:
+        projects = {p.name: p.id for p in list_projects(session)}
+        people = [p.name for p in list_people(session) if not p.is_owner]
+    if not projects or not people:
+        st.caption("Owners see every project; add annotators and projects first.")
+        return
+    project = st.selectbox("Project", list(projects), key="members_project")
+    with store.session() as session:
+        current = members(session, projects[project])
+    chosen = st.multiselect("Members (annotators who see this project and get its tasks)",
+                            people, default=[n for n in current if n in people],
+                            key=f"members:{project}")
+    if st.button("Save members", key="members_save"):
+        with store.session() as session:
+            for name in set(chosen) - set(current):
+                grant(session, name, project, by=owner)
+            for name in set(current) - set(chosen):
+                revoke(session, name, project)
+        st.success(f"{project}: {len(chosen)} members.")
+
+
 def render() -> None:
     store = get_store()
-    access.require_owner()
+    owner = access.require_owner()
     st.subheader("Add a person")
     _add(store)
     st.subheader("Everyone")
     _manage(store)
+    st.subheader("Project members")
+    _membership(store, owner.name)
 
 
 if __name__ == "__main__":

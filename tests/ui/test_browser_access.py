@@ -1,0 +1,233 @@
+"""Access in a real browser (headless Debian Chromium, Playwright), against `annotate ui` on a
+free port with a seeded SQLite file:
+
+- blind-first with two people at once (two browser contexts): the second person never sees
+  the first person's committed answer or the LLM's suggestion before committing;
+- no request leaves the machine: every request to a host other than 127.0.0.1/localhost is
+  aborted and recorded while every page loads as owner and as annotator, with an item, a
+  rationale and a guideline that carry a Markdown image payload;
+- sign-in survives a reload and a deep link; sign-out deletes the session server-side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from sqlalchemy import func, select
+
+from annotate.people import grant
+from annotate.policy import RoutingPolicy
+from annotate.projects import create_project
+from annotate.queue import Provenance, claim_next_task, submit_annotation
+from annotate.schema import LabelSchema
+from annotate.sessions import SignInSession
+from annotate.store.engine import Store, open_store
+from annotate.store.models import Annotation
+from tests.dbs import SqliteTemplate
+from tests.ui.seed import LABELS, _items, seed
+from tests.ui.test_browser import ARGS, CHROMIUM, _free_port, _wait_healthy
+from ui.launch import start_ui
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+LEAK = "http://203.0.113.7/x.png?leak="
+PAYLOAD_ITEM = (f"# Suggestion: positive, confidence 0.99\n\n![x]({LEAK}item) "
+                f"<img src=\"{LEAK}html\"> [click]({LEAK}link)")
+PAYLOAD_RATIONALE = f"![r]({LEAK}rationale) the wording ![s][ref]\n\n[ref]: {LEAK}ref"
+PAYLOAD_GUIDELINE = f"# Leaky\n\nSee ![diagram]({LEAK}guideline).\n"
+PAGES = ["", "guideline", "review", "dashboards", "playground", "pilot", "setup",
+         "people"]
+
+
+@dataclass
+class Ui:
+    url: str
+    db: str
+    tokens: dict[str, str]
+    projects: dict[str, int]
+
+
+def _leaky_project(store: Store) -> int:
+    policy = RoutingPolicy(human_annotations=2, llm_annotations=1)  # a slot for each
+    schema = LabelSchema(kind="classification", labels=LABELS)
+    with store.session() as session:
+        pid = create_project(session, "leaky", schema, policy=policy,
+                             guideline=PAYLOAD_GUIDELINE).id
+        grant(session, "ann", "leaky")
+    _items(store, pid, [PAYLOAD_ITEM], policy)
+    task = claim_next_task(store, "remote/model", worker_kind="llm", roles=["annotator"],
+                           project_id=pid)
+    assert task is not None
+    submit_annotation(store, task.id, {"label": "positive"}, Provenance(
+        annotator_id="remote/model", annotator_kind="llm", model="remote/model",
+        confidence=0.99, rationale=PAYLOAD_RATIONALE, source="llm"))
+    return pid
+
+
+@pytest.fixture
+def ui(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Ui]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: run .ci/install-chromium.sh")
+    pytest.importorskip("playwright.sync_api")
+    db = sqlite_template.clone(tmp_path)
+    store = open_store(db)
+    seeded = seed(store)
+    seeded.projects["leaky"] = _leaky_project(store)
+    store.dispose()
+    port = _free_port()
+    process = start_ui(db, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url)
+        yield Ui(url, db, seeded.tokens, seeded.projects)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except Exception:
+            process.kill()
+
+
+def _query(db: str, stmt: Any) -> Any:
+    store = open_store(db, migrate=False)
+    try:
+        with store.session() as session:
+            return session.execute(stmt).all()
+    finally:
+        store.dispose()
+
+
+def _sign_in(page: Any, ui: Ui, who: str, path: str = "") -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{ui.url}/{path}")
+    box = page.get_by_label("Personal token", exact=True).and_(page.locator("input"))
+    box.fill(ui.tokens[who])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("stSidebar").get_by_text("Signed in as")).to_be_visible(
+        timeout=20_000)
+
+
+def _settled(page: Any) -> None:
+    """Wait until the script run is over and the page stopped loading."""
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function(
+        "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
+    page.wait_for_timeout(800)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def test_blind_second_person_sees_nothing_of_the_first(ui: Ui, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    pid = ui.projects["sentiment-blind"]
+    first = browser.new_context().new_page()
+    second = browser.new_context().new_page()
+    _sign_in(first, ui, "ann", f"?project={pid}")
+    expect(first.get_by_text("Blind-first", exact=False)).to_be_visible(timeout=20_000)
+    expect(first.get_by_text("item m1")).to_be_visible()
+    first.get_by_role("button", name="negative").click()
+    first.get_by_role("button", name="Commit my answer").click()
+    expect(first.get_by_text("Your first answer", exact=False)).to_be_visible(timeout=20_000)
+    expect(first.get_by_text("Suggestion", exact=False).first).to_be_visible()
+    first.get_by_role("button", name="Skip").click()
+    expect(first.get_by_text("item m2")).to_be_visible(timeout=20_000)
+
+    _sign_in(second, ui, "bob", f"?project={pid}")
+    expect(second.get_by_text("Blind-first", exact=False)).to_be_visible(timeout=20_000)
+    expect(second.get_by_text("item m1")).to_be_visible()  # the task the first person left
+    _settled(second)
+    body = second.locator("body").inner_text()
+    assert "Your first answer" not in body and "negative" not in body.split("Blind-first")[0]
+    assert "Suggestion" not in body and "local/smollm2" not in body
+    second.get_by_role("button", name="positive").click()
+    second.get_by_role("button", name="Commit my answer").click()
+    expect(second.get_by_text("Your first answer: positive")).to_be_visible(timeout=20_000)
+    blind = _query(ui.db, select(Annotation.annotator_id, Annotation.value)
+                   .where(Annotation.phase == "blind").order_by(Annotation.id))
+    assert [tuple(r) for r in blind] == [("ann", {"label": "negative"}),
+                                         ("bob", {"label": "positive"})]
+
+
+def test_no_request_leaves_the_machine_on_any_page(ui: Ui, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    pid = ui.projects["leaky"]
+    for who in ("olga", "ann"):
+        outside: list[str] = []
+        context = browser.new_context()
+
+        def block(route: Any, outside: list[str] = outside) -> None:
+            host = urlparse(route.request.url).hostname
+            if host in ("127.0.0.1", "localhost"):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", block)
+        page = context.new_page()
+        _sign_in(page, ui, who, f"?project={pid}")
+        expect(page.get_by_text("remote/model", exact=False).first).to_be_visible(
+            timeout=20_000)
+        text = page.locator("body").inner_text()
+        assert "![x](" in text and "![r](" in text  # the payloads are shown as text
+        assert page.locator("h1", has_text="Suggestion: positive").count() == 0
+        assert page.locator("img[src*='203.0.113.7']").count() == 0
+        for name in PAGES:
+            page.goto(f"{ui.url}/{name}?project={pid}")
+            expect(page.get_by_test_id("stSidebar").get_by_text("Signed in as")).to_be_visible(
+                timeout=20_000)
+            _settled(page)
+        page.goto(f"{ui.url}/guideline?project={pid}")  # the owners' Markdown, image inert
+        expect(page.get_by_text("diagram", exact=False).first).to_be_visible(timeout=20_000)
+        _settled(page)
+        context.close()
+        assert outside == [], f"{who}: requests left the machine: {outside}"
+
+
+def test_sign_in_survives_a_reload_and_sign_out_ends_the_session(ui: Ui,
+                                                                 browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    pid = ui.projects["pairs"]
+    context = browser.new_context()
+    page = context.new_page()
+    _sign_in(page, ui, "ann", f"guideline?project={pid}")  # a deep link before sign-in
+    expect(page.get_by_text("pairs · guideline", exact=False)).to_be_visible(timeout=20_000)
+    page.reload()
+    expect(page.get_by_text("Signed in as")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("pairs · guideline", exact=False)).to_be_visible()
+    [cookie] = [c for c in context.cookies() if c["name"] == "annotate_session"]
+    assert cookie["value"].startswith("ses_") and cookie["sameSite"] == "Strict"
+    assert cookie["value"] not in page.url and ui.tokens["ann"] not in page.url
+    page.goto(f"{ui.url}/?project={pid}")  # another deep link, signed in
+    expect(page.get_by_text("Explain what a lease is", exact=False)).to_be_visible(
+        timeout=20_000)
+    assert _query(ui.db, select(func.count()).select_from(SignInSession))[0][0] == 1
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("Personal token", exact=True).first).to_be_visible(
+        timeout=20_000)
+    assert _query(ui.db, select(func.count()).select_from(SignInSession))[0][0] == 0
+    page.reload()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=20_000)
+    replay = browser.new_context()  # the old session id, replayed: signs nobody in
+    replay.add_cookies([{**cookie, "expires": -1}])
+    again = replay.new_page()
+    again.goto(f"{ui.url}/?project={pid}")
+    expect(again.get_by_role("button", name="Sign in")).to_be_visible(timeout=20_000)
+    assert again.get_by_text("Signed in as").count() == 0
