@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from annotate.policy import RoutingPolicy
 from annotate.projects import create_project
@@ -231,3 +231,42 @@ def test_a_finished_task_of_another_role_creates_nothing(store: Store) -> None:
     assert [r[:3] for r in _rows(store)] == [("annotator", "human", 0),
                                              ("annotator", "human", 1),
                                              ("annotator", "human", 2)]
+
+
+def test_double_annotation_follows_each_items_external_id(store: Store) -> None:
+    # with a 0.5 share, i1 is picked for a second person and i0 is not (a stable hash)
+    policy = RoutingPolicy(human_annotations=1, llm_annotations=0, double_annotation_share=0.5)
+    assert (policy.humans_for("i0"), policy.humans_for("i1")) == (1, 2)
+    _plan(store, policy, [PlannedItem(0, "i0"), PlannedItem(0, "i1")])
+    helper = policy.model_copy(update={"helper_first": True})
+    pid = _project_id(store)
+    with store.session() as session:
+        items = {external: item_id for external, item_id in
+                 session.execute(select(Item.external_id, Item.id))}
+        for external_id in ("i0", "i1"):
+            done = Done(project_id=pid, kind="classification", item_id=items[external_id],
+                        role="helper", value=None, confidence=None, worker_kind="llm")
+            session.execute(delete(Task).where(Task.item_id == items[external_id]))
+            assert on_task_done(session, done, helper) == policy.humans_for(external_id)
+    with store.session() as session:
+        per_item = session.execute(select(Item.external_id, Task.slot).join(
+            Item, Item.id == Task.item_id).order_by(Item.external_id, Task.slot)).all()
+    assert [tuple(r) for r in per_item] == [("i0", 0), ("i1", 0), ("i1", 1)]
+
+
+def test_llm_first_asks_the_double_share_too(store: Store) -> None:
+    policy = RoutingPolicy(human_annotations=1, llm_annotations=1, human_below_confidence=0.9,
+                           double_annotation_share=0.5)
+    _plan(store, policy, [PlannedItem(0, "i0"), PlannedItem(0, "i1")])
+    for _ in range(2):
+        _answer(store, "m", "llm", "a", confidence=0.1)
+    with store.session() as session:
+        asked = session.execute(select(Item.external_id).select_from(Task).join(
+            Item, Item.id == Task.item_id).where(Task.worker_kind == "human")
+            .order_by(Item.external_id)).scalars().all()
+    assert asked == ["i0", "i1", "i1"]
+
+
+def _project_id(store: Store) -> int:
+    with store.session() as session:
+        return session.scalars(select(Project.id)).one()
