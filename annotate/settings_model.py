@@ -17,3 +17,4 @@ class Settings(BaseSettings):
     model: str = DEFAULT_MODEL
     lease_seconds: int = 300
     threads: int = 1
+    reservation_ttl_s: float = 120.0  # a killed run's budget reservations are freed after this

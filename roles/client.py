@@ -6,6 +6,7 @@ SetupError before any call."""
 from __future__ import annotations
 
 from annotate.projects import project_policy
+from annotate.settings import load_settings
 from annotate.store.engine import Store
 from annotate.store.models import Project
 from roles.gateway import Gateway, GatewaySettings
@@ -17,8 +18,9 @@ from roles.redaction import RedactingClient
 def make_client(store: Store, project_id: int | None, model: str, *, workers: int = 1,
                 threads: int | None = None) -> LLMClient:
     ensure_model_ready(model)
-    gateway = Gateway(store, project_id, GatewaySettings(model=model, max_in_flight=workers,
-                                                         local_threads=threads))
+    gateway = Gateway(store, project_id, GatewaySettings(
+        model=model, max_in_flight=workers, local_threads=threads,
+        reservation_ttl_s=load_settings().reservation_ttl_s))  # ANNOTATE_RESERVATION_TTL_S
     if project_id is None:
         return RedactingClient(gateway, default_model=model)
     with store.session() as session:

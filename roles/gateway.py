@@ -5,9 +5,11 @@
 
 - the request cache: a prior ``ok`` ledger row with the same request hash answers without a
   model call (a ``cached=True`` row with cost 0 is written);
-- the budget cap: a call whose estimate would cross ``Project.budget_usd`` raises
-  :class:`~annotate.errors.BudgetExceeded` before it is made (see :mod:`roles.ledger` for the
-  guarantee across threads and processes);
+- the budget cap: a call whose worst-case cost (``max_tokens``, which is sent to the provider,
+  at the model's price plus the prompt) would cross ``Project.budget_usd`` raises
+  :class:`~annotate.errors.BudgetExceeded` before it is made; a provider that still bills more
+  than the reservation has its overrun recorded and stops the run with BudgetExceeded (see
+  :mod:`roles.ledger` for the guarantee across threads and processes, and reservation expiry);
 - a concurrency limit (``max_in_flight`` calls in flight per gateway);
 - retries with exponential backoff and jitter on 429s, timeouts, 5xx and connection errors;
 - checks of the answer (not truncated, JSON valid against the request's schema);
@@ -37,12 +39,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from annotate.errors import SetupError
+from annotate.errors import BudgetExceeded, SetupError
 from annotate.store.engine import Store
 from roles import local_model
 from roles.answers import check_answer
 from roles.dry_run import dry_run_text
-from roles.ledger import CachedAnswer, CallInfo, CallResult, Ledger, Reservation
+from roles.ledger import RESERVATION_TTL_S, CachedAnswer, CallInfo, CallResult, Ledger, Reservation
 from roles.llm import (
     DEFAULT_MODEL,
     DRY_RUN_MODEL,
@@ -87,6 +89,8 @@ class GatewaySettings(BaseModel):
     backoff_max_s: float = Field(default=30.0, ge=0)
     prompt_token_margin: float = Field(default=1.25, ge=1.0)  # budget estimate safety margin
     local_threads: int | None = Field(default=None, ge=1)  # None: ANNOTATE_THREADS, else 1
+    # a killed worker's budget reservation is freed this long after its last heartbeat
+    reservation_ttl_s: float = Field(default=RESERVATION_TTL_S, gt=0)
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,7 @@ class Gateway:
         self, store: Store, project_id: int | None = None, settings: GatewaySettings | None = None
     ) -> None:
         self.settings = settings or GatewaySettings()
-        self.ledger = Ledger(store, project_id)
+        self.ledger = Ledger(store, project_id, reservation_ttl_s=self.settings.reservation_ttl_s)
         self._in_flight = threading.BoundedSemaphore(self.settings.max_in_flight)
         self._health = threading.Lock()
         self._answered = 0  # calls the model answered (ok or not)
@@ -239,6 +243,7 @@ class Gateway:
             return LLMError(result.kind, result.message, None, call.model, call.request_hash,
                             call_id, result.attempts)
         data, problem = check_answer(result.text, result.finish_reason, request.json_schema)
+        overrun = _overrun(reservation, result.cost_usd)
         call_id = self.ledger.close_call(call, reservation, CallResult(
             "ok" if problem is None else "invalid", latency, result.prompt_tokens,
             result.completion_tokens, result.cost_usd, raw_text=result.text,
@@ -246,13 +251,29 @@ class Gateway:
             error=problem.message if problem else None,
             response={"content": result.text, "finish_reason": result.finish_reason,
                       "provider_model": result.provider_model, "attempts": result.attempts},
+            overrun_usd=overrun,
         ))
+        if overrun > 0:
+            raise BudgetExceeded(
+                f"{call.model} reported {result.completion_tokens} completion tokens for "
+                f"max_tokens {request.params.max_tokens}: the call cost ${result.cost_usd:.6g}, "
+                f"${overrun:.6g} more than it reserved (on the ledger as overrun_usd, call "
+                f"{call_id}); stopped so the budget cap is crossed by this call at most. Check "
+                "that the provider honours max_tokens before running again.")
         if problem is not None:
             return LLMError(problem.kind, problem.message, result.text,
                             call.model, call.request_hash, call_id, result.attempts)
         return Completion(result.text, data, call.model, result.finish_reason,
                           result.prompt_tokens, result.completion_tokens, result.cost_usd,
                           latency, False, call.request_hash, call_id)
+
+
+def _overrun(reservation: Reservation, cost_usd: float) -> float:
+    """What a call cost above its reservation (0 without one, or within float noise)."""
+    if reservation.call_id is None:
+        return 0.0
+    over = cost_usd - reservation.reserved_usd
+    return over if over > 1e-9 * reservation.reserved_usd + 1e-12 else 0.0
 
 
 def _answer_from(litellm: Any, response: Any, model: str, attempts: int) -> _Answer:

@@ -6,39 +6,62 @@ A call's life:
 
 1. :meth:`Ledger.open_call` in one transaction: answer from the cache (a prior ``ok`` row with
    the same request hash; a new row with ``cached=True`` and cost 0 is written), otherwise, if
-   the project has a budget, check it and insert the call's row with ``outcome='pending'`` and
-   ``cost_usd`` = the call's cost *estimate* (its reservation).
+   the project has a budget, check it and insert the call's row with ``outcome='pending'``,
+   ``cost_usd`` = the call's worst-case cost (its reservation) and ``expires_at``.
 2. Each failed attempt that is retried: :meth:`Ledger.record_attempt` (an ``error`` row, cost 0).
-3. :meth:`Ledger.close_call` writes the outcome, real tokens, cost and latency: it updates the
-   pending row, or inserts the call's row when no reservation was needed.
+3. :meth:`Ledger.close_call` writes the outcome, real tokens, cost, latency and the overrun (the
+   cost above the reservation): it updates the pending row, or inserts the call's row when no
+   reservation was needed.
 
 Budget guarantee. The check "spent + reserved + estimate <= budget" and the reservation row
 are written in the same transaction, which holds the project's lock: ``SELECT ... FOR NO KEY
 UPDATE`` on the project row on PostgreSQL, the database write lock (``BEGIN IMMEDIATE``) on SQLite.
-So reservations are serialised across threads, processes and machines sharing the database,
-and the cap is never crossed as long as each call's real cost is at most its estimate (the
-estimate prices the prompt's tokens with a margin plus the full ``max_tokens``). Inside a
-process the writer thread also runs the checks one after another, so threads queue in Python
-instead of spinning on SQLite's busy timeout. A worker killed mid-call leaves its ``pending``
-row: its reservation keeps counting against the budget (conservative) and is never used as a
-cache hit. Models without a price in litellm's table are estimated and counted at $0, so a
-budget cannot limit them.
+So reservations are serialised across threads, processes and machines sharing the database.
+The estimate is the worst case the provider may bill when it honours ``max_tokens`` (the
+prompt's tokens with a margin plus the full ``max_tokens``, which is sent), so the cap holds
+as long as it does. A provider that reports more is caught three ways:
+
+- the call that overran is recorded (``overrun_usd``) and counted on the project
+  (``projects.budget_overruns``); every ledger that sees the count rise refuses its next call
+  with BudgetExceeded, so every process of a run stops;
+- a model is *on probation* in a ledger until one of its answers came back within its
+  reservation: meanwhile at most one call of it per project is in flight (across processes),
+  so a provider that always over-reports crosses the cap by one call's overrun, not by one
+  per worker;
+- a call that does not fit while calls are in flight waits for them (they may cost less than
+  reserved) instead of stopping the run early.
+
+Reservations expire. A pending row counts until ``expires_at``; the ledger pushes it forward
+every third of the reservation TTL while the call is in flight, so a worker killed mid-call
+(SIGKILL, power loss) frees its reservation one TTL later, and the row is never a cache hit.
+Models without a price in litellm's table are estimated and counted at $0, so a budget
+cannot limit them.
 """
 
 from __future__ import annotations
 
+import logging
+import random
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, case, func, insert, or_, select, update
 
 from annotate.errors import BudgetExceeded
 from annotate.store.engine import Store
-from annotate.store.models import LLMCall, Project
+from annotate.store.models import LLMCall, Project, utcnow
 from roles.batch_writer import BatchWriter
 
+log = logging.getLogger(__name__)
+
 PENDING = "pending"
+ANSWERED = ("ok", "invalid")  # the model answered: its usage is known
+RESERVATION_TTL_S = 120.0
+WAIT_S = (0.05, 0.25)  # a call that must wait polls the budget this often (jittered)
 # Prebuilt Core statements with bound parameters: ledger writes are on every model call, and
 # the ORM unit of work or building a statement per call costs several times the SQL itself.
 CALLS = cast(Table, LLMCall.__table__)
@@ -58,13 +81,25 @@ LATEST_OK = (
 # with two connections in tests/test_run_truth.py). NO KEY UPDATE still serialises the budget
 # checks with each other but ignores KEY SHARE.
 BUDGET = (
-    select(PROJECTS.c.budget_usd).where(PROJECTS.c.id == bindparam("project_id"))
+    select(PROJECTS.c.budget_usd, PROJECTS.c.budget_overruns)
+    .where(PROJECTS.c.id == bindparam("project_id"))
     .with_for_update(key_share=True)
 )
-SPENT = select(func.coalesce(func.sum(CALLS.c.cost_usd), 0.0)).where(
-    CALLS.c.project_id == bindparam("project_id")
-)
-SPENT_PENDING = SPENT.where(CALLS.c.outcome == PENDING)
+# A pending row (a reservation) counts until it expires; every other row counts for good.
+_COUNTED = (CALLS.c.project_id == bindparam("project_id"),
+            or_(CALLS.c.outcome != PENDING, CALLS.c.expires_at > bindparam("now")))
+_IN_FLIGHT = (CALLS.c.project_id == bindparam("project_id"), CALLS.c.outcome == PENDING,
+              CALLS.c.expires_at > bindparam("now"))
+SPENT = select(
+    func.coalesce(func.sum(CALLS.c.cost_usd), 0.0),
+    func.coalesce(func.sum(case((CALLS.c.outcome == PENDING, CALLS.c.cost_usd), else_=0.0)), 0.0),
+).where(*_COUNTED)
+MODELS_IN_FLIGHT = select(CALLS.c.model).where(*_IN_FLIGHT).distinct()
+EXTEND = (update(CALLS)
+          .where(CALLS.c.id.in_(bindparam("ids", expanding=True)), CALLS.c.outcome == PENDING)
+          .values(expires_at=bindparam("expires")))
+COUNT_OVERRUN = (update(PROJECTS).where(PROJECTS.c.id == bindparam("project_id"))
+                 .values(budget_overruns=PROJECTS.c.budget_overruns + 1))
 
 @dataclass(frozen=True)
 class CallInfo:
@@ -99,6 +134,7 @@ class CallResult:
     error_kind: str | None = None
     error: str | None = None
     response: dict[str, Any] | None = None
+    overrun_usd: float = 0.0  # cost above the call's reservation
 
 
 @dataclass(frozen=True)
@@ -109,24 +145,41 @@ class Reservation:
     reserved_usd: float
 
 
+class _Wait:
+    """The call must wait: calls in flight hold the budget it needs, or its model is on
+    probation and another call of it is in flight."""
+
+
+WAIT = _Wait()
+
+
 @dataclass
 class _BudgetView:
     """The budget and spend as seen in one batch transaction (read once per batch)."""
 
     transaction: Any
     budget: float | None
-    spent: float
+    overruns: int
+    spent: float  # reservations in flight included
+    in_flight: float  # of which reserved by calls in flight
+    models_in_flight: set[str] | None = None  # read when a model on probation asks
+    now: Any = field(default_factory=utcnow)
 
 
 class Ledger:
     """Ledger operations for one project (or none) on one store."""
 
-    def __init__(self, store: Store, project_id: int | None) -> None:
+    def __init__(self, store: Store, project_id: int | None, *,
+                 reservation_ttl_s: float = RESERVATION_TTL_S) -> None:
         self.store = store
         self.project_id = project_id
+        self.reservation_ttl_s = reservation_ttl_s
         self._writer = BatchWriter(store.engine)
+        self._keeper = _ReservationKeeper(self._writer, reservation_ttl_s)
         self._view: _BudgetView | None = None  # touched only on the writer thread
         self._has_budget = False  # last seen; only decides where the estimate is computed
+        self._overruns_seen: int | None = None  # the project's count when this ledger began
+        self._trusted: set[str] = set()  # models that answered within their reservation
 
     def open_call(
         self, call: CallInfo, estimate_usd: Callable[[], float], *, use_cache: bool = True
@@ -136,14 +189,18 @@ class Ledger:
             precomputed = estimate_usd()
             estimate_usd = lambda: precomputed  # noqa: E731
 
-        def op(conn: Connection) -> CachedAnswer | Reservation:
+        def op(conn: Connection) -> CachedAnswer | Reservation | _Wait:
             if use_cache:
                 hit = self._cache_hit(conn, call)
                 if hit is not None:
                     return hit
             return self._reserve(conn, call, estimate_usd)
 
-        return self._writer.run(op)
+        while True:
+            opened = self._writer.run(op)
+            if not isinstance(opened, _Wait):
+                return opened
+            time.sleep(random.uniform(*WAIT_S))
 
     def record_attempt(self, call: CallInfo, result: CallResult) -> int:
         """A failed attempt that will be retried (its own row; cost 0)."""
@@ -153,14 +210,26 @@ class Ledger:
         """Write the call's outcome and real cost (replacing its reservation); its row id."""
         if reservation.call_id is None:
             return self.record_attempt(call, result)
-        params = {"call_id": reservation.call_id, **_values(result)}
-        self._writer.run(lambda conn: conn.execute(UPDATE_CALL, params))
-        return reservation.call_id
+        call_id = reservation.call_id
+        params = {"call_id": call_id, **_values(result)}
+
+        def op(conn: Connection) -> None:
+            conn.execute(UPDATE_CALL, params)
+            if result.overrun_usd > 0:
+                conn.execute(COUNT_OVERRUN, {"project_id": self.project_id})
+
+        try:
+            self._writer.run(op)
+        finally:
+            self._keeper.drop(call_id)
+        if result.outcome in ANSWERED and result.overrun_usd <= 0:
+            self._trusted.add(call.model)
+        return call_id
 
     def spent_usd(self) -> float:
-        """Cost so far, including reservations of calls in flight."""
+        """Cost so far, including reservations of calls in flight (until they expire)."""
         with self.store.engine.begin() as conn:
-            return _spent(conn, self.project_id)
+            return _spent(conn, self.project_id)[0]
 
     def _cache_hit(self, conn: Connection, call: CallInfo) -> CachedAnswer | None:
         row = conn.execute(LATEST_OK, {"request_hash": call.request_hash}).first()
@@ -175,22 +244,43 @@ class Ledger:
 
     def _reserve(
         self, conn: Connection, call: CallInfo, estimate_usd: Callable[[], float]
-    ) -> Reservation:
+    ) -> Reservation | _Wait:
         view = self._budget_view(conn)
         if view is None or view.budget is None:
             return Reservation(None, 0.0)
+        if self._overruns_seen is not None and view.overruns > self._overruns_seen:
+            raise BudgetExceeded(
+                f"stopped: a call of project {self.project_id} cost more than its reservation "
+                "(its provider reported more tokens than max_tokens allows; overrun_usd on the "
+                "ledger). Check that the provider honours max_tokens before running again.")
         estimate = estimate_usd()
+        if estimate > 0 and call.model not in self._trusted and (
+                call.model in self._models_in_flight(conn, view)):
+            return WAIT  # on probation: one call of this model at a time
         if view.spent + estimate > view.budget:
-            in_flight = _spent(conn, self.project_id, pending_only=True)
+            if view.spent - view.in_flight + estimate <= view.budget:
+                return WAIT  # the calls in flight may cost less than they reserved
             raise BudgetExceeded(
                 f"budget cap of ${view.budget:.6g} for project {self.project_id} reached: "
-                f"${view.spent:.6g} spent or reserved (${in_flight:.6g} by calls in flight), "
-                f"and the next call to {call.model} may cost up to ${estimate:.6g}. Raise the "
-                "project's budget or switch to a cheaper or local model to continue."
+                f"${view.spent:.6g} spent or reserved (${view.in_flight:.6g} by calls in "
+                f"flight), and the next call to {call.model} may cost up to ${estimate:.6g}. "
+                "Raise the project's budget or switch to a cheaper or local model to continue."
             )
         view.spent += estimate
-        call_id = self._insert(conn, call, outcome=PENDING, cost_usd=estimate)
+        view.in_flight += estimate
+        if view.models_in_flight is not None:
+            view.models_in_flight.add(call.model)
+        expires = view.now + timedelta(seconds=self.reservation_ttl_s)
+        call_id = self._insert(conn, call, outcome=PENDING, cost_usd=estimate, expires_at=expires)
+        self._keeper.hold(call_id)
         return Reservation(call_id, estimate)
+
+    def _models_in_flight(self, conn: Connection, view: _BudgetView) -> set[str]:
+        if view.models_in_flight is None:
+            rows = conn.execute(MODELS_IN_FLIGHT, {"project_id": self.project_id,
+                                                   "now": view.now})
+            view.models_in_flight = {str(m) for m in rows.scalars()}
+        return view.models_in_flight
 
     def _budget_view(self, conn: Connection) -> _BudgetView | None:
         """Budget and spend, read (with the project row locked) once per transaction."""
@@ -199,9 +289,12 @@ class Ledger:
         transaction = conn.get_transaction()
         if self._view is not None and self._view.transaction is transaction:
             return self._view
-        budget = conn.execute(BUDGET, {"project_id": self.project_id}).scalar_one_or_none()
-        spent = _spent(conn, self.project_id) if budget is not None else 0.0
-        self._view = _BudgetView(transaction, budget, spent)
+        row = conn.execute(BUDGET, {"project_id": self.project_id}).first()
+        budget, overruns = (row.budget_usd, int(row.budget_overruns)) if row else (None, 0)
+        spent, in_flight = _spent(conn, self.project_id) if budget is not None else (0.0, 0.0)
+        self._view = _BudgetView(transaction, budget, overruns, spent, in_flight)
+        if self._overruns_seen is None:
+            self._overruns_seen = overruns
         self._has_budget = budget is not None
         return self._view
 
@@ -217,9 +310,51 @@ class Ledger:
         return int(conn.execute(INSERT_CALL, row).scalar_one())
 
 
-def _spent(conn: Connection, project_id: int | None, *, pending_only: bool = False) -> float:
-    query = SPENT_PENDING if pending_only else SPENT
-    return float(conn.execute(query, {"project_id": project_id}).scalar_one())
+def _spent(conn: Connection, project_id: int | None) -> tuple[float, float]:
+    """Spent and reserved (reservations in flight included), and reserved in flight."""
+    row = conn.execute(SPENT, {"project_id": project_id, "now": utcnow()}).one()
+    return float(row[0]), float(row[1])
+
+
+class _ReservationKeeper:
+    """Pushes the expiry of the reservations of calls in flight forward, every third of the
+    TTL, on one thread that runs while there are any (a killed process stops pushing)."""
+
+    def __init__(self, writer: BatchWriter, ttl_s: float) -> None:
+        self._writer = writer
+        self._ttl_s = ttl_s
+        self._held: set[int] = set()
+        self._lock = threading.Lock()
+        self._running = False
+
+    def hold(self, call_id: int) -> None:
+        with self._lock:
+            self._held.add(call_id)
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._loop, name="reservation-keeper",
+                                 daemon=True).start()
+
+    def drop(self, call_id: int) -> None:
+        with self._lock:
+            self._held.discard(call_id)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self._ttl_s / 3)
+            with self._lock:
+                ids = sorted(self._held)
+                if not ids:
+                    self._running = False
+                    return
+            try:
+                self._extend(ids)
+            except Exception as exc:  # the call's own close reports a dead database
+                log.warning("could not extend %d budget reservations: %s", len(ids), exc)
+
+    def _extend(self, ids: list[int]) -> None:
+        params = {"ids": ids, "expires": utcnow() + timedelta(seconds=self._ttl_s)}
+        self._writer.run(lambda conn: conn.execute(EXTEND, params))
 
 
 def _values(result: CallResult) -> dict[str, Any]:
@@ -233,4 +368,5 @@ def _values(result: CallResult) -> dict[str, Any]:
         "error_kind": result.error_kind,
         "error": result.error,
         "response": result.response,
+        "overrun_usd": result.overrun_usd,
     }

@@ -42,6 +42,9 @@ class Project(Base):
     schema_json: Mapped[dict[str, Any]] = mapped_column("schema", JSON)
     policy_json: Mapped[dict[str, Any]] = mapped_column("policy", JSON)
     budget_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    budget_overruns: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0",
+        doc="calls that cost more than their reservation (a provider over max_tokens)")
     description: Mapped[str] = mapped_column(Text, default="")
     current_guideline_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -205,3 +208,7 @@ class LLMCall(Base):
     raw_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(
+        DateTime, nullable=True, doc="a pending reservation counts against the budget until")
+    overrun_usd: Mapped[float] = mapped_column(
+        Float, default=0.0, server_default="0", doc="cost above the call's reservation")
