@@ -2,9 +2,11 @@
 
 K worker threads share one gateway (its semaphore caps requests in flight) and one store.
 Each task is dispatched to the role named on it; a role's failure goes back to the queue as
-a failed attempt; a budget cap stops every worker before the call that would cross it, and
-the task in hand is released untouched. Safe to interrupt (leases expire and tasks return)
-and to run on several machines at once against PostgreSQL.
+a failed attempt; a budget cap stops every worker before the call that would cross it (or
+after a call that cost more than it reserved: the provider ignored max_tokens), and the task
+in hand is released untouched. The worker loop extends a task's lease while its call runs, so
+a lease shorter than the model's latency never gets a task paid for twice. Safe to interrupt
+(leases expire and tasks return) and to run on several machines at once against PostgreSQL.
 
 A run tells the truth: a configuration failure (:class:`~annotate.errors.SetupError` from the
 gateway: refused key, unknown model, unreachable server), a worker thread that dies, or a
