@@ -191,6 +191,8 @@ def test_a_sure_moderator_settles_the_item_and_an_unsure_one_calls_a_person(
     assert claim_next_task(store, "olga", roles=["adjudicator"]) is None
     _answer(store, "mod", "llm", "a", confidence=0.69, role="moderator")
     assert claim_next_task(store, "olga", roles=["adjudicator"]) is not None
+    assert [r[:3] for r in _rows(store)].count(("adjudicator", "human", 0)) == 1
+    assert len(_rows(store)) == 7  # 2 x (person, LLM, moderator) + one adjudicator
 
 
 def test_llm_first_asks_people_below_the_threshold_only(store: Store) -> None:
