@@ -327,3 +327,39 @@ def test_final_labels_by_dawid_skene_and_unknown_methods() -> None:
     with pytest.raises(InvalidInput) as caught:
         final_labels(VOTES, method="x")  # type: ignore[arg-type]
     assert str(caught.value) == "unknown aggregation method 'x'; use majority or dawid_skene"
+
+
+def test_one_item_rated_two_ways_has_alpha_zero() -> None:
+    # D_o = 2/2 and D_e = 2*1*1/(2*1): alpha = 1 - 1 = 0, defined (two categories occur)
+    result = krippendorff_alpha(_frame([(1, "A", "a"), (1, "B", "b")]))
+    assert result.value == pytest.approx(0.0) and result.reason is None
+    assert (result.observed_disagreement, result.expected_disagreement) == pytest.approx(
+        (1.0, 1.0))
+
+
+def test_a_label_paired_once_has_specific_agreement_zero() -> None:
+    table = specific_agreement(np.array([[2, 0, 0], [1, 0, 1]]), ["a", "b", "c"])
+    assert list(table["n_pairable"]) == [3.0, 0.0, 1.0]
+    assert table["specific_agreement"][2] == 0.0  # paired once, with another label
+    assert math.isnan(table["specific_agreement"][1])
+
+
+def test_the_bootstrap_is_seeded_and_takes_the_confidence_asked() -> None:
+    frame = _frame([(i, a, lab) for i, pair in enumerate(["aa", "ab", "bb", "bb", "ba", "aa"])
+                    for a, lab in zip("AB", pair, strict=True)])
+    default = krippendorff_alpha(frame, bootstrap=50).ci
+    assert default is not None and default == krippendorff_alpha(frame, bootstrap=50, seed=0).ci
+    assert default.confidence == 0.95 and default.seed == 0
+    narrow = krippendorff_alpha(frame, bootstrap=50, confidence=0.9).ci
+    assert narrow is not None and narrow.confidence == 0.9
+
+
+def test_whole_kappa_results_when_they_apply_and_when_weights_cannot() -> None:
+    ok = fleiss_kappa(_frame([(1, "A", "x"), (1, "B", "x"), (2, "A", "x"), (2, "B", "y")]))
+    assert ok == KappaResult(ok.value, "fleiss_kappa", 2, ("A", "B"))
+    unordered = cohen_kappa(THREE, "linear")
+    assert unordered == KappaResult(
+        None, "cohen_kappa", 0, (), "linear", "weighted kappa: ordinal level with text labels "
+        "needs an explicit label order (e.g. --order a,b,c)")
+    pair = cohen_kappa(THREE, annotators=("A", "B"))
+    assert pair == KappaResult(pair.value, "cohen_kappa", 3, ("A", "B"), None)

@@ -165,6 +165,9 @@ def test_default_schemas_per_kind() -> None:
     assert (text.kind, text.labels, text.options) == ("text", [], [])
     assert LabelSchema.default("multilabel", ["a", "b"]).labels == ["a", "b"]
     assert LabelSchema.default("spans", ["PER"]) == LabelSchema(kind="spans", labels=["PER"])
+    with pytest.raises(InvalidInput) as caught:  # no file name: the values came from flags
+        LabelSchema.default("choice", ["a", "a"])
+    assert str(caught.value) == "options: options must be unique; repeated: 'a'"
     with pytest.raises(InvalidInput) as caught:
         LabelSchema.default("spans")
     assert str(caught.value) == "a spans project needs labels: --labels a,b,c or --schema FILE"
