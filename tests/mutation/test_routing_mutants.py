@@ -8,14 +8,17 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from annotate.policy import RoutingPolicy
 from annotate.projects import create_project
 from annotate.queue import Provenance, claim_next_task, submit_annotation
 from annotate.routing import (
+    CANCELLED,
     Done,
     PlannedItem,
+    after_annotators_done,
+    after_llm_first,
     disagree,
     needs_adjudication,
     on_task_done,
@@ -272,3 +275,49 @@ def test_llm_first_asks_the_double_share_too(store: Store) -> None:
 def _project_id(store: Store) -> int:
     with store.session() as session:
         return session.scalars(select(Project.id)).one()
+
+
+def test_llm_first_leaves_confident_items_to_the_llm(store: Store) -> None:
+    policy = RoutingPolicy(human_annotations=1, llm_annotations=1, human_below_confidence=0.5)
+    _plan(store, policy, [PlannedItem(0, "i0"), PlannedItem(0, "i1")])
+    for _ in range(2):
+        _answer(store, "m", "llm", "a", confidence=0.95)
+    assert [r[1] for r in _rows(store)] == ["llm", "llm"]  # nobody asked, for either item
+
+
+def test_llm_first_ignores_cancelled_llm_tasks(store: Store) -> None:
+    policy = RoutingPolicy(human_annotations=1, llm_annotations=2, human_below_confidence=0.5)
+    pid, _ = _plan(store, policy)
+    with store.session() as session:
+        second = session.scalars(select(Task).where(Task.slot == 1)).one()
+        second.status = CANCELLED  # a policy change no longer wants it
+    _answer(store, "m", "llm", "a", confidence=0.9)
+    assert [r[1] for r in _rows(store)] == ["llm", "llm"]
+    with store.session() as session:  # every LLM task cancelled: people are asked
+        item_id = session.scalars(select(Item.id)).one()
+        session.execute(update(Task).values(status=CANCELLED))
+        session.execute(delete(Annotation))
+        assert after_llm_first(session, pid, "classification", policy, item_id) == 1
+
+
+def test_follow_up_counts(store: Store) -> None:
+    policy = RoutingPolicy(human_annotations=1, llm_annotations=1)
+    pid, _ = _plan(store, policy)
+    with store.session() as session:
+        item_id = session.scalars(select(Item.id)).one()
+
+    def done(role: str, kind: str, value: dict[str, str] | None = None) -> Done:
+        return Done(project_id=pid, kind="classification", item_id=item_id, role=role,
+                    value=value, confidence=0.99, worker_kind=kind)
+
+    with store.session() as session:  # both annotator tasks still open
+        assert on_task_done(session, done("annotator", "human"), policy) == 0
+    _answer(store, "ann", "human", "a")
+    _answer(store, "m", "llm", "a")
+    with store.session() as session:  # they agree
+        assert on_task_done(session, done("annotator", "llm"), policy) == 0
+        assert after_annotators_done(session, pid, "classification", policy, item_id) == 0
+        sure = policy.model_copy(update={"human_below_confidence": 0.5})
+        assert on_task_done(session, done("annotator", "llm"), sure) == 0
+        assert on_task_done(session, done("helper", "llm"), policy) == 0  # already there
+        assert on_task_done(session, done("moderator", "llm", {"label": "a"}), policy) == 0
