@@ -18,6 +18,7 @@ with the reason instead of a summary of work that did not happen.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import time
@@ -191,18 +192,41 @@ class _Run:
                 self.errors.append(exc)
             self.stop.set()
 
-    def wait(self, threads: list[threading.Thread]) -> None:
-        """Join the workers; on Ctrl-C, stop them and give them time to release their tasks."""
+    def start_and_wait(self, threads: list[threading.Thread],
+                       finished: list[threading.Event]) -> None:
+        """Start the workers and wait until each has ``finished``.
+
+        Ctrl-C (SIGINT, in the main thread) only asks the workers to stop: each finishes or
+        gives back the task in hand, then KeyboardInterrupt is raised here; a second Ctrl-C
+        raises at once. The workers are never joined with ``Thread.join`` under a pending
+        KeyboardInterrupt: in CPython 3.11 an interrupted join can mark a running thread as
+        stopped, and the process would exit while a worker still holds a task.
+        """
+        interrupted = threading.Event()
+
+        def on_sigint(_signum: int, _frame: object) -> None:
+            if interrupted.is_set():
+                raise KeyboardInterrupt
+            interrupted.set()
+            self.stop.set()
+
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, on_sigint) if main else None
         try:
             for t in threads:
-                while t.is_alive():
-                    t.join(timeout=0.2)
-        except KeyboardInterrupt:
-            self.stop.set()
-            deadline = time.monotonic() + STOP_WAIT_S
-            for t in threads:
-                t.join(timeout=max(0.0, deadline - time.monotonic()))
-            raise
+                t.start()
+            deadline: float | None = None
+            for done in finished:
+                while not done.wait(0.2):
+                    if interrupted.is_set() and deadline is None:
+                        deadline = time.monotonic() + STOP_WAIT_S
+                    if deadline is not None and time.monotonic() > deadline:
+                        break
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
+        if interrupted.is_set():
+            raise KeyboardInterrupt
 
     def raise_failure(self) -> None:
         """The run's first real failure, as the error the CLI should report."""
@@ -243,10 +267,16 @@ def run_project(
                on_progress=on_progress, handlers={name: load_role(name) for name in roles},
                database=DatabaseFile.of(store))
     start = time.perf_counter()
-    threads = [threading.Thread(target=run.work, args=(i,), daemon=True) for i in range(workers)]
-    for t in threads:
-        t.start()
-    run.wait(threads)
+    finished = [threading.Event() for _ in range(workers)]
+
+    def work(index: int) -> None:
+        try:
+            run.work(index)
+        finally:
+            finished[index].set()
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(workers)]
+    run.start_and_wait(threads, finished)
     run.stats.seconds = time.perf_counter() - start
     run.raise_failure()
     if run.budget_errors:

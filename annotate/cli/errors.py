@@ -33,6 +33,8 @@ USER_ERRNOS = {errno.ENOSPC: "the disk is full; free some space and try again",
                errno.EISDIR: "is a folder, not a file",
                errno.ENAMETOOLONG: "the file name is too long",
                errno.EMFILE: "too many open files"}
+INTERRUPTED = ("interrupted: workers release the tasks in hand; a task still leased returns "
+               "to the queue when its lease expires")
 EXIT_USER, EXIT_BUG, EXIT_INTERRUPTED, EXIT_PIPE = 2, 1, 130, 141
 
 
@@ -71,6 +73,8 @@ def run_guarded(call: Callable[[], Any], argv: list[str] | None = None) -> int:
             return _bug(exc, argv)
         say_error(message)
         return EXIT_USER
+    if result == EXIT_INTERRUPTED:  # Typer turns Ctrl-C into a return value of 130
+        say_error(INTERRUPTED)
     return result if isinstance(result, int) else 0
 
 
@@ -82,8 +86,7 @@ def _signal_exit(exc: BaseException) -> int | None:
         _silence_stdout()
         return EXIT_PIPE
     if isinstance(exc, KeyboardInterrupt) or isinstance(cause, KeyboardInterrupt):
-        say_error("interrupted: workers release the tasks in hand; a task still leased "
-                  "returns to the queue when its lease expires")
+        say_error(INTERRUPTED)
         return EXIT_INTERRUPTED
     return None
 
