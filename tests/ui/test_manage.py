@@ -120,6 +120,14 @@ def test_owner_creates_a_project_and_sets_its_policy(app: AppTest, ui_db: UiDb) 
     button(app, "Save policy").click().run()  # type: ignore[attr-defined]
     with ui_db.store.session() as session:
         assert session.get_one(Project, project.id).policy_json["blind"] is True
+    assert any("default: on for remote models" in c.value for c in app.caption)
+    app.selectbox(key="pol:redact_personal_data").select(
+        "off: remote models see personal data")
+    button(app, "Save policy").click().run()  # type: ignore[attr-defined]
+    with ui_db.store.session() as session:
+        assert session.get_one(Project, project.id).policy_json["redact_personal_data"] is False
+    app.run()
+    assert any("off: remote models see personal data" in c.value for c in app.caption)
 
 
 def test_playground_runs_saves_a_version_and_sends_double_annotation(

@@ -71,9 +71,18 @@ def _import(store: Store, project: Project) -> None:
         st.caption(note)
 
 
+REDACTION_CHOICES = {"default: on for remote models": None, "on": True,
+                     "off: remote models see personal data": False}
+
+
 def _field_input(name: str, info: Any, current: Any) -> Any:
     label = name.replace("_", " ")
     help_text = info.description
+    if name == "redact_personal_data":  # three states: the default, on, off
+        shown = next(k for k, v in REDACTION_CHOICES.items() if v is current)
+        choice = st.selectbox(label, list(REDACTION_CHOICES), index=list(
+            REDACTION_CHOICES).index(shown), help=help_text, key=f"pol:{name}")
+        return REDACTION_CHOICES[choice]
     if isinstance(current, bool):
         return st.checkbox(label, current, help=help_text, key=f"pol:{name}")
     if isinstance(current, int):
@@ -88,6 +97,8 @@ def _field_input(name: str, info: Any, current: Any) -> Any:
 
 def _policy(store: Store, project: Project) -> None:
     policy = project_policy(project)
+    st.caption("Personal data sent to remote models: "
+               + policy.setting_text("redact_personal_data"))
     with st.form(f"policy:{project.id}"):
         values = {name: _field_input(name, info, getattr(policy, name))
                   for name, info in RoutingPolicy.model_fields.items()}
