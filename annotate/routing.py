@@ -140,7 +140,8 @@ def llm_unsure(kind: str, policy: RoutingPolicy, statuses: Sequence[str],
     if any(status in OPEN_STATES for status in statuses):
         return None
     threshold = policy.human_below_confidence or 0.0
-    sure = (len(answers) > 0 and len(answers) == len(statuses)
+    # an answer may come from an import (no task); a task without an answer has failed
+    sure = (len(answers) > 0 and "failed" not in statuses
             and all((c if c is not None else 0.0) >= threshold for _, c in answers)
             and not disagree(kind, [v for v, _ in answers]))
     return not sure

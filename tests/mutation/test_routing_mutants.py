@@ -321,3 +321,18 @@ def test_follow_up_counts(store: Store) -> None:
         assert on_task_done(session, done("annotator", "llm"), sure) == 0
         assert on_task_done(session, done("helper", "llm"), policy) == 0  # already there
         assert on_task_done(session, done("moderator", "llm", {"label": "a"}), policy) == 0
+
+
+def test_llm_first_counts_an_imported_llm_answer_beside_its_own_tasks() -> None:
+    """Found by the mutation run: an item imported with one LLM answer and given one more LLM
+    task has two answers for one task; agreeing, confident answers need no person."""
+    from annotate.routing import llm_unsure
+
+    policy = RoutingPolicy(human_below_confidence=0.9)
+    sure = [({"label": "pos"}, 0.99), ({"label": "pos"}, 0.95)]
+    assert llm_unsure("classification", policy, ["done"], sure) is False
+    assert llm_unsure("classification", policy, ["done"], [({"label": "pos"}, 0.99),
+                                                           ({"label": "neg"}, 0.99)]) is True
+    assert llm_unsure("classification", policy, ["done", "failed"], sure) is True
+    assert llm_unsure("classification", policy, ["done", "leased"], sure) is None
+    assert llm_unsure("classification", policy, ["failed"], []) is True
