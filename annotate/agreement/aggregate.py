@@ -81,7 +81,7 @@ def decision_labels(frame: pd.DataFrame) -> pd.DataFrame:
     """Per item, the moderator/adjudicator decision that takes precedence (indexed by item)."""
     if "role" not in frame.columns:
         return pd.DataFrame(columns=["label", "source", "decided_by"])
-    frame = normalise_kinds(frame)
+    frame = normalise_kinds(frame).reset_index(drop=True)  # a frame from pd.concat may repeat
     roles = frame["role"].astype("string").str.lower()
     decided = frame[roles.isin(DECISION_ROLES).fillna(False).to_numpy(dtype=bool)
                     & frame["label"].notna().to_numpy()]

@@ -363,3 +363,18 @@ def test_whole_kappa_results_when_they_apply_and_when_weights_cannot() -> None:
         "needs an explicit label order (e.g. --order a,b,c)")
     pair = cohen_kappa(THREE, annotators=("A", "B"))
     assert pair == KappaResult(pair.value, "cohen_kappa", 3, ("A", "B"), None)
+
+
+def test_decision_labels_on_a_frame_with_a_repeated_index() -> None:
+    """Found by the mutation run: a frame glued with pd.concat repeats its row index."""
+    import pandas as pd
+
+    from annotate.agreement.aggregate import decision_labels
+
+    part = pd.DataFrame({"item_id": ["a", "a"], "annotator": ["m", "p"],
+                         "role": ["moderator", "adjudicator"], "label": ["x", "y"]})
+    other = pd.DataFrame({"item_id": ["b"], "annotator": ["m"], "role": ["moderator"],
+                          "label": ["z"]})
+    decided = decision_labels(pd.concat([part, other]))
+    assert decided.loc["a", "label"] == "y" and decided.loc["a", "source"] == "adjudicator"
+    assert decided.loc["b", "label"] == "z" and decided.loc["b", "decided_by"] == "m"
