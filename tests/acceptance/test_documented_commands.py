@@ -204,6 +204,9 @@ COMMANDS: dict[str, Check | Server] = {
     "annotate ui --port 8501": Server("http://127.0.0.1:8501/_stcore/health", "ok"),
     "annotate --db sqlite:///annotate.db ui --port 8501":
         Server("http://127.0.0.1:8501/_stcore/health", "ok"),
+    "annotate people add ann": says(r"added ann \(annotator\)"),
+    "annotate people grant ann reviews": says(r"ann is now a member of reviews"),
+    "annotate people revoke ann reviews": says(r"ann is no longer a member of reviews"),
     "annotate ls config reviews": says(r"^\s*<View"),
     "annotate ls push reviews --url '$LABEL_STUDIO_URL' --token '$LS_TOKEN'": ls_pushed,
     "annotate ls pull reviews --url '$LABEL_STUDIO_URL' --token '$LS_TOKEN'": ok,
@@ -252,6 +255,7 @@ SETTINGS: dict[str, Setting] = {  # keyed by the block's first command
     "annotate bench replay ../shared/data/convabuse --limit 200 --policy my-policy.json "
     "-o replay/": Setting(needs=("shared_data",)),
     "annotate people add olga --owner": Setting(),
+    "annotate people add ann": Setting(given=REVIEWS_PROJECT),
     "annotate ls config reviews": Setting(given=REVIEWS_PROJECT, needs=("labelstudio",),
                                           marks=("labelstudio",)),
 }
