@@ -178,9 +178,9 @@ def parse_schema(data: Any, kind: str | None = None, source: str = "schema") -> 
         return LabelSchema.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "schema"
+        where = ".".join(str(p) for p in first["loc"])
         message = str(first["msg"]).removeprefix("Value error, ")
-        line = " ".join(f"{where}: {message}".split())
+        line = " ".join((f"{where}: {message}" if where else message).split())
         raise InvalidInput(f"{source}: {line}" if source else line) from None
 
 
