@@ -131,6 +131,24 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+def _choose_and_commit(page: Any, label: str, then: str) -> None:
+    """Press a label, then commit, until ``then`` shows: a click made while Streamlit is
+    re-running the page can be lost (the commit then says "Choose an answer first")."""
+    from playwright.sync_api import expect
+
+    for attempt in range(3):
+        _settled(page)
+        page.get_by_role("button", name=label).click()
+        _settled(page)
+        page.get_by_role("button", name="Commit my answer").click()
+        try:
+            expect(page.get_by_text(then, exact=False).first).to_be_visible(timeout=20_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
+
+
 def test_blind_second_person_sees_nothing_of_the_first(ui: Ui, browser: Any) -> None:
     from playwright.sync_api import expect
 
@@ -140,9 +158,7 @@ def test_blind_second_person_sees_nothing_of_the_first(ui: Ui, browser: Any) -> 
     _sign_in(first, ui, "ann", f"?project={pid}")
     expect(first.get_by_text("Blind-first", exact=False)).to_be_visible(timeout=20_000)
     expect(first.get_by_text("item m1")).to_be_visible()
-    first.get_by_role("button", name="negative").click()
-    first.get_by_role("button", name="Commit my answer").click()
-    expect(first.get_by_text("Your first answer", exact=False)).to_be_visible(timeout=20_000)
+    _choose_and_commit(first, "negative", "Your first answer")
     expect(first.get_by_text("Suggestion", exact=False).first).to_be_visible()
     first.get_by_role("button", name="Skip").click()
     expect(first.get_by_text("item m2")).to_be_visible(timeout=20_000)
@@ -154,9 +170,7 @@ def test_blind_second_person_sees_nothing_of_the_first(ui: Ui, browser: Any) -> 
     body = second.locator("body").inner_text()
     assert "Your first answer" not in body and "negative" not in body.split("Blind-first")[0]
     assert "Suggestion" not in body and "local/smollm2" not in body
-    second.get_by_role("button", name="positive").click()
-    second.get_by_role("button", name="Commit my answer").click()
-    expect(second.get_by_text("Your first answer: positive")).to_be_visible(timeout=20_000)
+    _choose_and_commit(second, "positive", "Your first answer: positive")
     blind = _query(ui.db, select(Annotation.annotator_id, Annotation.value)
                    .where(Annotation.phase == "blind").order_by(Annotation.id))
     assert [tuple(r) for r in blind] == [("ann", {"label": "negative"}),
