@@ -29,6 +29,7 @@ import secrets
 import select
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -246,6 +247,15 @@ class BackendServer(ThreadingHTTPServer):
         except BaseException:
             self._connections.release()
             raise
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up or times out is routine: one debug line, not a traceback
+        on stderr (the standard library prints one); anything else goes to the log."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            log.debug("client %s went away: %s", client_address, exc)
+            return
+        log.error("error serving %s", client_address, exc_info=exc)
 
     def shutdown_request(self, request: Any) -> None:
         """Close gently: stop sending, then read and drop what the client still sends for a
