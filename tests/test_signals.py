@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.acceptance.shell import port_is_free
 from tests.dbs import SqliteTemplate
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(),
@@ -33,16 +34,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def answers_http(port: int) -> bool:
