@@ -38,8 +38,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
+from annotate.agreement.reporting import annotations_frame
 from annotate.datasets import CONVABUSE_LABELS, DATASETS_DIR
-from annotate.distill import (
+from annotate.distill.train import (
     DistillOptions,
     Scores,
     distill_project,
@@ -47,14 +48,13 @@ from annotate.distill import (
     score,
     training_frame,
 )
-from annotate.importing import import_file
-from annotate.policy import RoutingPolicy
-from annotate.projects import create_project, get_project
-from annotate.reporting import annotations_frame
-from annotate.schema import LabelSchema
+from annotate.io.importing import import_file
+from annotate.kinds.schema import LabelSchema
+from annotate.llm import local_model
+from annotate.projects.catalog import create_project, get_project
+from annotate.projects.policy import RoutingPolicy
 from annotate.store.engine import Store, open_store
 from annotate.store.models import Item
-from roles import local_model
 from roles.annotator import ItemOutput, annotate_items
 from roles.distilled import MiniLMEmbedder, load_distilled
 

@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.import_items [--items 100000] [--repeat 2] [--profile]
 
 Writes a CSV (id, text, two metadata columns) to a temporary folder, then times
-``pandas.read_csv`` and :func:`annotate.importing.import_file` into a fresh SQLite file and,
+``pandas.read_csv`` and :func:`annotate.io.importing.import_file` into a fresh SQLite file and,
 when it answers on 127.0.0.1:5432, a fresh PostgreSQL database (created and dropped here).
 Prints each time, the best of ``--repeat`` runs, and the ratio import / pandas (goal <= 3x),
 for the items alone and for the whole import with the tasks the default policy creates
@@ -28,9 +28,9 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo (tests.dbs)
 
-from annotate.importing import import_file
-from annotate.projects import create_project
-from annotate.schema import LabelSchema
+from annotate.io.importing import import_file
+from annotate.kinds.schema import LabelSchema
+from annotate.projects.catalog import create_project
 from annotate.store.engine import Store, open_store
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -28,11 +28,11 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
+from annotate.llm.gateway import Gateway, GatewaySettings, load_litellm
+from annotate.llm.testing import install_fake, reply
+from annotate.llm.types import Completion, LLMError, LLMParams, LLMRequest, openai_body
 from annotate.store.engine import Store, open_store
 from annotate.store.models import Project
-from roles.gateway import Gateway, GatewaySettings, load_litellm
-from roles.llm import Completion, LLMError, LLMParams, LLMRequest, openai_body
-from roles.testing import install_fake, reply
 
 LATENCY_S = 0.05
 IN_FLIGHT = 16
@@ -71,7 +71,7 @@ def _new_store(directory: str, name: str) -> tuple[Store, int]:
 
 def bench_local_overhead(directory: str, items: int) -> dict[str, float]:
     """(a) gateway vs raw xllamacpp, one item at a time, alternating order."""
-    from roles.local_model import get_local_model
+    from annotate.llm.local_model import get_local_model
 
     store, project_id = _new_store(directory, "local")
     gateway = Gateway(store, project_id, GatewaySettings(max_in_flight=1))

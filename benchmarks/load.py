@@ -31,7 +31,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def worker(url: str, worker_id: str, until: float) -> None:
-    from annotate.queue import Provenance, claim_next_task, submit_annotation
+    from annotate.queue.leases import Provenance, claim_next_task, submit_annotation
     from annotate.store.engine import open_store
 
     store = open_store(url, migrate=False)
@@ -53,7 +53,7 @@ def worker(url: str, worker_id: str, until: float) -> None:
 def reader(url: str, until: float) -> None:
     from sqlalchemy import func, select
 
-    from annotate.projects import get_project, project_status
+    from annotate.projects.catalog import get_project, project_status
     from annotate.store.engine import open_store
     from annotate.store.models import Annotation, Item
 

@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/pii.py [--repeat 3]
 
 Prints recall and precision per kind on ``tests/data/pii/pii_set.jsonl`` (definitions in
-``roles/pii/scoring.py``) for the detector (``roles.pii.detect``) and for the baseline, the
+``annotate/llm/pii/scoring.py``) for the detector (``annotate.llm.pii.detect``) and for the
+baseline, the
 regex-only scan the project had before (e-mail, Luhn card, phone patterns; no names), then
 items per second of each, measured in the same run (best of ``--repeat``, after a warm-up
 that loads natasha and pymorphy3).
@@ -23,8 +24,8 @@ if sys.path and Path(sys.path[0]).resolve() == _HERE:
     sys.path.pop(0)
 sys.path.insert(0, str(_HERE.parent))
 
-from roles.pii import Span, detect
-from roles.pii.scoring import load_set, score
+from annotate.llm.pii import Span, detect
+from annotate.llm.pii.scoring import load_set, score
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
@@ -32,7 +33,7 @@ _PHONE = re.compile(r"(?<![\w+])\+?\d[\d ()-]{7,}\d(?!\w)")
 
 
 def baseline(text: str) -> list[Span]:
-    """The regex-only detector this project had before roles/pii (names left out)."""
+    """The regex-only detector this project had before annotate/llm/pii (names left out)."""
     from stdnum import luhn
 
     spans = [Span(m.start(), m.end(), "EMAIL", 1, "re") for m in _EMAIL.finditer(text)]

@@ -56,9 +56,9 @@ def _run_workers(url: str, workers: int, mode: str, folder: Path) -> float:
 
 
 def _platform_worker(url: str, worker_id: str) -> None:
-    from annotate.queue import ClaimedTask, Provenance
+    from annotate.queue.leases import ClaimedTask, Provenance
+    from annotate.queue.worker import Answer, run_worker
     from annotate.store.engine import open_store
-    from annotate.worker import Answer, run_worker
 
     store = open_store(url, migrate=False)
 
@@ -130,8 +130,8 @@ def _raw_sqlite(path: str, worker_id: str) -> None:
 def _wait_for_go(go: Path) -> None:
     import psycopg  # noqa: F401  (both kinds of worker start with their imports done)
 
-    import annotate.queue
-    import annotate.worker  # noqa: F401
+    import annotate.queue.leases
+    import annotate.queue.worker  # noqa: F401
 
     print("ready", flush=True)
     while not go.exists():

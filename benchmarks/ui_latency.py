@@ -43,9 +43,9 @@ def seed(store: Any, n_items: int) -> int:
     (the pre-label) and Helper candidates on every tenth item. Returns the project id."""
     from sqlalchemy import insert, select
 
-    from annotate.policy import RoutingPolicy
-    from annotate.projects import create_project
-    from annotate.schema import LabelSchema
+    from annotate.kinds.schema import LabelSchema
+    from annotate.projects.catalog import create_project
+    from annotate.projects.policy import RoutingPolicy
     from annotate.store.models import Annotation, Item, Suggestion, Task, utcnow
 
     labels = ["positive", "negative", "neutral"]
@@ -86,8 +86,8 @@ def seed(store: Any, n_items: int) -> int:
 
 def next_task(store: Any, pid: int, person: str) -> Any:
     """Everything the workspace page reads for the next task (the measured unit)."""
+    from annotate.services.workspace import my_recent_answers, open_next_task
     from annotate.store.models import GuidelineVersion, Project
-    from annotate.workspace import my_recent_answers, open_next_task
 
     with store.session() as session:
         project = session.get(Project, pid)
@@ -119,7 +119,7 @@ def finish_most(store: Any, pid: int, share: float) -> int:
 
 
 def rounds_of(store: Any, pid: int, rounds: int) -> dict[str, float]:
-    from annotate.workspace import submit_answer
+    from annotate.services.workspace import submit_answer
 
     for _ in range(5):  # warm the connection pool and statement caches
         view = next_task(store, pid, "warmup")

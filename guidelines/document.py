@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from annotate.schema import LabelSchema
+    from annotate.kinds.schema import LabelSchema
 
 _KIND_TASKS = {
     "classification": "Choose the one label that fits the text best.",

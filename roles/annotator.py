@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from annotate.errors import InvalidInput
-from annotate.queue import ClaimedTask, Provenance
-from annotate.schema import LabelSchema, validate_value
+from annotate.kinds.schema import LabelSchema, validate_value
+from annotate.llm.types import Completion, LLMClient
+from annotate.queue.leases import ClaimedTask, Provenance
+from annotate.queue.worker import Answer
 from annotate.store.engine import Store
-from annotate.worker import Answer
 from guidelines.prompts import RenderedPrompt, render
 from roles.base import (
     Attempt,
@@ -31,7 +32,6 @@ from roles.base import (
     reject,
 )
 from roles.distilled import Predicted, is_distilled, label_distilled
-from roles.llm import Completion, LLMClient
 
 REASON = {"type": "string", "maxLength": 100}
 # An integer percentage: llama.cpp's grammars enforce integer ranges but not number bounds.
@@ -192,7 +192,7 @@ def annotate_texts(store: Store, project: str, texts: Sequence[str], *, model: s
                    ) -> list[Label | RoleFailure]:
     """Label texts outside the queue (guideline playground, Label Studio backend, pilots),
     optionally under a draft ``guideline`` that is not saved yet."""
-    from roles.client import make_client
+    from annotate.llm.client import make_client
 
     context = _draft_context(ProjectContext.load(store, project), guideline)
     client = llm or make_client(store, context.project_id, model)
@@ -221,8 +221,8 @@ def annotate_items(store: Store, project_id: int, item_ids: Sequence[int], *,
 
     from sqlalchemy import select
 
+    from annotate.llm.types import DEFAULT_MODEL
     from annotate.store.models import Item, Project
-    from roles.llm import DEFAULT_MODEL
 
     with store.session() as session:
         name = session.scalars(select(Project.name).where(Project.id == project_id)).one()
@@ -230,7 +230,7 @@ def annotate_items(store: Store, project_id: int, item_ids: Sequence[int], *,
                  session.scalars(select(Item).where(Item.id.in_(list(item_ids))))}
     model = model or os.environ.get("ANNOTATE_MODEL", DEFAULT_MODEL)
     context = _draft_context(ProjectContext.load(store, name), guideline)
-    from roles.client import make_client
+    from annotate.llm.client import make_client
 
     ctx = RoleContext(store=store, llm=llm or make_client(store, project_id, model),
                       project=context, model=model, worker_id="playground")
@@ -252,7 +252,7 @@ def annotate_items(store: Store, project_id: int, item_ids: Sequence[int], *,
 def _draft_context(context: ProjectContext, guideline: str | None) -> ProjectContext:
     if guideline is None:
         return context
-    from annotate.projects import guideline_hash
+    from annotate.projects.catalog import guideline_hash
 
     return dataclasses.replace(
         context, guideline=guideline, guideline_version=guideline_hash(guideline),
@@ -270,7 +270,7 @@ class LabelStudioPredictor:
         return f"{self.ctx.model}@{self.ctx.project.guideline_version}"
 
     def predict(self, schema: LabelSchema, items: Sequence[Any]) -> list[Any]:
-        from annotate.labelstudio.predictor import PredictedValue, PredictionFailure
+        from annotate.integrations.labelstudio.predictor import PredictedValue, PredictionFailure
 
         out: list[Any] = []
         for item in items:
@@ -287,8 +287,8 @@ def labelstudio_predictor(store: Store, project: str) -> LabelStudioPredictor:
     """The hook `annotate ls backend` loads: model from ANNOTATE_MODEL or the embedded one."""
     import os
 
-    from roles.client import make_client
-    from roles.llm import DEFAULT_MODEL
+    from annotate.llm.client import make_client
+    from annotate.llm.types import DEFAULT_MODEL
 
     model = os.environ.get("ANNOTATE_MODEL", DEFAULT_MODEL)
     context = ProjectContext.load(store, project)

@@ -15,16 +15,16 @@ from typing import Any, Protocol
 
 from sqlalchemy import select, update
 
-from annotate.policy import RoutingPolicy
-from annotate.projects import current_guideline, get_project, project_policy, project_schema
-from annotate.queue import ClaimedTask, Provenance
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
+from annotate.llm.redaction import through_door
+from annotate.llm.types import Completion, LLMClient, LLMError, LLMParams, LLMRequest
+from annotate.projects.catalog import current_guideline, get_project, project_policy, project_schema
+from annotate.projects.policy import RoutingPolicy
+from annotate.queue.leases import ClaimedTask, Provenance
+from annotate.queue.worker import Answer
 from annotate.store.engine import Store
 from annotate.store.models import Item, LLMCall
-from annotate.worker import Answer
 from guidelines.prompts import RenderedPrompt
-from roles.llm import Completion, LLMClient, LLMError, LLMParams, LLMRequest
-from roles.redaction import through_door
 
 
 @dataclass(frozen=True)

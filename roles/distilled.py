@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from annotate.errors import InvalidInput, NotFound
-from annotate.queue import Provenance
-from annotate.schema import validate_value
+from annotate.kinds.schema import validate_value
+from annotate.queue.leases import Provenance
 
 if TYPE_CHECKING:
     import numpy as np
@@ -81,7 +81,8 @@ class ModelCard(BaseModel):
     kind: str = "classification"
     labels: list[str] = Field(min_length=2)
     embedding_model: str = EMBEDDING_MODEL
-    training_hash: str  # sha256 of the labelled items (train + held-out), see annotate.distill
+    # sha256 of the labelled items (train + held-out), see annotate.distill.train
+    training_hash: str
     n_train: int
     n_heldout: int
     heldout_share: float = 0.0
@@ -150,7 +151,7 @@ def _load_sentence_model() -> Any:
     import torch
     from transformers.utils import logging as hf_logging
 
-    from roles.local_model import threads_from_env
+    from annotate.llm.local_model import threads_from_env
 
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     # One thread unless ANNOTATE_THREADS says more, like the embedded LLM: measured on 2

@@ -6,7 +6,7 @@
   real ones (the seed's lesson), flagged ``synthetic``;
 - ``estimate``: before a job, LLM tokens and cost for the whole project and human minutes
   from the median time people spent per item;
-- ``anomalies`` (in :mod:`annotate.anomalies`, no model needed): duplicates, empty or huge
+- ``anomalies`` (in :mod:`annotate.services.anomalies`, no model needed): duplicates, empty or huge
   texts, wrong language, label-distribution outliers.
 """
 
@@ -21,13 +21,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from annotate.errors import InvalidInput, LLMFailure
-from annotate.projects import get_project, save_guideline
+from annotate.llm.redaction import through_door
+from annotate.llm.types import LLMClient, LLMError, LLMParams, LLMRequest
+from annotate.projects.catalog import get_project, save_guideline
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item, Project
 from guidelines.prompts import render
 from roles.base import ProjectContext
-from roles.llm import LLMClient, LLMError, LLMParams, LLMRequest
-from roles.redaction import through_door
 
 SHORT = {"type": "string", "maxLength": 200}
 
@@ -120,8 +120,8 @@ def synthesise(store: Store, llm: LLMClient, project: str, *, model: str, n: int
                from_real: bool = True, seed: int = 0) -> list[int]:
     """Create up to ``n`` synthetic items (paraphrases of real ones), flagged synthetic, with
     the tasks the policy asks for. Returns the new item ids."""
-    from annotate.policy import RoutingPolicy
-    from annotate.routing import PlannedItem, plan_initial_tasks
+    from annotate.projects.policy import RoutingPolicy
+    from annotate.queue.routing import PlannedItem, plan_initial_tasks
 
     ctx = ProjectContext.load(store, project)
     sources = sample_items(store, ctx.project_id, n, seed)
@@ -167,7 +167,7 @@ def estimate(store: Store, project: str, *, model: str, calls_per_item: float = 
              completion_tokens: int = 60) -> Estimate:
     """Before a job: tokens and cost of the LLM roles for the whole project, and the human
     minutes implied by the median seconds people spent per item so far (the pilot)."""
-    from roles.gateway import Gateway, GatewaySettings
+    from annotate.llm.gateway import Gateway, GatewaySettings
 
     ctx = ProjectContext.load(store, project)
     with store.session() as session:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from annotate.errors import InvalidInput
-from annotate.queue import ClaimedTask
-from annotate.schema import LabelSchema, validate_value
-from annotate.worker import Answer
+from annotate.kinds.schema import LabelSchema, validate_value
+from annotate.queue.leases import ClaimedTask
+from annotate.queue.worker import Answer
 from guidelines.prompts import RenderedPrompt, render
 from roles import annotator
 from roles.base import RoleContext, RoleFailure, call_model, reject

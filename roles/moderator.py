@@ -13,13 +13,13 @@ import json
 import string
 from typing import Any
 
-from annotate.queue import ClaimedTask
-from annotate.schema import comparable
-from annotate.worker import Answer
+from annotate.kinds.schema import comparable
+from annotate.llm.types import Completion
+from annotate.queue.leases import ClaimedTask
+from annotate.queue.worker import Answer
 from guidelines.prompts import RenderedPrompt, render, section
 from roles import annotator
 from roles.base import RoleContext, RoleFailure, call_model, item_annotations, llm_provenance
-from roles.llm import Completion
 
 BEST_FALLBACK = "The answer that follows the guideline most closely and is supported by the item."
 

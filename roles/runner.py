@@ -29,12 +29,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from annotate.errors import AnnotateError, BudgetExceeded, SetupError, StoreUnavailable
-from annotate.queue import ClaimedTask
+from annotate.llm.types import LLMClient
+from annotate.queue.leases import ClaimedTask
+from annotate.queue.worker import Answer, run_worker
 from annotate.store.engine import Store
 from annotate.store.models import Task
-from annotate.worker import Answer, run_worker
 from roles.base import ProjectContext, Role, RoleContext
-from roles.llm import LLMClient
 from roles.registry import load_role
 
 LLM_ROLES = ("helper", "annotator", "moderator")
@@ -286,7 +286,7 @@ def run_project(
 
 def ledger_totals(store: Store, project_id: int) -> dict[str, float]:
     """Calls (not cached), their cost and tokens, cache hits and failed calls so far."""
-    from annotate.projects import ledger_summary
+    from annotate.projects.catalog import ledger_summary
 
     with store.session() as session:
         return ledger_summary(session, project_id)

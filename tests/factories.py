@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from annotate.policy import RoutingPolicy
-from annotate.projects import create_project
-from annotate.routing import PlannedItem, plan_initial_tasks
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
+from annotate.projects.catalog import create_project
+from annotate.projects.policy import RoutingPolicy
+from annotate.queue.routing import PlannedItem, plan_initial_tasks
 from annotate.store.engine import Store
 from annotate.store.models import Item
 

@@ -10,9 +10,9 @@ import json
 import sys
 import time
 
-from annotate.queue import ClaimedTask, Provenance
+from annotate.queue.leases import ClaimedTask, Provenance
+from annotate.queue.worker import Answer, run_worker
 from annotate.store.engine import open_store
-from annotate.worker import Answer, run_worker
 
 
 def main() -> None:

@@ -11,9 +11,9 @@ from sqlalchemy import update
 
 from annotate.cli.main import main
 from annotate.errors import InvalidInput
-from annotate.policy import MAX_LEASE_SECONDS, RoutingPolicy, parse_policy
-from annotate.projects import create_project, get_project, project_policy
-from annotate.schema import LabelSchema, parse_schema
+from annotate.kinds.schema import LabelSchema, parse_schema
+from annotate.projects.catalog import create_project, get_project, project_policy
+from annotate.projects.policy import MAX_LEASE_SECONDS, RoutingPolicy, parse_policy
 from annotate.store.engine import Store
 from annotate.store.models import Project
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from annotate.cli.main import main
-from annotate.policy import RoutingPolicy
-from annotate.projects import get_project, project_policy, set_policy
-from annotate.queue import Provenance, claim_next_task, submit_annotation
+from annotate.projects.catalog import get_project, project_policy, set_policy
+from annotate.projects.policy import RoutingPolicy
+from annotate.queue.leases import Provenance, claim_next_task, submit_annotation
 from annotate.store.engine import Store
 from annotate.store.models import Item, Task
 from tests.factories import make_project

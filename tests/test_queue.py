@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from annotate.errors import Conflict, InvalidInput
-from annotate.policy import RoutingPolicy
-from annotate.queue import (
+from annotate.projects.policy import RoutingPolicy
+from annotate.queue.leases import (
     Provenance,
     claim_next_task,
     extend_lease,

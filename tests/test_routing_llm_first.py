@@ -6,8 +6,14 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from annotate.policy import RoutingPolicy, parse_policy
-from annotate.queue import Provenance, claim_next_task, claim_task, fail_task, submit_annotation
+from annotate.projects.policy import RoutingPolicy, parse_policy
+from annotate.queue.leases import (
+    Provenance,
+    claim_next_task,
+    claim_task,
+    fail_task,
+    submit_annotation,
+)
 from annotate.store.engine import Store
 from annotate.store.models import Item, Task, utcnow
 from tests.factories import make_project

@@ -25,10 +25,10 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from annotate.cli.main import main
+from annotate.llm.client import make_client
+from annotate.llm.types import Completion, LLMError, LLMRequest
 from annotate.store.engine import open_store
 from annotate.store.models import LLMCall, Task
-from roles.client import make_client
-from roles.llm import Completion, LLMError, LLMRequest
 from roles.runner import run_project
 from tests.acceptance.fake_openai import fake_openai_server
 from tests.dbs import PG_ADMIN_URL, scratch_database
@@ -304,8 +304,8 @@ def test_budget_lock_does_not_wait_for_rows_that_reference_the_project(pg_url: s
     """The deadlock of three concurrent runs, made deterministic: two ledger transactions
     each insert a call row (which key-share-locks the project row) and then take the budget
     lock. With FOR UPDATE each waited for the other; FOR NO KEY UPDATE does not."""
+    from annotate.llm.ledger import BUDGET, INSERT_CALL
     from annotate.store.models import Project
-    from roles.ledger import BUDGET, INSERT_CALL
 
     store = open_store(pg_url)
     with store.session() as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from annotate.errors import InvalidInput
-from annotate.schema import LabelSchema, RatingFeature, comparable, validate_value
+from annotate.kinds.schema import LabelSchema, RatingFeature, comparable, validate_value
 
 TEXT = "Анна Петрова работает в Газпроме."
 

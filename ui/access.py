@@ -6,7 +6,7 @@
 - :func:`current_project`: the project chosen in the sidebar (or ``?project=ID`` in the URL),
   only if the person may see it (owners see all; annotators their projects).
 
-Sign-in sessions: signing in starts a server-side session (:mod:`annotate.sessions`) whose
+Sign-in sessions: signing in starts a server-side session (:mod:`annotate.services.sessions`) whose
 random id the browser keeps in a cookie (``annotate_session``, SameSite=Strict, Secure on
 https, expiring with the session). A reload or a deep link opened in the same browser
 resumes it (Streamlit hands the cookies of the page's websocket to ``st.context.cookies``);
@@ -18,7 +18,7 @@ from __future__ import annotations
 import streamlit as st
 
 from annotate.errors import AnnotateError
-from annotate.people import (
+from annotate.services.people import (
     Person,
     PersonInfo,
     authenticate,
@@ -26,7 +26,7 @@ from annotate.people import (
     redeem_invite,
     visible_project_ids,
 )
-from annotate.sessions import SESSION_HOURS, end_session, resume_session, start_session
+from annotate.services.sessions import SESSION_HOURS, end_session, resume_session, start_session
 from annotate.store.engine import Store
 from annotate.store.models import Project
 from ui import state
@@ -150,7 +150,7 @@ def redeem_invite_link(store: Store) -> None:
 
 def project_choices(store: Store, who: PersonInfo) -> list[Project]:
     """The projects the person may see (owners: all)."""
-    from annotate.projects import list_projects
+    from annotate.projects.catalog import list_projects
 
     with store.session() as session:
         visible = visible_project_ids(session, who.name)

@@ -19,8 +19,8 @@ from typing import Any
 
 import streamlit as st
 
-from annotate.schema import TIE, LabelSchema
-from annotate.workspace import Candidate
+from annotate.kinds.schema import TIE, LabelSchema
+from annotate.services.workspace import Candidate
 from ui import state
 from ui.answers import (
     highlighted,

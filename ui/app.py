@@ -16,8 +16,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from annotate.services.workspace import skip_task
 from annotate.store.engine import Store
-from annotate.workspace import skip_task
 from ui import access, state
 from ui.resources import app_icon, get_store
 

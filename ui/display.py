@@ -10,10 +10,10 @@ from typing import Any
 
 import streamlit as st
 
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
+from annotate.services.workspace import Prelabel
 from annotate.store.engine import Store
 from annotate.store.models import GuidelineVersion
-from annotate.workspace import Prelabel
 from ui.answer_widgets import choice_names
 from ui.answers import highlighted, no_remote_images, option_texts, plain_markdown, short
 

@@ -67,7 +67,7 @@ def run_ui(db_url: str, port: int = 8501, host: str = "127.0.0.1") -> int:
 def announce_setup_token(store: Store) -> str | None:
     """While nobody is owner: print a new one-time setup token (the sign-in page asks for
     it before it creates the first owner); return it."""
-    from annotate.sessions import SETUP_HOURS, issue_setup_token
+    from annotate.services.sessions import SETUP_HOURS, issue_setup_token
 
     with store.session() as session:
         token = issue_setup_token(session)

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from annotate.cli.common import out, store_from
-from annotate.people import (
+from annotate.services.people import (
     add_person,
     create_invite,
     grant,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from annotate.errors import AnnotateError
-from annotate.people import has_owner
-from annotate.sessions import create_first_owner
+from annotate.services.people import has_owner
+from annotate.services.sessions import create_first_owner
 from ui import state
 from ui.resources import get_store
 

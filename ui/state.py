@@ -15,8 +15,8 @@ from typing import Any
 
 import streamlit as st
 
-from annotate.people import PersonInfo
-from annotate.workspace import WorkView
+from annotate.services.people import PersonInfo
+from annotate.services.workspace import WorkView
 
 _PERSON = "person"
 _PROJECT = "project_id"

@@ -115,8 +115,8 @@ def write_report(out_dir: Path | str, labels: pd.DataFrame | None = None, *,
 
 
 def write_files(out_dir: Path, content: ReportContent, title: str) -> ReportFiles:
-    """Each file written whole or not at all (:mod:`annotate.outfile`)."""
-    from annotate.outfile import output_folder, safe_output, write_text
+    """Each file written whole or not at all (:mod:`annotate.io.outfile`)."""
+    from annotate.io.outfile import output_folder, safe_output, write_text
 
     output_folder(out_dir)
     csv_paths = []

@@ -51,7 +51,7 @@ def replay(
     Dawid-Skene over all human labels, the LLM alone, and random people with the same budget.
     The replay runs on its own fresh database in --out (the global --db is not touched).
     """
-    from annotate.policy import default_policy, load_policy
+    from annotate.projects.policy import default_policy, load_policy
     from annotate.replay.dataset import load_dataset
     from annotate.replay.metrics import build_report, plot, project_answers
     from annotate.replay.simulate import run_replay, usable_items

@@ -12,8 +12,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from annotate.cli.common import console, out, print_json, store_from
 from annotate.cli.progress import CommandProgress, progress_mode
 from annotate.errors import InvalidInput
-from annotate.outfile import STDOUT, check_target
-from annotate.projects import get_project
+from annotate.io.outfile import STDOUT, check_target
+from annotate.projects.catalog import get_project
 
 
 def import_cmd(
@@ -25,7 +25,7 @@ def import_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
 ) -> None:
     """Import items (and their existing labels) in one transaction: all rows or none."""
-    from annotate.importing import import_file
+    from annotate.io.importing import import_file
 
     if not path.exists():
         raise InvalidInput(f"{path}: no such file")
@@ -64,7 +64,7 @@ def export_cmd(
                                "file a symlink points to instead of refusing."),
 ) -> None:
     """Export every item with its annotations and their full provenance."""
-    from annotate.exporting import available_exporters, export_project
+    from annotate.io.exporting import available_exporters, export_project
 
     exporters = available_exporters()
     if fmt not in exporters:

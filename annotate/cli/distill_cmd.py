@@ -40,7 +40,7 @@ def distill(
     project's final labels, evaluate it on held-out items beside the LLM annotators' stored
     answers, and save it (no pickle). Use it as the annotator with
     `annotate run NAME --model distilled:NAME --role annotator`. Needs the `distill` extra."""
-    from annotate.distill import DistillOptions, distill_project
+    from annotate.distill.train import DistillOptions, distill_project
 
     options = DistillOptions(min_confidence=min_confidence, heldout=heldout, seed=seed,
                              bootstrap=bootstrap, include_llm_votes=include_llm_votes,

@@ -115,7 +115,7 @@ def check_litellm() -> Check:
 
 
 def check_model_line(model: str) -> Check:
-    from roles.model_check import check_model
+    from annotate.llm.model_check import check_model
 
     result = check_model(model)
     return Check("model", result.ok, f"{model}: {result.detail}", result.fix)
@@ -139,7 +139,7 @@ def check_label_studio(url: str) -> Check:
 
 
 def check_threads() -> Check:
-    from roles.local_model import THREADS_ENV, threads_from_env
+    from annotate.llm.local_model import THREADS_ENV, threads_from_env
 
     raw = os.environ.get(THREADS_ENV)
     threads = threads_from_env()

@@ -8,12 +8,12 @@ import typer
 from rich.table import Table
 
 from annotate.cli.common import out, print_json, store_from
-from annotate.projects import get_project
+from annotate.projects.catalog import get_project
 from annotate.settings import DEFAULT_MODEL
 from annotate.store.engine import Store
 
 if TYPE_CHECKING:
-    from roles.llm import LLMClient
+    from annotate.llm.types import LLMClient
 
 expert_app = typer.Typer(help="The Expert role: guideline review, synthetic items, effort "
                          "estimates, anomaly search.", no_args_is_help=True)
@@ -23,7 +23,7 @@ MODEL = typer.Option(DEFAULT_MODEL, "--model", "-m", envvar="ANNOTATE_MODEL",
 
 
 def _gateway(store: Store, project_id: int, model: str) -> LLMClient:
-    from roles.client import make_client
+    from annotate.llm.client import make_client
 
     return make_client(store, project_id, model)
 
@@ -95,7 +95,7 @@ def anomalies_cmd(ctx: typer.Context, name: str,
                   json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Duplicates and near-duplicates, empty or huge texts, wrong script/language,
     annotators with outlying label distributions; each with its reason."""
-    from annotate.anomalies import project_anomalies
+    from annotate.services.anomalies import project_anomalies
 
     with store_from(ctx) as store, store.session() as session:
         found = project_anomalies(session, get_project(session, name))

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from annotate.cli.common import out, print_json, store_from
-from annotate.projects import get_project
+from annotate.projects.catalog import get_project
 from annotate.settings import DEFAULT_MODEL
 
 
@@ -29,9 +29,9 @@ def demo(
     """
     from annotate.cli.run_cmd import load_embedded_model
     from annotate.cli.run_progress import RunProgress
-    from annotate.demo import run_demo
-    from roles.client import make_client
-    from roles.model_check import ensure_model_ready
+    from annotate.llm.client import make_client
+    from annotate.llm.model_check import ensure_model_ready
+    from annotate.services.demo import run_demo
     from roles.runner import LLM_ROLES, ledger_totals, run_project, task_counts
 
     progress = RunProgress(ctx)
@@ -100,7 +100,7 @@ def report(
                                   help="Bootstrap resamples for confidence intervals."),
 ) -> None:
     """Write the agreement report: HTML with plots, plus CSV and JSON of every number."""
-    from annotate.reporting import write_project_report
+    from annotate.agreement.reporting import write_project_report
 
     with store_from(ctx) as store, store.session() as session:
         files = write_project_report(session, get_project(session, name), output, bootstrap)
@@ -137,7 +137,7 @@ def register(app: typer.Typer) -> None:
     app.command("pilot")(pilot)
     app.command("distill")(distill)
     app.add_typer(expert_app, name="expert")
-    from annotate.labelstudio.cli import ls_app
+    from annotate.cli.labelstudio_cmd import ls_app
     from ui.people_cli import people_app
 
     app.command("ui")(ui)

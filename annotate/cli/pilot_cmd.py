@@ -40,10 +40,10 @@ def pilot(
     recommend a routing policy (LLM alone above a confidence threshold, people below) and
     write it as OUTPUT/policy.json for `annotate policy set NAME FILE`. Nothing is stored as a
     label."""
-    from annotate.pilot import PilotOptions, run_pilot
-    from annotate.pilot_metrics import Costs
-    from annotate.pilot_report import write_pilot_files
-    from roles.model_check import ensure_model_ready
+    from annotate.llm.model_check import ensure_model_ready
+    from annotate.pilot.metrics import Costs
+    from annotate.pilot.recommend import PilotOptions, run_pilot
+    from annotate.pilot.report import write_pilot_files
 
     names = _models(models)
     _check(sample, error_cost, human_cost, bootstrap)
@@ -89,8 +89,8 @@ def _check(sample: int, error_cost: float, human_cost: float, bootstrap: int) ->
 
 
 def _ask_people(store: Any, name: str, sample: int, seed: int) -> None:
-    from annotate.pilot import ask_people
-    from annotate.projects import get_project
+    from annotate.pilot.recommend import ask_people
+    from annotate.projects.catalog import get_project
 
     with store.session() as session:
         created, present = ask_people(session, get_project(session, name), sample, seed)

@@ -10,9 +10,9 @@ from rich.table import Table
 
 from annotate.cli.common import db_url, out, print_json, store_from
 from annotate.errors import InvalidInput
-from annotate.infile import read_text_file
-from annotate.policy import load_policy
-from annotate.projects import (
+from annotate.io.infile import read_text_file
+from annotate.kinds.schema import TASK_KINDS, LabelSchema, parse_schema
+from annotate.projects.catalog import (
     create_project,
     get_project,
     list_projects,
@@ -21,7 +21,7 @@ from annotate.projects import (
     project_status,
     set_policy,
 )
-from annotate.schema import TASK_KINDS, LabelSchema, parse_schema
+from annotate.projects.policy import load_policy
 from annotate.store.engine import current_revision, head_revision, open_store, upgrade
 
 project_app = typer.Typer(help="Create and list projects.", no_args_is_help=True)

@@ -15,7 +15,7 @@ import typer
 from annotate.cli.common import out, print_json, store_from
 from annotate.cli.run_progress import RunProgress
 from annotate.errors import BudgetExceeded, InvalidInput
-from annotate.projects import get_project
+from annotate.projects.catalog import get_project
 from annotate.settings import DEFAULT_MODEL
 
 MAX_LEASE_SECONDS = 7 * 24 * 3600
@@ -40,7 +40,7 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="Print the run's summary as JSON."),
 ) -> None:
     """Run the LLM roles on the project's queue until no LLM task is left."""
-    from roles.client import make_client
+    from annotate.llm.client import make_client
     from roles.runner import ledger_totals, run_project, task_counts
 
     roles = _roles(role, model)
@@ -106,7 +106,7 @@ def _roles(role: list[str] | None, model: str) -> tuple[str, ...]:
 
 def load_embedded_model(model: str, progress: RunProgress) -> None:
     """Load the embedded model before claiming anything (a broken install fails here)."""
-    from roles.model_check import is_embedded, load_embedded
+    from annotate.llm.model_check import is_embedded, load_embedded
 
     if is_embedded(model):
         progress.phase("loading the embedded model")

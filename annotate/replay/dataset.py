@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from annotate.agreement.reporting import label_of
 from annotate.errors import InvalidInput
-from annotate.importing.context import ReadContext
-from annotate.importing.formats import available_readers, detect_format
-from annotate.importing.records import RowError
-from annotate.reporting import label_of
-from annotate.schema import LabelSchema
+from annotate.io.importing.context import ReadContext
+from annotate.io.importing.formats import available_readers, detect_format
+from annotate.io.importing.records import RowError
+from annotate.kinds.schema import LabelSchema
 
 REPLAY_FORMATS = ("labelled-csv", "pairwise-jsonl", "export-jsonl")
 

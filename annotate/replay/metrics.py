@@ -75,7 +75,7 @@ def project_answers(session: Any, project_id: int) -> ProjectAnswers:
     """Final labels (decisions first; a tie between a person and the LLM goes to the person),
     the people used and the LLM annotator's first answer, per item."""
     from annotate.agreement.aggregate import final_labels
-    from annotate.reporting import annotations_frame, label_table
+    from annotate.agreement.reporting import annotations_frame, label_table
     from annotate.store.models import Project
 
     project = session.get_one(Project, project_id)

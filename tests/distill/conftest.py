@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from annotate.importing.importer import import_file
-from annotate.policy import RoutingPolicy
-from annotate.projects import create_project
-from annotate.schema import LabelSchema
+from annotate.io.importing.importer import import_file
+from annotate.kinds.schema import LabelSchema
+from annotate.projects.catalog import create_project
+from annotate.projects.policy import RoutingPolicy
 from annotate.store.engine import Store
 
 SPORTS = [

@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from annotate.distill import DistillOptions, distill_project
-from annotate.projects import create_project
-from annotate.schema import LabelSchema
+from annotate.distill.train import DistillOptions, distill_project
+from annotate.kinds.schema import LabelSchema
+from annotate.llm.client import make_client
+from annotate.llm.gateway import Gateway, GatewaySettings
+from annotate.llm.testing import install_fake, reply
+from annotate.projects.catalog import create_project
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item, Project
 from roles.annotator import annotate_items, annotate_texts
 from roles.base import RoleFailure
-from roles.client import make_client
 from roles.distilled import Predicted, read_model
-from roles.gateway import Gateway, GatewaySettings
 from roles.runner import run_project
-from roles.testing import install_fake, reply
 from tests.distill.conftest import TOY
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from annotate.distill import (
+from annotate.distill.train import (
     DistillOptions,
     bootstrap_ci,
     calibration,
@@ -18,7 +18,7 @@ from annotate.distill import (
     training_frame,
 )
 from annotate.errors import InvalidInput
-from annotate.queue import Provenance, _provenance_columns
+from annotate.queue.leases import Provenance, _provenance_columns
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item
 from roles.distilled import CARD_FILE, read_model

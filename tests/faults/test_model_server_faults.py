@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from annotate.llm.gateway import Gateway, GatewaySettings
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, LLMCall, Task
-from roles.gateway import Gateway, GatewaySettings
 from roles.runner import run_project
 
 GOOD = json.dumps({"label": "pos", "reason": "fine", "confidence": 80})

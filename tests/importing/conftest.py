@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from annotate.policy import RoutingPolicy
-from annotate.projects import create_project
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
+from annotate.projects.catalog import create_project
+from annotate.projects.policy import RoutingPolicy
 from annotate.store.engine import Store
 
 MakeProject = Callable[..., str]

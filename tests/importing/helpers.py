@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from annotate.policy import RoutingPolicy
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
+from annotate.projects.policy import RoutingPolicy
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item, Project, Task
 

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from annotate.errors import InvalidInput
-from annotate.importing import import_file
-from annotate.projects import create_project, get_project
-from annotate.schema import LabelSchema
+from annotate.io.importing import import_file
+from annotate.kinds.schema import LabelSchema
+from annotate.projects.catalog import create_project, get_project
 from annotate.store.engine import Store
 from annotate.store.models import Project
 from tests.importing.conftest import MakeProject, WriteFile

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from annotate.importing import import_file
-from annotate.policy import default_policy
-from annotate.schema import LabelSchema
+from annotate.io.importing import import_file
+from annotate.kinds.schema import LabelSchema
+from annotate.projects.policy import default_policy
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item, Task
 from tests.importing.conftest import MakeProject

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from annotate.errors import InvalidInput
-from annotate.exporting import FLAT_COLUMNS, export_project
-from annotate.importing import import_file
-from annotate.policy import RoutingPolicy
-from annotate.queue import Provenance, claim_next_task, submit_annotation
+from annotate.io.exporting import FLAT_COLUMNS, export_project
+from annotate.io.importing import import_file
+from annotate.projects.policy import RoutingPolicy
+from annotate.queue.leases import Provenance, claim_next_task, submit_annotation
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item, Project, Task
 from tests.importing.conftest import MakeProject, WriteFile

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from annotate.importing import detect_format, import_file
-from annotate.policy import RoutingPolicy
-from annotate.schema import LabelSchema, RatingFeature
+from annotate.io.importing import detect_format, import_file
+from annotate.kinds.schema import LabelSchema, RatingFeature
+from annotate.projects.policy import RoutingPolicy
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item
 from tests.importing.conftest import MakeProject, WriteFile

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from annotate.errors import InvalidInput
-from annotate.importing import import_file
-from annotate.policy import RoutingPolicy
-from annotate.projects import create_project
-from annotate.schema import LabelSchema
+from annotate.io.importing import import_file
+from annotate.kinds.schema import LabelSchema
+from annotate.projects.catalog import create_project
+from annotate.projects.policy import RoutingPolicy
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item, Task
 

@@ -6,8 +6,8 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from annotate.importing import import_file
-from annotate.policy import RoutingPolicy
+from annotate.io.importing import import_file
+from annotate.projects.policy import RoutingPolicy
 from annotate.store.engine import Store
 from annotate.store.models import Item, Task
 from tests.importing.conftest import MakeProject, WriteFile

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from annotate.labelstudio.backend import BackendServer
+from annotate.integrations.labelstudio.backend import BackendServer
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
 from annotate.store.engine import Store
 
 LS_VENV = Path(os.environ.get("LABEL_STUDIO_VENV")
@@ -185,7 +185,7 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStud
 def add_llm_answer(store: Store, item_id: int, value: dict[str, object], *,
                    confidence: float = 0.8, model: str = "fake-llm") -> int:
     """An LLM annotator's answer on an item, as the roles store it."""
-    from annotate.projects import current_guideline
+    from annotate.projects.catalog import current_guideline
     from annotate.store.models import Annotation, Item, Project
 
     with store.session() as session:
@@ -207,7 +207,7 @@ def add_llm_answer(store: Store, item_id: int, value: dict[str, object], *,
 def make_ls_project(store: Store, name: str, schema: LabelSchema,
                     items: list[tuple[str, str, dict[str, object]]]) -> list[int]:
     """A project with items ``(external_id, text, data)``; returns the item ids."""
-    from annotate.projects import create_project
+    from annotate.projects.catalog import create_project
     from annotate.store.models import Item
 
     with store.session() as session:

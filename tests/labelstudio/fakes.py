@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from annotate.labelstudio.predictor import ItemToPredict, PredictedValue, PredictionFailure
-from annotate.schema import LabelSchema
+from annotate.integrations.labelstudio.predictor import (
+    ItemToPredict,
+    PredictedValue,
+    PredictionFailure,
+)
+from annotate.kinds.schema import LabelSchema
 
 Answer = PredictedValue | PredictionFailure
 

@@ -13,17 +13,17 @@ from typing import Any
 import pytest
 
 from annotate.errors import InvalidInput
-from annotate.labelstudio import predictor as predictor_module
-from annotate.labelstudio.backend import BackendServer, make_backend_server
-from annotate.labelstudio.config import labeling_config
-from annotate.labelstudio.predictor import (
+from annotate.integrations.labelstudio import predictor as predictor_module
+from annotate.integrations.labelstudio.backend import BackendServer, make_backend_server
+from annotate.integrations.labelstudio.config import labeling_config
+from annotate.integrations.labelstudio.predictor import (
     ItemToPredict,
     PredictedValue,
     PredictionFailure,
     Predictor,
     load_predictor,
 )
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
 from annotate.store.engine import Store
 from tests.labelstudio.conftest import make_ls_project
 from tests.labelstudio.fakes import Answer, ScriptedPredictor

@@ -1,6 +1,7 @@
 """No global lock across requests: a large /predict does not hold up a small one beyond a
 fair share, and a request whose client left stops calling the model. The real annotator role
-answers through a fake LLM at litellm's boundary that takes 20 ms per call (roles/testing.py),
+answers through a fake LLM at litellm's boundary that takes 20 ms per call
+(annotate/llm/testing.py),
 over real HTTP against a real backend server."""
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ from typing import Any
 
 import pytest
 
-from annotate.labelstudio.backend import BackendLimits, BackendServer, make_backend_server
-from annotate.labelstudio.backend_auth import BasicCredentials
-from annotate.labelstudio.predictor import load_predictor
-from annotate.schema import LabelSchema
+from annotate.integrations.labelstudio.backend import (
+    BackendLimits,
+    BackendServer,
+    make_backend_server,
+)
+from annotate.integrations.labelstudio.backend_auth import BasicCredentials
+from annotate.integrations.labelstudio.predictor import load_predictor
+from annotate.kinds.schema import LabelSchema
+from annotate.llm.testing import ScriptedLLM, install_fake, reply
 from annotate.store.engine import Store
-from roles.testing import ScriptedLLM, install_fake, reply
 from tests.labelstudio.backend_http import basic, head, raw_connection, request, serving
 from tests.labelstudio.conftest import make_ls_project
 

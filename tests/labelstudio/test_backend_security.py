@@ -1,7 +1,7 @@
 """The ML backend behind credentials, refusing malformed and oversized requests with a short
 4xx, giving up on slow or lying bodies, and sharing the model fairly: a real server on a
 free port, real HTTP and raw sockets, the real annotator role with a fake LLM at litellm's
-boundary (roles/testing.py), and the real ledger."""
+boundary (annotate/llm/testing.py), and the real ledger."""
 
 from __future__ import annotations
 
@@ -15,14 +15,22 @@ import pytest
 from sqlalchemy import func, select
 
 from annotate.errors import InvalidInput
-from annotate.labelstudio.backend import BackendLimits, BackendServer, make_backend_server
-from annotate.labelstudio.backend_auth import BasicCredentials, is_loopback
-from annotate.labelstudio.config import labeling_config
-from annotate.labelstudio.predictor import ItemToPredict, PredictedValue, load_predictor
-from annotate.schema import LabelSchema
+from annotate.integrations.labelstudio.backend import (
+    BackendLimits,
+    BackendServer,
+    make_backend_server,
+)
+from annotate.integrations.labelstudio.backend_auth import BasicCredentials, is_loopback
+from annotate.integrations.labelstudio.config import labeling_config
+from annotate.integrations.labelstudio.predictor import (
+    ItemToPredict,
+    PredictedValue,
+    load_predictor,
+)
+from annotate.kinds.schema import LabelSchema
+from annotate.llm.testing import ScriptedLLM, install_fake, reply
 from annotate.store.engine import Store
 from annotate.store.models import LLMCall
-from roles.testing import ScriptedLLM, install_fake, reply
 from tests.labelstudio.backend_http import (
     basic,
     head,
@@ -217,7 +225,7 @@ def test_a_bug_is_a_generic_500_with_the_details_only_in_the_log(
         raise RuntimeError("secret detail at /srv/models/key.txt")
 
     monkeypatch.setattr(backend.service.predictor, "predict", broken)
-    with caplog.at_level(logging.ERROR, logger="annotate.labelstudio.backend"):
+    with caplog.at_level(logging.ERROR, logger="annotate.integrations.labelstudio.backend"):
         answer = request(backend, "POST", "/predict", predict_body(["x"]), auth=AUTH)
     assert answer.status == 500
     assert answer.body["error"].startswith("internal error (ref ")

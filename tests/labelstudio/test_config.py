@@ -7,14 +7,14 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from annotate.errors import InvalidInput
-from annotate.labelstudio.config import (
+from annotate.integrations.labelstudio.config import (
     Control,
     config_signature,
     describe_difference,
     labeling_config,
     rating_controls,
 )
-from annotate.schema import LabelSchema, RatingFeature
+from annotate.kinds.schema import LabelSchema, RatingFeature
 
 SCHEMAS = {
     "classification": LabelSchema(kind="classification", labels=["pos", "neg", "a & <b>"]),

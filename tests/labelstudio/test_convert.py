@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from annotate.errors import InvalidInput
-from annotate.labelstudio.config import labeling_config
-from annotate.labelstudio.convert import (
+from annotate.integrations.labelstudio.config import labeling_config
+from annotate.integrations.labelstudio.convert import (
     LabelStudioCheck,
     from_result,
     from_utf16,
@@ -16,7 +16,7 @@ from annotate.labelstudio.convert import (
     to_result,
     to_utf16,
 )
-from annotate.schema import LabelSchema, RatingFeature
+from annotate.kinds.schema import LabelSchema, RatingFeature
 from tests.labelstudio.test_config import SCHEMAS
 
 TEXT = "Анна Петрова работает в «Газпроме» 😀, а Иван — в МИД России."

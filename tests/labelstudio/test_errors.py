@@ -9,12 +9,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from typer.testing import CliRunner
 
+from annotate.cli.labelstudio_cmd import ls_app
 from annotate.errors import InvalidInput
-from annotate.labelstudio.cli import ls_app
-from annotate.labelstudio.client import ConfigMismatch, LabelStudioError, connect
-from annotate.labelstudio.pull import pull
-from annotate.labelstudio.push import push
-from annotate.schema import LabelSchema
+from annotate.integrations.labelstudio.client import ConfigMismatch, LabelStudioError, connect
+from annotate.integrations.labelstudio.pull import pull
+from annotate.integrations.labelstudio.push import push
+from annotate.kinds.schema import LabelSchema
 from annotate.store.engine import Store
 from tests.labelstudio.conftest import LabelStudioInstance, free_port, make_ls_project
 

@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from annotate.labelstudio.backend import BackendServer, make_backend_server
-from annotate.labelstudio.backend_auth import BasicCredentials
-from annotate.labelstudio.client import LabelStudioServer, connect
-from annotate.labelstudio.config import labeling_config
-from annotate.labelstudio.models import LabelStudioTask
-from annotate.labelstudio.predictor import ItemToPredict, PredictedValue
-from annotate.labelstudio.pull import pull
-from annotate.labelstudio.push import push
-from annotate.schema import LabelSchema, validate_value
+from annotate.integrations.labelstudio.backend import BackendServer, make_backend_server
+from annotate.integrations.labelstudio.backend_auth import BasicCredentials
+from annotate.integrations.labelstudio.client import LabelStudioServer, connect
+from annotate.integrations.labelstudio.config import labeling_config
+from annotate.integrations.labelstudio.predictor import ItemToPredict, PredictedValue
+from annotate.integrations.labelstudio.pull import pull
+from annotate.integrations.labelstudio.push import push
+from annotate.kinds.schema import LabelSchema, validate_value
 from annotate.store.engine import Store
+from annotate.store.labelstudio_models import LabelStudioTask
 from annotate.store.models import Annotation
 from tests.labelstudio.conftest import LabelStudioInstance, add_llm_answer, make_ls_project
 from tests.labelstudio.fakes import ScriptedPredictor

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from annotate.labelstudio.models import LabelStudioProject, LabelStudioTask
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
 from annotate.store.engine import Store, current_revision, head_revision, table_names
+from annotate.store.labelstudio_models import LabelStudioProject, LabelStudioTask
 from annotate.store.models import Item
 from tests.labelstudio.conftest import make_ls_project
 

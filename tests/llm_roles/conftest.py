@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from annotate.policy import RoutingPolicy
-from annotate.projects import create_project
-from annotate.routing import PlannedItem, plan_initial_tasks
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
+from annotate.llm.gateway import Gateway, GatewaySettings
+from annotate.projects.catalog import create_project
+from annotate.projects.policy import RoutingPolicy
+from annotate.queue.routing import PlannedItem, plan_initial_tasks
 from annotate.store.engine import Store
 from annotate.store.models import Item
-from roles.gateway import Gateway, GatewaySettings
 
 GUIDELINE = """# Sentiment
 
@@ -40,7 +40,7 @@ def make_items(sqlite_store: Store) -> Callable[..., int]:
     def make(texts: list[str], schema: LabelSchema | None = None,
              policy: RoutingPolicy | None = None, name: str = "p",
              human_labels: dict[int, list[dict[str, Any]]] | None = None) -> int:
-        from annotate.queue import Provenance, _provenance_columns
+        from annotate.queue.leases import Provenance, _provenance_columns
         from annotate.store.models import Annotation
 
         schema = schema or LabelSchema(kind="classification", labels=["pos", "neg"])

@@ -7,13 +7,13 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from annotate.policy import RoutingPolicy
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
+from annotate.llm.gateway import Gateway
+from annotate.llm.testing import install_fake, reply
+from annotate.projects.policy import RoutingPolicy
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, GuidelineVersion, LLMCall, Task
-from roles.gateway import Gateway
 from roles.runner import run_project
-from roles.testing import install_fake, reply
 from tests.llm_roles.conftest import answer_json
 
 
@@ -122,7 +122,7 @@ def test_injection_in_an_item_stays_data_and_output_stays_valid(
 def test_label_studio_backend_predictor_hook(
         sqlite_store: Store, make_items: Callable[..., int],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from annotate.labelstudio.predictor import (
+    from annotate.integrations.labelstudio.predictor import (
         ItemToPredict,
         PredictedValue,
         PredictionFailure,

@@ -6,13 +6,13 @@ from collections.abc import Callable
 
 from sqlalchemy import select, update
 
-from annotate.anomalies import label_anomalies, text_anomalies
-from annotate.policy import RoutingPolicy
+from annotate.llm.gateway import Gateway
+from annotate.llm.testing import install_fake, reply
+from annotate.projects.policy import RoutingPolicy
+from annotate.services.anomalies import label_anomalies, text_anomalies
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, GuidelineVersion, Item, Task
 from roles.expert import estimate, review, synthesise
-from roles.gateway import Gateway
-from roles.testing import install_fake, reply
 from tests.llm_roles.conftest import GUIDELINE, answer_json
 
 REVISED = GUIDELINE.replace("## What makes", "## Pitfalls\n\nSarcasm reads as praise.\n\n"

@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from annotate.policy import RoutingPolicy
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
+from annotate.llm.gateway import Gateway
+from annotate.llm.testing import Reply, install_fake, reply
+from annotate.projects.policy import RoutingPolicy
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Suggestion, Task
-from roles.gateway import Gateway
 from roles.runner import run_project
-from roles.testing import Reply, install_fake, reply
 from tests.llm_roles.conftest import answer_json
 
 POLICY = RoutingPolicy(human_annotations=1, llm_annotations=1, adjudicate_below=0.5)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from roles.pii import KINDS, detect, is_doubtful
-from roles.pii.scoring import load_set, score
-from roles.redaction import Redactor
+from annotate.llm.pii import KINDS, detect, is_doubtful
+from annotate.llm.pii.scoring import load_set, score
+from annotate.llm.redaction import Redactor
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,13 @@ from http.server import ThreadingHTTPServer
 
 import pytest
 
-from annotate.policy import RoutingPolicy
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
+from annotate.llm.client import make_client
+from annotate.llm.pii.scoring import load_set
+from annotate.projects.policy import RoutingPolicy
 from annotate.store.engine import Store
 from roles import expert
 from roles.annotator import annotate_items, annotate_texts, labelstudio_predictor
-from roles.client import make_client
-from roles.pii.scoring import load_set
 from roles.runner import run_project
 from tests.acceptance.fake_openai import _Handler
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from annotate.policy import RoutingPolicy
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
+from annotate.projects.policy import RoutingPolicy
 from guidelines.prompts import fence, section
 from roles import annotator, moderator
 from roles.base import Example, ProjectContext, RoleContext, guideline_examples

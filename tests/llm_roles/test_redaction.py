@@ -6,13 +6,13 @@ from collections.abc import Callable
 
 import pytest
 
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
+from annotate.llm.gateway import Gateway
+from annotate.llm.redaction import RedactingClient, Redactor, contains_personal_data, luhn_ok
+from annotate.llm.testing import install_fake, reply
+from annotate.llm.types import LLMRequest
 from annotate.store.engine import Store
-from roles.gateway import Gateway
-from roles.llm import LLMRequest
-from roles.redaction import RedactingClient, Redactor, contains_personal_data, luhn_ok
 from roles.runner import run_project
-from roles.testing import install_fake, reply
 from tests.llm_roles.conftest import answer_json
 
 SECRETS = ["anna.petrova@example.com", "+7 (912) 345-67-89", "4111 1111 1111 1111",

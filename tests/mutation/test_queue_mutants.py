@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select, update
 
 from annotate.errors import Conflict, NotFound
-from annotate.policy import RoutingPolicy
-from annotate.queue import (
+from annotate.projects.policy import RoutingPolicy
+from annotate.queue.leases import (
     Provenance,
     claim_next_task,
     claim_task,
@@ -372,9 +372,9 @@ def test_a_submit_that_lost_the_race_returns_the_winners_annotation(store: Store
 
 
 def test_a_span_answer_is_checked_against_the_item_text(store: Store) -> None:
-    from annotate.projects import create_project
-    from annotate.routing import PlannedItem, plan_initial_tasks
-    from annotate.schema import LabelSchema
+    from annotate.kinds.schema import LabelSchema
+    from annotate.projects.catalog import create_project
+    from annotate.queue.routing import PlannedItem, plan_initial_tasks
 
     with store.session() as session:
         project = create_project(session, "spans", LabelSchema(kind="spans", labels=["PER"]),

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, update
 
-from annotate.policy import RoutingPolicy
-from annotate.projects import create_project
-from annotate.queue import Provenance, claim_next_task, submit_annotation
-from annotate.routing import (
+from annotate.kinds.schema import LabelSchema
+from annotate.projects.catalog import create_project
+from annotate.projects.policy import RoutingPolicy
+from annotate.queue.leases import Provenance, claim_next_task, submit_annotation
+from annotate.queue.routing import (
     CANCELLED,
     Done,
     PlannedItem,
@@ -25,7 +26,6 @@ from annotate.routing import (
     plan_initial_tasks,
     task_row,
 )
-from annotate.schema import LabelSchema
 from annotate.store.engine import Store, open_store
 from annotate.store.models import Annotation, Item, Project, Task
 from tests.dbs import SqliteTemplate
@@ -326,7 +326,7 @@ def test_follow_up_counts(store: Store) -> None:
 def test_llm_first_counts_an_imported_llm_answer_beside_its_own_tasks() -> None:
     """Found by the mutation run: an item imported with one LLM answer and given one more LLM
     task has two answers for one task; agreeing, confident answers need no person."""
-    from annotate.routing import llm_unsure
+    from annotate.queue.routing import llm_unsure
 
     policy = RoutingPolicy(human_below_confidence=0.9)
     sure = [({"label": "pos"}, 0.99), ({"label": "pos"}, 0.95)]

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from annotate.errors import InvalidInput
-from annotate.schema import (
+from annotate.kinds.schema import (
     MAX_NAME_LENGTH,
     MAX_NAMES,
     MAX_SCALE_POINT,

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from annotate.policy import RoutingPolicy
-from annotate.projects import create_project
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
+from annotate.llm.testing import Reply, ScriptedLLM, install_fake, reply
+from annotate.projects.catalog import create_project
+from annotate.projects.policy import RoutingPolicy
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item
-from roles.testing import Reply, ScriptedLLM, install_fake, reply
 
 MODEL = "fake/m"
 PRICE = (1e-6, 2e-6)  # USD per prompt / completion token

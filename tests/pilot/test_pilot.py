@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from annotate.errors import InvalidInput
-from annotate.pilot import PilotOptions, ask_people, run_pilot
 from annotate.agreement.calibration import expected_calibration_error, reliability_bins
-from annotate.pilot_metrics import Costs, human_error_rate
-from annotate.pilot_report import latest_pilot, write_pilot_files
-from annotate.policy import load_policy
-from annotate.projects import get_project
+from annotate.errors import InvalidInput
+from annotate.pilot.metrics import Costs, human_error_rate
+from annotate.pilot.recommend import PilotOptions, ask_people, run_pilot
+from annotate.pilot.report import latest_pilot, write_pilot_files
+from annotate.projects.catalog import get_project
+from annotate.projects.policy import load_policy
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, LLMCall, Task
 from tests.pilot.pilot_data import CALL_COST, MODEL, install_pilot_fake, make_pilot_project

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from annotate.cli.main import main
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
 from annotate.store.engine import open_store
 from annotate.store.models import Task
 from tests.pilot.pilot_data import MODEL, install_pilot_fake, make_pilot_project
@@ -22,7 +22,7 @@ def db(tmp_path: Path) -> str:
     store = open_store(url)
     make_pilot_project(store, right=6, wrong=4, unlabelled=10)
     make_pilot_project(store, right=2, wrong=0, unlabelled=10, name="small")
-    from annotate.projects import create_project
+    from annotate.projects.catalog import create_project
 
     with store.session() as session:
         create_project(session, "ner", LabelSchema(kind="spans", labels=["PER"]))

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from annotate.cli.main import main
-from annotate.policy import RoutingPolicy
+from annotate.llm.testing import Reply, install_fake
+from annotate.projects.policy import RoutingPolicy
 from annotate.replay.dataset import load_dataset
 from annotate.replay.metrics import (
     build_report,
@@ -25,7 +26,6 @@ from annotate.replay.metrics import (
 from annotate.replay.simulate import ReplayRun, run_replay, split_people
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item
-from roles.testing import Reply, install_fake
 
 PEOPLE = ("P1", "P2", "P3")
 # item -> (text, labels of P1..P3); "sure" items are answered confidently by the fake LLM

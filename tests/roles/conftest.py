@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from annotate.llm.gateway import Gateway, GatewaySettings
 from annotate.store.engine import Store, open_store
 from annotate.store.models import LLMCall, Project
-from roles.gateway import Gateway, GatewaySettings
 
 LABEL_SCHEMA = {
     "type": "object",

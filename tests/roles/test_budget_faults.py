@@ -32,9 +32,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from annotate.llm.gateway import Gateway, GatewaySettings
 from annotate.store.engine import open_store
 from annotate.store.models import LLMCall, Project, Task
-from roles.gateway import Gateway, GatewaySettings
 from roles.runner import run_project
 from tests.acceptance.fake_openai import example_of
 from tests.test_run_truth import RUN_CLI, _env, make_project, one_error_line
@@ -138,7 +138,7 @@ def paid_calls(url: str) -> list[Any]:
 def spent(url: str) -> float:
     """Everything the ledger counts against the budget, reservations of live calls included
     (a reservation whose expiry passed no longer counts)."""
-    from roles.ledger import Ledger
+    from annotate.llm.ledger import Ledger
 
     store = open_store(url)
     try:

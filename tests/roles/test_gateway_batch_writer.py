@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Connection, text
 
 from annotate.errors import BudgetExceeded
+from annotate.llm.batch_writer import BatchWriter
 from annotate.store.engine import Store
-from roles.batch_writer import BatchWriter
 
 
 def _insert(name: str) -> Any:

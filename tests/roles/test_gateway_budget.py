@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from annotate.errors import BudgetExceeded
+from annotate.llm.gateway import Gateway, GatewaySettings
+from annotate.llm.testing import Reply, ScriptedLLM, install_fake
+from annotate.llm.types import Completion, LLMParams, LLMRequest
 from annotate.store.engine import Store, open_store
-from roles.gateway import Gateway, GatewaySettings
-from roles.llm import Completion, LLMParams, LLMRequest
-from roles.testing import Reply, ScriptedLLM, install_fake
 
 PRICE = 1e-5  # USD per token, in and out
 MAX_TOKENS = 40

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from annotate.llm.gateway import Gateway
+from annotate.llm.testing import install_fake, reply
+from annotate.llm.types import Completion, LLMParams, LLMRequest, request_hash
 from annotate.store.models import LLMCall
-from roles.gateway import Gateway
-from roles.llm import Completion, LLMParams, LLMRequest, request_hash
-from roles.testing import install_fake, reply
 
 
 def _requests(n: int, schema: dict[str, Any]) -> list[LLMRequest]:

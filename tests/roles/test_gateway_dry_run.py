@@ -9,9 +9,9 @@ import pytest
 from jsonschema.validators import validator_for
 from pydantic import BaseModel, Field
 
-from roles.dry_run import UnsupportedSchema, random_value
-from roles.gateway import Gateway
-from roles.llm import Completion, LLMRequest
+from annotate.llm.dry_run import UnsupportedSchema, random_value
+from annotate.llm.gateway import Gateway
+from annotate.llm.types import Completion, LLMRequest
 
 
 class Span(BaseModel):

@@ -9,10 +9,8 @@ from typing import Any
 
 import pytest
 
-from annotate.store.models import LLMCall
-from roles.gateway import Gateway, GatewaySettings
-from roles.llm import Completion, LLMError, LLMRequest
-from roles.testing import (
+from annotate.llm.gateway import Gateway, GatewaySettings
+from annotate.llm.testing import (
     Reply,
     install_fake,
     malformed,
@@ -22,6 +20,8 @@ from roles.testing import (
     timed_out,
     truncated,
 )
+from annotate.llm.types import Completion, LLMError, LLMRequest
+from annotate.store.models import LLMCall
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from roles.gateway import Gateway
-from roles.llm import Completion, LLMParams, LLMRequest
-from roles.local_model import MODEL_FILE, model_path, threads_from_env
+from annotate.llm.gateway import Gateway
+from annotate.llm.local_model import MODEL_FILE, model_path, threads_from_env
+from annotate.llm.types import Completion, LLMParams, LLMRequest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -94,8 +94,8 @@ OFFLINE_SCRIPT = textwrap.dedent(
     socket.getaddrinfo = getaddrinfo
 
     from annotate.store.engine import open_store
-    from roles.gateway import Gateway
-    from roles.llm import LLMParams, LLMRequest
+    from annotate.llm.gateway import Gateway
+    from annotate.llm.types import LLMParams, LLMRequest
 
     store = open_store(f"sqlite:///{sys.argv[1]}")
     schema = json.loads(sys.argv[2])

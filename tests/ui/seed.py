@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from annotate.people import add_person, grant
-from annotate.policy import RoutingPolicy
-from annotate.projects import create_project
-from annotate.queue import Provenance, claim_next_task, submit_annotation
-from annotate.routing import PlannedItem, plan_initial_tasks
-from annotate.schema import LabelSchema
+from annotate.kinds.schema import LabelSchema
+from annotate.projects.catalog import create_project
+from annotate.projects.policy import RoutingPolicy
+from annotate.queue.leases import Provenance, claim_next_task, submit_annotation
+from annotate.queue.routing import PlannedItem, plan_initial_tasks
+from annotate.services.people import add_person, grant
 from annotate.store.engine import Store
 from annotate.store.models import Item
 

@@ -14,8 +14,8 @@ from sqlalchemy import func, select, text, update
 from streamlit.testing.v1 import AppTest
 
 from annotate.errors import Conflict, InvalidInput, NotFound
-from annotate.people import Person, grant, list_people, revoke, visible_project_ids
-from annotate.sessions import (
+from annotate.services.people import Person, grant, list_people, revoke, visible_project_ids
+from annotate.services.sessions import (
     SignInSession,
     create_first_owner,
     end_session,
@@ -23,9 +23,9 @@ from annotate.sessions import (
     resume_session,
     start_session,
 )
+from annotate.services.workspace import open_next_task
 from annotate.store.engine import Store, open_store
 from annotate.store.models import Annotation, utcnow
-from annotate.workspace import open_next_task
 from tests.dbs import SqliteTemplate
 from tests.ui.conftest import APP, UiDb, button, sign_in, texts
 from ui.answers import no_remote_images, plain_markdown

@@ -20,12 +20,12 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import func, select
 
-from annotate.people import grant
-from annotate.policy import RoutingPolicy
-from annotate.projects import create_project
-from annotate.queue import Provenance, claim_next_task, submit_annotation
-from annotate.schema import LabelSchema
-from annotate.sessions import SignInSession
+from annotate.kinds.schema import LabelSchema
+from annotate.projects.catalog import create_project
+from annotate.projects.policy import RoutingPolicy
+from annotate.queue.leases import Provenance, claim_next_task, submit_annotation
+from annotate.services.people import grant
+from annotate.services.sessions import SignInSession
 from annotate.store.engine import Store, open_store
 from annotate.store.models import Annotation
 from tests.dbs import SqliteTemplate

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from annotate.people import grant
-from annotate.policy import RoutingPolicy
-from annotate.projects import create_project
-from annotate.schema import LabelSchema, RatingFeature
+from annotate.kinds.schema import LabelSchema, RatingFeature
+from annotate.projects.catalog import create_project
+from annotate.projects.policy import RoutingPolicy
+from annotate.services.people import grant
 from annotate.store.models import Annotation, Suggestion
 from tests.ui.conftest import UiDb, button, choose_project, sign_in, texts
 from tests.ui.seed import _items

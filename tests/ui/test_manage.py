@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
+from annotate.services.workspace import open_next_task, submit_answer
 from annotate.store.models import Annotation, GuidelineVersion, Item, Project, Task
-from annotate.workspace import open_next_task, submit_answer
 from tests.ui.conftest import APP, UiDb, button, choose_project, sign_in, texts
 from ui.access import REFUSED
 
@@ -169,7 +169,7 @@ def test_owner_adds_a_person_and_the_invite_link_signs_them_in(app: AppTest,
     assert any("Welcome, carol" in s.value for s in guest.success)
     token = guest.code[0].value
     assert token.startswith("ann_")
-    from annotate.people import authenticate, grant
+    from annotate.services.people import authenticate, grant
 
     with ui_db.store.session() as session:
         who = authenticate(session, token)

@@ -12,7 +12,7 @@ from sqlalchemy import select, text, update
 from typer.testing import CliRunner
 
 from annotate.errors import Conflict, InvalidInput, NotFound
-from annotate.people import (
+from annotate.services.people import (
     Invite,
     Person,
     add_person,

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import delete
 from streamlit.testing.v1 import AppTest
 
-from annotate.pilot import PilotOptions, run_pilot
-from annotate.pilot_metrics import Costs
-from annotate.pilot_report import write_pilot_files
-from annotate.projects import get_project, project_policy
+from annotate.llm.testing import Reply, install_fake, reply
+from annotate.pilot.metrics import Costs
+from annotate.pilot.recommend import PilotOptions, run_pilot
+from annotate.pilot.report import write_pilot_files
+from annotate.projects.catalog import get_project, project_policy
+from annotate.services.workspace import open_next_task, submit_answer
 from annotate.store.models import Report
-from annotate.workspace import open_next_task, submit_answer
-from roles.testing import Reply, install_fake, reply
 from tests.ui.conftest import UiDb, button, choose_project, sign_in, texts
 from ui.access import REFUSED
 

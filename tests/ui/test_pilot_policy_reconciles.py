@@ -6,8 +6,8 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
-from annotate.policy import parse_policy
-from annotate.projects import get_project, set_policy
+from annotate.projects.catalog import get_project, set_policy
+from annotate.projects.policy import parse_policy
 from tests.ui.conftest import UiDb, button, sign_in
 from tests.ui.test_pilot_page import PAGE, piloted
 

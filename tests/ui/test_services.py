@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from annotate.dashboards import agreement_view, answers_frame, progress, suggestion_use
 from annotate.errors import Conflict
-from annotate.playground import (
+from annotate.llm.testing import Reply, install_fake, reply
+from annotate.services.dashboards import agreement_view, answers_frame, progress, suggestion_use
+from annotate.services.playground import (
     ROLES_MISSING,
     PlaygroundRun,
     pick_examples,
@@ -21,11 +22,10 @@ from annotate.playground import (
     save_draft,
     send_to_double_annotation,
 )
-from annotate.review import review_item, review_queue, set_final_answer
+from annotate.services.review import review_item, review_queue, set_final_answer
+from annotate.services.workspace import open_next_task, submit_answer, undo_submit
 from annotate.store.engine import Store
 from annotate.store.models import Project, Task
-from annotate.workspace import open_next_task, submit_answer, undo_submit
-from roles.testing import Reply, install_fake, reply
 from tests.ui.seed import LLM_GUESS, TEXTS, Seeded, seed
 
 
@@ -104,7 +104,7 @@ def test_an_adjudication_held_by_someone_else_is_a_conflict(store: Store,
     pid = seeded.projects["sentiment"]
     _answer(store, pid, "ann", ["negative"] * 6)
     _answer(store, pid, "bob", ["neutral"] * 6)
-    from annotate.queue import claim_next_task
+    from annotate.queue.leases import claim_next_task
 
     claimed = claim_next_task(store, "pia", roles=["adjudicator"], project_id=pid)
     assert claimed is not None

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from annotate.dashboards import suggestion_use
+from annotate.services.dashboards import suggestion_use
 from annotate.store.models import Annotation, Task
 from tests.ui.conftest import APP, UiDb, button, sign_in, texts
 

@@ -1,6 +1,6 @@
 """Dashboards (owners): progress, agreement (heatmap, alpha with CI, confusion matrix),
 disagreement examples and suggestion use, each with a CSV download. The figures come from
-:mod:`annotate.dashboards`, which calls the agreement module."""
+:mod:`annotate.services.dashboards`, which calls the agreement module."""
 
 from __future__ import annotations
 
@@ -11,8 +11,14 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import func, select
 
-from annotate.dashboards import AgreementView, Progress, agreement_view, progress, suggestion_use
-from annotate.projects import project_schema
+from annotate.projects.catalog import project_schema
+from annotate.services.dashboards import (
+    AgreementView,
+    Progress,
+    agreement_view,
+    progress,
+    suggestion_use,
+)
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Project
 from ui import access

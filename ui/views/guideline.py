@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from annotate.errors import NotFound
-from annotate.projects import current_guideline
+from annotate.projects.catalog import current_guideline
 from ui import access
 from ui.answers import no_remote_images
 from ui.resources import get_store

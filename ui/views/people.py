@@ -9,7 +9,8 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from annotate.errors import AnnotateError
-from annotate.people import (
+from annotate.projects.catalog import list_projects
+from annotate.services.people import (
     PERSON_ROLES,
     add_person,
     create_invite,
@@ -22,7 +23,6 @@ from annotate.people import (
     set_active,
     set_role,
 )
-from annotate.projects import list_projects
 from annotate.store.engine import Store
 from ui import access
 from ui.resources import get_store

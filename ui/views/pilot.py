@@ -2,7 +2,7 @@
 shows it: the recommended routing against people only and LLM only, each model's agreement,
 accuracy@coverage, calibration, invalid outputs, cost and time; and a button that applies
 the recommended policy. The numbers come from the pilot's record file
-(:func:`annotate.pilot_report.latest_pilot`) or from a pilot folder given here."""
+(:func:`annotate.pilot.report.latest_pilot`) or from a pilot folder given here."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from annotate.errors import AnnotateError
-from annotate.pilot_report import latest_pilot, load_pilot_json
-from annotate.policy import parse_policy
-from annotate.projects import get_project, set_policy
+from annotate.pilot.report import latest_pilot, load_pilot_json
+from annotate.projects.catalog import get_project, set_policy
+from annotate.projects.policy import parse_policy
 from annotate.store.engine import Store
 from annotate.store.models import Project
 from ui import access, state

@@ -8,7 +8,8 @@ import streamlit as st
 from sqlalchemy import select
 
 from annotate.errors import AnnotateError
-from annotate.playground import (
+from annotate.projects.catalog import current_guideline, project_policy
+from annotate.services.playground import (
     Example,
     PlaygroundRun,
     examples_for,
@@ -19,7 +20,6 @@ from annotate.playground import (
     save_draft,
     send_to_double_annotation,
 )
-from annotate.projects import current_guideline, project_policy
 from annotate.settings import load_settings
 from annotate.store.engine import Store
 from annotate.store.models import Item, Project

@@ -8,7 +8,7 @@ import time
 import streamlit as st
 
 from annotate.errors import AnnotateError
-from annotate.review import ReviewView, review_item, review_queue, set_final_answer
+from annotate.services.review import ReviewView, review_item, review_queue, set_final_answer
 from annotate.store.engine import Store
 from ui import access, answer_widgets, display, state
 from ui.answer_widgets import AnswerForm

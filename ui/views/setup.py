@@ -9,11 +9,16 @@ import streamlit as st
 from pydantic import ValidationError
 
 from annotate.errors import AnnotateError
-from annotate.importing import FORMATS
-from annotate.policy import RoutingPolicy
-from annotate.project_files import UPLOAD_SUFFIXES, export_bytes, import_upload, schema_from_form
-from annotate.projects import create_project, project_policy, set_policy
-from annotate.schema import TASK_KINDS
+from annotate.io.importing import FORMATS
+from annotate.kinds.schema import TASK_KINDS
+from annotate.projects.catalog import create_project, project_policy, set_policy
+from annotate.projects.policy import RoutingPolicy
+from annotate.services.project_files import (
+    UPLOAD_SUFFIXES,
+    export_bytes,
+    import_upload,
+    schema_from_form,
+)
 from annotate.store.engine import Store
 from annotate.store.models import Project
 from ui import access, state

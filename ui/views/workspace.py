@@ -13,10 +13,8 @@ from dataclasses import replace
 import streamlit as st
 
 from annotate.errors import AnnotateError, Conflict, InvalidInput
-from annotate.projects import project_policy
-from annotate.store.engine import Store
-from annotate.store.models import Project
-from annotate.workspace import (
+from annotate.projects.catalog import project_policy
+from annotate.services.workspace import (
     WorkView,
     keep_alive,
     load_view,
@@ -26,6 +24,8 @@ from annotate.workspace import (
     submit_answer,
     undo_submit,
 )
+from annotate.store.engine import Store
+from annotate.store.models import Project
 from ui import access, answer_widgets, display, state
 from ui.answer_widgets import AnswerForm
 from ui.answers import plain_markdown, short

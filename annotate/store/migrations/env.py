@@ -5,8 +5,6 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-import annotate.labelstudio.models
-import annotate.people  # noqa: F401
 from annotate.store.models import Base
 
 config = context.config

@@ -1,0 +1,159 @@
+"""From the database to the agreement module's plain tables, and the project summaries.
+
+The agreement module works on long-form frames; this module builds them from a project's
+annotations (one row per final answer, decisions by moderators and adjudicators tagged by
+``role``), and computes what the demo and `annotate report` print on top of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from annotate.projects.catalog import project_schema
+from annotate.store.models import Annotation, Item, Project
+
+THRESHOLDS = (0.0, 0.5, 0.7, 0.8, 0.9)
+
+
+def label_of(kind: str, value: dict[str, Any]) -> str | None:
+    """One comparable label string for kinds that have one (None for spans/ratings/text)."""
+    if kind == "classification":
+        return str(value.get("label")) if "label" in value else None
+    if kind == "choice":
+        return str(value.get("choice")) if "choice" in value else None
+    if kind == "multilabel":
+        return "|".join(sorted(value.get("labels", []))) if "labels" in value else None
+    return None
+
+
+def annotations_frame(session: Session, project: Project) -> pd.DataFrame:
+    """Every final answer: item_id, annotator, annotator_kind, role, value, label, confidence,
+    rationale, text."""
+    rows = session.execute(
+        select(Annotation.item_id, Annotation.annotator_id, Annotation.annotator_kind,
+               Annotation.role, Annotation.value, Annotation.confidence, Annotation.rationale,
+               Item.external_id, Item.text)
+        .join(Item, Item.id == Annotation.item_id)
+        .where(Annotation.project_id == project.id, Annotation.phase == "final")
+        .order_by(Annotation.id)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["item_pk", "annotator", "annotator_kind", "role",
+                                        "value", "confidence", "rationale", "item_id", "text"])
+    frame["label"] = [label_of(project.kind, v) for v in frame["value"]]
+    return frame.drop(columns=["item_pk"])
+
+
+def label_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The long form the agreement module takes, one answer per annotator and item (the
+    latest one when an annotator answered twice, e.g. through two imports)."""
+    labels = frame.dropna(subset=["label"])
+    labels = labels.drop_duplicates(subset=["item_id", "annotator", "role"], keep="last")
+    return labels[["item_id", "annotator", "annotator_kind", "role", "label", "rationale",
+                   "confidence", "text"]].reset_index(drop=True)
+
+
+def accuracy_at_coverage(frame: pd.DataFrame,
+                         thresholds: tuple[float, ...] = THRESHOLDS) -> list[dict[str, float]]:
+    """The LLM annotator's accuracy against the human majority at confidence thresholds:
+    coverage = share of its labels at or above the threshold, accuracy among those."""
+    from annotate.agreement.human_llm import human_majority_pairs
+
+    table = label_table(frame[frame["role"] == "annotator"])
+    pairs = human_majority_pairs(table)
+    if pairs.empty:
+        return []
+    conf = table[table["annotator_kind"] == "llm"][["item_id", "annotator", "confidence"]]
+    pairs = pairs.merge(conf, on=["item_id", "annotator"], how="left")
+    pairs["confidence"] = pairs["confidence"].fillna(0.0)
+    out = []
+    for t in thresholds:
+        kept = pairs[pairs["confidence"] >= t]
+        out.append({"threshold": t, "coverage": len(kept) / len(pairs),
+                    "accuracy": float((kept["human_label"] == kept["llm_label"]).mean())
+                    if len(kept) else float("nan"), "n": float(len(kept))})
+    return out
+
+
+@dataclass
+class AgreementOverview:
+    """Human-LLM agreement on a project, as the demo prints it."""
+
+    n_items: int
+    alpha_humans: float | None
+    alpha_all: float | None
+    llm_accuracy: float | None
+    llm_items: int
+    coverage: list[dict[str, float]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def agreement_overview(session: Session, project: Project) -> AgreementOverview:
+    from annotate.agreement import krippendorff_alpha, llm_vs_human_majority
+
+    frame = annotations_frame(session, project)
+    table = label_table(frame[frame["role"] == "annotator"])
+    if table.empty:
+        return AgreementOverview(0, None, None, None, 0, notes=["no labels yet"])
+    humans = table[table["annotator_kind"] == "human"]
+    alpha_h = krippendorff_alpha(humans) if not humans.empty else None
+    alpha_a = krippendorff_alpha(table)
+    match = llm_vs_human_majority(table)
+    notes = [r for r in (getattr(alpha_h, "reason", None), alpha_a.reason) if r]
+    accuracy = float((match["match_rate"] * match["n_items"]).sum() / match["n_items"].sum()) \
+        if not match.empty else None
+    return AgreementOverview(
+        n_items=int(table["item_id"].nunique()),
+        alpha_humans=alpha_h.value if alpha_h is not None else None,
+        alpha_all=alpha_a.value, llm_accuracy=accuracy,
+        llm_items=int(match["n_items"].sum()) if not match.empty else 0,
+        coverage=accuracy_at_coverage(frame), notes=notes)
+
+
+def write_project_report(session: Session, project: Project, out_dir: Path,
+                         bootstrap: int = 1000) -> Any:
+    """The agreement report (HTML + CSV + JSON) of a project's annotations."""
+    from annotate.agreement.report import write_report
+
+    schema = project_schema(project)
+    frame = annotations_frame(session, project)
+    kwargs: dict[str, Any] = {"task_kind": project.kind, "title": f"Agreement: {project.name}",
+                              "bootstrap": bootstrap}
+    if project.kind in ("classification", "choice", "multilabel"):
+        kwargs["labels"] = label_table(frame)
+        kwargs["order"] = schema.labels or schema.choices()
+    elif project.kind == "spans":
+        kwargs["spans"] = span_pairs(frame)
+    elif project.kind == "rating":
+        kwargs["ratings"] = rating_table(frame)
+        kwargs["rating_scales"] = {f.name: list(f.scale) for f in schema.features}
+    return write_report(out_dir, **kwargs)
+
+
+def span_pairs(frame: pd.DataFrame) -> pd.DataFrame:
+    """(item_id, reference, predicted): the human (or gold) spans against each LLM's."""
+    answers = frame[frame["role"] == "annotator"]
+    rows = []
+    for item_id, group in answers.groupby("item_id", sort=False):
+        human = group[group["annotator_kind"] == "human"]
+        llm = group[group["annotator_kind"] == "llm"]
+        if human.empty or llm.empty:
+            continue
+        reference = human.iloc[0]["value"]["spans"]
+        for _, row in llm.iterrows():
+            rows.append({"item_id": item_id, "reference": reference,
+                         "predicted": row["value"]["spans"]})
+    return pd.DataFrame(rows, columns=["item_id", "reference", "predicted"])
+
+
+def rating_table(frame: pd.DataFrame) -> pd.DataFrame:
+    answers = frame[frame["role"] == "annotator"]
+    return pd.DataFrame({"item_id": answers["item_id"], "annotator": answers["annotator"],
+                         "annotator_kind": answers["annotator_kind"],
+                         "ratings": [v.get("ratings", {}) for v in answers["value"]]})
+

@@ -1,0 +1,296 @@
+"""Export a project's items and every annotation with its full provenance.
+
+- ``jsonl``: one item per line, ``{"id", "text", "data", "meta", "synthetic",
+  "annotations": [...]}``; :func:`annotate.io.importing.import_file` reads it back.
+- ``csv``: long form, one row per annotation with the item's columns beside it; an item
+  without annotations gets one row with empty annotation fields. JSON-valued fields
+  (``item_data``, ``item_meta``, ``value``, ``params``, ``annotation_meta``) are JSON text;
+  ``label`` is a flat copy of simple values (a label, ``a|b`` labels, a choice).
+- ``parquet``: the same rows and columns as the CSV, typed.
+
+An exporter is a small object with ``write(items, out)``; :data:`EXPORTERS` maps format
+names to the built-in ones and the ``annotate.exporters`` entry point group adds others.
+Items are read in id order, a batch at a time, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from annotate.errors import InvalidInput
+from annotate.io.outfile import safe_output
+from annotate.projects.catalog import get_project
+from annotate.store.models import Annotation, Item, Project
+
+BATCH = 1000
+
+
+class ExportedAnnotation(BaseModel):
+    """One annotation as exported (and as the importer reads it back)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int | None = None
+    task_id: int | None = None
+    annotator_id: str = Field(min_length=1, max_length=200)
+    annotator_kind: Literal["human", "llm"]
+    role: str = Field("annotator", min_length=1, max_length=32)
+    phase: str = Field("final", min_length=1, max_length=16)
+    value: dict[str, Any]
+    rationale: str | None = None
+    confidence: float | None = None
+    guideline_version: str | None = Field(None, max_length=64)
+    prompt_hash: str | None = Field(None, max_length=64)
+    model: str | None = Field(None, max_length=200)
+    params: dict[str, Any] = Field(default_factory=dict)
+    cost_usd: float = 0.0
+    latency_s: float | None = None
+    human_seconds: float | None = None
+    suggestion_visible: bool = False
+    suggestion_id: int | None = None
+    source: str = Field("import", max_length=32)
+    meta: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime | None = None
+
+
+ANNOTATION_FIELDS = tuple(ExportedAnnotation.model_fields)
+_COLUMNS = tuple(getattr(Annotation, name) for name in ANNOTATION_FIELDS)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    format: str
+    items: int
+    annotations: int
+
+
+def iter_export_items(session: Session, project: Project) -> Iterator[dict[str, Any]]:
+    """Every item of the project, in id order, with its annotations (in id order)."""
+    last = 0
+    while True:
+        items = session.execute(
+            select(Item.id, Item.external_id, Item.text, Item.data, Item.meta, Item.synthetic)
+            .where(Item.project_id == project.id, Item.id > last)
+            .order_by(Item.id)
+            .limit(BATCH)
+        ).all()
+        if not items:
+            return
+        by_item: dict[int, list[dict[str, Any]]] = {row.id: [] for row in items}
+        for ann in session.execute(
+            select(Annotation.item_id, *_COLUMNS)
+            .where(Annotation.project_id == project.id,
+                   Annotation.item_id.between(items[0].id, items[-1].id))
+            .order_by(Annotation.item_id, Annotation.id)
+        ):
+            by_item[ann.item_id].append(_annotation_dict(ann))
+        for row in items:
+            yield {"id": row.external_id, "text": row.text, "data": row.data or {},
+                   "meta": row.meta or {}, "synthetic": bool(row.synthetic),
+                   "annotations": by_item[row.id]}
+        last = items[-1].id
+
+
+def _annotation_dict(row: Any) -> dict[str, Any]:
+    out = {name: row[i + 1] for i, name in enumerate(ANNOTATION_FIELDS)}
+    for key in ("params", "meta"):
+        out[key] = out[key] or {}
+    return out
+
+
+# ---- flat rows (CSV and Parquet) ------------------------------------------------------------
+
+ITEM_COLUMNS = ("item_id", "text", "item_data", "item_meta", "synthetic")
+ANNOTATION_COLUMNS = (
+    "annotation_id", "task_id", "annotator_id", "annotator_kind", "role", "phase", "label",
+    "value", "rationale", "confidence", "guideline_version", "prompt_hash", "model", "params",
+    "cost_usd", "latency_s", "human_seconds", "suggestion_visible", "suggestion_id", "source",
+    "annotation_meta", "created_at",
+)
+FLAT_COLUMNS = ITEM_COLUMNS + ANNOTATION_COLUMNS
+_RENAMED = {"id": "annotation_id", "meta": "annotation_meta"}
+_JSON_COLUMNS = ("value", "params", "annotation_meta")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def flat_label(value: dict[str, Any]) -> str | None:
+    """A plain-text copy of a simple value, for spreadsheets; None for structured ones."""
+    if isinstance(value.get("label"), str):
+        return str(value["label"])
+    if isinstance(value.get("choice"), str):
+        return str(value["choice"])
+    if isinstance(value.get("labels"), list):
+        return "|".join(map(str, value["labels"]))
+    return None
+
+
+def flat_rows(item: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The long-form rows of one exported item: one per annotation, or one empty row."""
+    base = {"item_id": item["id"], "text": item["text"], "item_data": _json(item["data"]),
+            "item_meta": _json(item["meta"]), "synthetic": item["synthetic"]}
+    if not item["annotations"]:
+        yield {**base, **dict.fromkeys(ANNOTATION_COLUMNS)}
+        return
+    for ann in item["annotations"]:
+        row = {**base, **{_RENAMED.get(k, k): v for k, v in ann.items()}}
+        row["label"] = flat_label(ann["value"])
+        for key in _JSON_COLUMNS:
+            row[key] = _json(row[key])
+        yield row
+
+
+# ---- exporters -------------------------------------------------------------------------------
+
+
+class Exporter(Protocol):
+    """Writes exported items to an open stream (text, or bytes when ``binary``)."""
+
+    binary: bool
+
+    def write(self, items: Iterable[dict[str, Any]], out: IO[Any]) -> None: ...
+
+
+class JsonlExporter:
+    binary = False
+
+    def write(self, items: Iterable[dict[str, Any]], out: IO[Any]) -> None:
+        for item in items:
+            out.write(json.dumps(item, ensure_ascii=False, default=_iso) + "\n")
+
+
+class CsvExporter:
+    binary = False
+
+    def write(self, items: Iterable[dict[str, Any]], out: IO[Any]) -> None:
+        writer = csv.DictWriter(out, fieldnames=FLAT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for item in items:
+            writer.writerows({**row, "created_at": _iso(row["created_at"])}
+                             for row in flat_rows(item))
+
+
+class ParquetExporter:
+    binary = True
+
+    def write(self, items: Iterable[dict[str, Any]], out: IO[Any]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = parquet_schema()
+        with pq.ParquetWriter(out, schema) as writer:
+            for chunk in _chunks((row for item in items for row in flat_rows(item)), 5000):
+                writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+
+
+def parquet_schema() -> Any:
+    import pyarrow as pa
+
+    types = {"synthetic": pa.bool_(), "suggestion_visible": pa.bool_(),
+             "annotation_id": pa.int64(), "task_id": pa.int64(), "suggestion_id": pa.int64(),
+             "confidence": pa.float64(), "cost_usd": pa.float64(), "latency_s": pa.float64(),
+             "human_seconds": pa.float64(), "created_at": pa.timestamp("us")}
+    return pa.schema([(name, types.get(name, pa.string())) for name in FLAT_COLUMNS])
+
+
+def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None:
+        return None
+    raise TypeError(f"cannot export {type(value).__name__}")
+
+
+EXPORTERS: dict[str, Exporter] = {
+    "jsonl": JsonlExporter(), "csv": CsvExporter(), "parquet": ParquetExporter(),
+}
+ENTRY_POINT_GROUP = "annotate.exporters"
+
+
+def available_exporters() -> dict[str, Exporter]:
+    """The built-in exporters plus those other packages register under the entry point
+    group ``annotate.exporters`` (each names a zero-argument factory, e.g. a class)."""
+    from importlib.metadata import entry_points
+
+    found = dict(EXPORTERS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(ep.name, ep.load()())
+    return found
+
+
+# ---- the service -----------------------------------------------------------------------------
+
+
+def export_project(session: Session, project: Project | str, fmt: str,
+                   out: str | os.PathLike[str] | IO[Any], *, force: bool = False) -> ExportResult:
+    """Write ``project`` in format ``fmt`` to a path (written whole or not at all, never over
+    a non-regular file unless ``force``: :mod:`annotate.io.outfile`) or a stream."""
+    exporters = available_exporters()
+    exporter = exporters.get(fmt)
+    if exporter is None:
+        raise InvalidInput(f"unknown export format {fmt!r}; choose one of {', '.join(exporters)}")
+    if isinstance(project, str):
+        project = get_project(session, project)
+    counts = {"items": 0, "annotations": 0}
+
+    def counted() -> Iterator[dict[str, Any]]:
+        for item in iter_export_items(session, project):
+            counts["items"] += 1
+            counts["annotations"] += len(item["annotations"])
+            yield item
+
+    with _opened(out, exporter.binary, fmt, force) as stream:
+        exporter.write(counted(), stream)
+    return ExportResult(format=fmt, items=counts["items"], annotations=counts["annotations"])
+
+
+@contextmanager
+def _opened(out: str | os.PathLike[str] | IO[Any], binary: bool, fmt: str,
+            force: bool = False) -> Iterator[IO[Any]]:
+    if not isinstance(out, str | os.PathLike):
+        with _as_stream(out, binary, fmt) as stream:
+            yield stream
+        return
+    with safe_output(out, binary=binary, force=force) as stream:
+        yield stream
+
+
+@contextmanager
+def _as_stream(out: IO[Any], binary: bool, fmt: str) -> Iterator[IO[Any]]:
+    text = isinstance(out, io.TextIOBase)
+    if binary and text:
+        raise InvalidInput(f"{fmt} export needs a binary stream or a file path")
+    if binary or text:
+        yield out
+        return
+    wrapper = io.TextIOWrapper(out, encoding="utf-8", newline="")  # text into a byte stream
+    try:
+        yield wrapper
+    finally:
+        wrapper.flush()
+        wrapper.detach()

@@ -1,0 +1,88 @@
+"""The import formats, and telling them apart from the extension and the first record.
+
+- ``csv``: a ``text`` column, optional ``id``/``item_id``, other columns kept as meta.
+- ``labelled-csv``: long form ``item_id,text,annotator,label`` (+ ``annotator_kind`` and
+  context columns): items and their existing answers.
+- ``jsonl``: ``{"id", "text", "meta"}`` per line.
+- ``spans-jsonl``: ``{"id", "text", "spans": [...]}``: gold spans.
+- ``pairwise-jsonl``: ``{"id", "instruction", "input", "response1", "response2",
+  "human_labels", "llm_judgments"}``: comparisons and their judges.
+- ``export-jsonl``: our own JSONL export (lines with an ``annotations`` list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from annotate.io.importing import csv_formats, jsonl_formats
+from annotate.io.importing.context import ReadContext
+from annotate.io.importing.lines import first_line
+from annotate.io.importing.records import ItemRecord, RowError
+from annotate.kinds.schema import LabelSchema
+
+Reader = Callable[[BinaryIO, ReadContext], Iterator[ItemRecord]]
+
+READERS: dict[str, Reader] = {
+    "csv": csv_formats.read_plain_csv,
+    "labelled-csv": csv_formats.read_labelled_csv,
+    "jsonl": jsonl_formats.reader(jsonl_formats.parse_plain),
+    "spans-jsonl": jsonl_formats.reader(jsonl_formats.parse_spans),
+    "pairwise-jsonl": jsonl_formats.reader(jsonl_formats.parse_pairwise),
+    "export-jsonl": jsonl_formats.reader(jsonl_formats.parse_export),
+}
+FORMATS = tuple(READERS)
+ENTRY_POINT_GROUP = "annotate.importers"
+
+
+def available_readers() -> dict[str, Reader]:
+    """The built-in readers plus those other packages register under the entry point group
+    ``annotate.importers`` (each names a ``read(stream, ctx)`` function; chosen by name)."""
+    from importlib.metadata import entry_points
+
+    found = dict(READERS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(ep.name, ep.load())
+    return found
+CSV_SUFFIXES = (".csv", ".tsv")
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+
+
+def detect_format(path: Path, schema: LabelSchema) -> str:
+    """The format of ``path``: CSV or JSONL by extension (else by its first character),
+    then the variant from the CSV header or the first JSON record."""
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return _csv_variant(path)
+    if suffix in JSONL_SUFFIXES:
+        return _jsonl_variant(path, schema)
+    head = first_line(path)
+    if head is not None and head[1].lstrip().startswith("{"):
+        return _jsonl_variant(path, schema)
+    return _csv_variant(path)
+
+
+def _csv_variant(path: Path) -> str:
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    with path.open("rb") as stream:
+        header, _ = csv_formats.read_header(stream, delimiter)
+    return "labelled-csv" if header.labelled and header.id is not None else "csv"
+
+
+def _jsonl_variant(path: Path, schema: LabelSchema) -> str:
+    with path.open("rb") as stream:
+        first = next(jsonl_formats.json_records(stream), None)
+    if first is None:
+        raise RowError(1, "the file is empty")
+    _, obj = first
+    if isinstance(obj.get("annotations"), list):
+        return "export-jsonl"
+    if "spans" in obj:
+        return "spans-jsonl"
+    options = schema.options if schema.kind == "choice" else []
+    pairwise = any(k in obj for k in jsonl_formats.PAIRWISE_KEYS)
+    if pairwise or (options and all(o in obj for o in options)):
+        return "pairwise-jsonl"
+    return "jsonl"
+

@@ -1,0 +1,111 @@
+"""``import_file``: read a file, validate every row, store it all in one transaction.
+
+Read (format-specific, streaming) -> validate (against the project's schema) -> write
+(batched inserts, then the policy's tasks). The first bad row stops the import, nothing is
+stored, and :class:`~annotate.errors.InvalidInput` says ``FILE:LINE: what is wrong``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import Session
+
+from annotate.errors import InvalidInput
+from annotate.io.importing.context import ReadContext
+from annotate.io.importing.formats import Reader, available_readers, detect_format
+from annotate.io.importing.records import RowError, check_record
+from annotate.io.importing.writer import BatchWriter
+from annotate.projects.catalog import get_project, project_policy, project_schema
+from annotate.store.engine import Store
+from annotate.store.models import Project
+
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one import stored, and the answers it left out on purpose (e.g. empty labels)."""
+
+    format: str
+    items: int
+    annotations: int
+    tasks: int
+    skipped: int = 0
+    notes: list[str] = field(default_factory=list)  # the first few, as FILE:LINE: what
+
+
+def import_file(
+    target: Store | Session,
+    project: Project | str,
+    path: str | os.PathLike[str],
+    *,
+    fmt: str = "auto",
+    plan_tasks: bool = True,
+    on_progress: ProgressCallback | None = None,
+    batch_size: int = 2000,
+) -> ImportResult:
+    """Import ``path`` into ``project`` (a Project or its name) all or nothing.
+
+    ``target`` is a Store (the import is its own transaction) or a Session (the import runs
+    in a savepoint of the caller's transaction). ``fmt`` is ``"auto"`` or a format name
+    (:data:`annotate.io.importing.FORMATS`, or one a plugin registers). ``on_progress(n)`` is
+    called after each batch with the number of items stored so far.
+    """
+    readers = available_readers()
+    if fmt != "auto" and fmt not in readers:
+        raise InvalidInput(f"unknown import format {fmt!r}; choose auto or {', '.join(readers)}")
+    source = Path(path)
+    run = _Run(source, fmt, readers, plan_tasks, on_progress, batch_size)
+    if isinstance(target, Store):
+        with target.session() as session:
+            return run(session, project)
+    with target.begin_nested():
+        return run(target, project)
+
+
+@dataclass(frozen=True)
+class _Run:
+    path: Path
+    fmt: str
+    readers: dict[str, Reader]
+    plan_tasks: bool
+    on_progress: ProgressCallback | None
+    batch_size: int
+
+    def __call__(self, session: Session, project: Project | str) -> ImportResult:
+        if isinstance(project, str):
+            project = get_project(session, project)
+        else:
+            project = session.get_one(Project, project.id)
+        try:
+            return self._import(session, project)
+        except RowError as exc:
+            raise InvalidInput(f"{self.path}:{exc.line}: {exc.message}") from None
+        except OSError as exc:
+            raise InvalidInput(f"{self.path}: cannot read: {exc.strerror or exc}") from None
+        except (IntegrityError, DataError) as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise InvalidInput(f"{self.path}: the database refused the rows: {reason}") from None
+
+    def _import(self, session: Session, project: Project) -> ImportResult:
+        ctx = ReadContext(path=self.path, schema=project_schema(project))
+        fmt = detect_format(self.path, ctx.schema) if self.fmt == "auto" else self.fmt
+        writer = BatchWriter(session, project, ctx.schema, project_policy(project),
+                             plan_tasks=self.plan_tasks, batch_size=self.batch_size,
+                             on_progress=self.on_progress)
+        with self.path.open("rb") as stream:
+            for record in self.readers[fmt](stream, ctx):
+                check_record(record)
+                writer.add(record)
+        writer.finish()
+        if writer.items == 0:
+            raise RowError(1, "no items in the file")
+        return ImportResult(format=fmt, items=writer.items, annotations=writer.annotations,
+                            tasks=writer.tasks, skipped=ctx.skipped.count,
+                            notes=[f"{self.path}:{line}: {what}"
+                                   for line, what in ctx.skipped.notes])

@@ -1,0 +1,463 @@
+"""The LLM gateway: the one module that imports litellm (lazily, on the first call).
+
+``Gateway(store, project_id, settings).complete(request)`` returns a
+:class:`~annotate.llm.types.Completion` or an :class:`~annotate.llm.types.LLMError` value, after:
+
+- the request cache: a prior ``ok`` ledger row with the same request hash answers without a
+  model call (a ``cached=True`` row with cost 0 is written);
+- the budget cap: a call whose worst-case cost (``max_tokens``, which is sent to the provider,
+  at the model's price plus the prompt) would cross ``Project.budget_usd`` raises
+  :class:`~annotate.errors.BudgetExceeded` before it is made; a provider that still bills more
+  than the reservation has its overrun recorded and stops the run with BudgetExceeded (see
+  :mod:`annotate.llm.ledger` for the guarantee across threads and processes, and reservation
+  expiry);
+- a concurrency limit (``max_in_flight`` calls in flight per gateway);
+- retries with exponential backoff and jitter on 429s, timeouts, 5xx and connection errors;
+- checks of the answer (not truncated, JSON valid against the request's schema);
+- a ledger row for every model call: tokens, cost from litellm's price tables, latency, outcome;
+- configuration failures raised as :class:`~annotate.errors.SetupError` instead of burning every
+  task's attempts: refused credentials, an unknown model, a missing key, and a model server
+  that no call of this gateway has ever reached (:data:`UNREACHABLE_CALLS` calls in a row).
+
+Whether a model can be called at all is checked before any task is claimed, by
+:mod:`annotate.llm.model_check`.
+
+Any litellm model string works (``openai/...``, ``anthropic/...``, ``ollama/...``,
+``hosted_vllm/...``). ``local/smollm2`` is the embedded model (litellm custom provider
+``local``) and ``dry-run`` answers schema-valid random values without any model.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from annotate.errors import BudgetExceeded, SetupError
+from annotate.llm import local_model
+from annotate.llm.answers import check_answer
+from annotate.llm.dry_run import dry_run_text
+from annotate.llm.ledger import (
+    RESERVATION_TTL_S,
+    CachedAnswer,
+    CallInfo,
+    CallResult,
+    Ledger,
+    Reservation,
+)
+from annotate.llm.types import (
+    DEFAULT_MODEL,
+    DRY_RUN_MODEL,
+    ChatBackend,
+    Completion,
+    ErrorKind,
+    LLMError,
+    LLMRequest,
+    ProviderError,
+    openai_body,
+    request_hash,
+)
+from annotate.store.engine import Store
+
+log = logging.getLogger(__name__)
+
+LOCAL_PROVIDER = "local"
+UNREACHABLE_CALLS = 3  # calls in a row that never reached the server, with none ever answered
+_unpriced_warned: set[str] = set()
+
+
+class _Runtime:
+    """Process-wide litellm state, filled on first use (never at import)."""
+
+    lock = threading.RLock()
+    litellm: Any = None
+    adapter_class: Any = None
+
+
+_runtime = _Runtime()
+
+
+class GatewaySettings(BaseModel):
+    """How the gateway calls models (built from the app's settings at the edge)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = DEFAULT_MODEL  # used when a request does not name one
+    max_in_flight: int = Field(default=4, ge=1)
+    retries: int = Field(default=3, ge=0)  # extra attempts after the first
+    timeout_s: float = Field(default=120.0, gt=0)
+    backoff_base_s: float = Field(default=0.5, ge=0)
+    backoff_max_s: float = Field(default=30.0, ge=0)
+    prompt_token_margin: float = Field(default=1.25, ge=1.0)  # budget estimate safety margin
+    local_threads: int | None = Field(default=None, ge=1)  # None: ANNOTATE_THREADS, else 1
+    # a killed worker's budget reservation is freed this long after its last heartbeat
+    reservation_ttl_s: float = Field(default=RESERVATION_TTL_S, gt=0)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    provider_model: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class _Failure:
+    kind: ErrorKind
+    message: str
+    attempts: int
+    setup: str | None = None  # a configuration problem: no later call can succeed either
+
+
+class Gateway:
+    """Implements :class:`~annotate.llm.types.LLMClient` over litellm, the ledger and the cache."""
+
+    def __init__(
+        self, store: Store, project_id: int | None = None, settings: GatewaySettings | None = None
+    ) -> None:
+        self.settings = settings or GatewaySettings()
+        self.ledger = Ledger(store, project_id, reservation_ttl_s=self.settings.reservation_ttl_s)
+        self._in_flight = threading.BoundedSemaphore(self.settings.max_in_flight)
+        self._health = threading.Lock()
+        self._answered = 0  # calls the model answered (ok or not)
+        self._unreachable = 0  # calls in a row that never reached the model server
+        if self.settings.local_threads is not None:
+            local_model.configure(threads=self.settings.local_threads)
+
+    def complete(self, request: LLMRequest) -> Completion | LLMError:
+        """Answer one request; failures come back as values, BudgetExceeded is raised."""
+        model = request.model or self.settings.model
+        call = CallInfo(request_hash(request, model), model, request.role, request.task_id)
+        started = time.perf_counter()
+        opened = self.ledger.open_call(
+            call, lambda: self.estimate_cost(request, model), use_cache=request.use_cache
+        )
+        if isinstance(opened, CachedAnswer):
+            return self._cached(request, call, opened, time.perf_counter() - started)
+        if model == DRY_RUN_MODEL:
+            text = dry_run_text(request.json_schema, call.request_hash)
+            result: _Answer | _Failure = _Answer(text, "stop", 0, 0, 0.0, DRY_RUN_MODEL, 1)
+        else:
+            result = self._call_with_retries(request, call)
+        closed = self._close(request, call, opened, result, time.perf_counter() - started)
+        self._watch_setup(model, result)
+        return closed
+
+    def _watch_setup(self, model: str, result: _Answer | _Failure) -> None:
+        """Raise SetupError when the failure is the configuration's, not this request's."""
+        with self._health:
+            if isinstance(result, _Answer):
+                self._answered += 1
+                self._unreachable = 0
+                return
+            if result.setup is not None:
+                raise SetupError(result.setup)
+            if result.kind != "connection" or self._answered:
+                self._unreachable = 0
+                return
+            self._unreachable += 1
+            if self._unreachable >= UNREACHABLE_CALLS:
+                raise SetupError(
+                    f"cannot reach the model server of {model}: {self._unreachable} calls in a "
+                    f"row failed after {result.attempts} attempts each ({result.message}); start "
+                    "the server or fix its address (e.g. OPENAI_BASE_URL, OLLAMA_API_BASE)")
+
+    def estimate_cost(self, request: LLMRequest, model: str | None = None) -> float:
+        """Upper estimate of a call's cost: prompt tokens (with a margin) plus all max_tokens,
+        priced by litellm's table; 0 for free or unpriced models."""
+        model = model or request.model or self.settings.model
+        if model == DRY_RUN_MODEL:
+            return 0.0
+        litellm = load_litellm()
+        messages = [m.model_dump() for m in request.messages]
+        try:
+            counted: int = litellm.token_counter(model=model, messages=messages)
+        except Exception:  # no tokenizer for this model: assume 2 characters per token
+            counted = sum(len(m.content) for m in request.messages) // 2
+        prompt_tokens = math.ceil(counted * self.settings.prompt_token_margin) + 16
+        try:
+            costs = litellm.cost_per_token(
+                model=model, prompt_tokens=prompt_tokens,
+                completion_tokens=request.params.max_tokens,
+            )
+        except Exception:  # litellm raises when the model has no price
+            _warn_unpriced(model)
+            return 0.0
+        return float(costs[0]) + float(costs[1])
+
+    def _call_with_retries(self, request: LLMRequest, call: CallInfo) -> _Answer | _Failure:
+        litellm = load_litellm()
+        kwargs = {
+            **openai_body(request, call.model),
+            "timeout": self.settings.timeout_s,
+            "num_retries": 0,  # the gateway retries, with its own backoff and ledger rows
+            "drop_params": True,  # a provider without e.g. `seed` still answers
+        }
+        attempts = self.settings.retries + 1
+        for attempt in range(1, attempts + 1):
+            started = time.perf_counter()
+            try:
+                with self._in_flight:
+                    response = litellm.completion(**kwargs)
+                return _answer_from(litellm, response, call.model, attempt)
+            except Exception as exc:
+                kind, retryable = _classify(litellm, exc)
+                message = error_line(exc)
+                setup = _setup_problem(litellm, exc, call.model, message)
+                if setup is not None or not retryable or attempt == attempts:
+                    return _Failure(kind, message, attempt, setup)
+                latency = time.perf_counter() - started
+                self.ledger.record_attempt(call, CallResult(
+                    "error", latency, error_kind=kind, error=f"attempt {attempt}: {message}"
+                ))
+                time.sleep(self._backoff(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter: a random delay in [d/2, d], d = base * 2**(n-1)."""
+        settings = self.settings
+        delay = min(settings.backoff_max_s, settings.backoff_base_s * 2.0 ** (attempt - 1))
+        return delay * (0.5 + random.random() / 2)
+
+    def _cached(
+        self, request: LLMRequest, call: CallInfo, hit: CachedAnswer, latency: float
+    ) -> Completion | LLMError:
+        data, problem = check_answer(hit.text, hit.finish_reason, request.json_schema)
+        if problem is not None:  # the schema changed its meaning? never serve a bad answer
+            return LLMError(problem.kind, problem.message, hit.text, call.model,
+                            call.request_hash, hit.call_id, 0)
+        return Completion(hit.text, data, call.model, hit.finish_reason, 0, 0, 0.0, latency,
+                          True, call.request_hash, hit.call_id)
+
+    def _close(
+        self, request: LLMRequest, call: CallInfo, reservation: Reservation,
+        result: _Answer | _Failure, latency: float,
+    ) -> Completion | LLMError:
+        if isinstance(result, _Failure):
+            call_id = self.ledger.close_call(call, reservation, CallResult(
+                "error", latency, error_kind=result.kind, error=result.message
+            ))
+            return LLMError(result.kind, result.message, None, call.model, call.request_hash,
+                            call_id, result.attempts)
+        data, problem = check_answer(result.text, result.finish_reason, request.json_schema)
+        overrun = _overrun(reservation, result.cost_usd)
+        call_id = self.ledger.close_call(call, reservation, CallResult(
+            "ok" if problem is None else "invalid", latency, result.prompt_tokens,
+            result.completion_tokens, result.cost_usd, raw_text=result.text,
+            error_kind=problem.kind if problem else None,
+            error=problem.message if problem else None,
+            response={"content": result.text, "finish_reason": result.finish_reason,
+                      "provider_model": result.provider_model, "attempts": result.attempts},
+            overrun_usd=overrun,
+        ))
+        if overrun > 0:
+            raise BudgetExceeded(
+                f"{call.model} reported {result.completion_tokens} completion tokens for "
+                f"max_tokens {request.params.max_tokens}: the call cost ${result.cost_usd:.6g}, "
+                f"${overrun:.6g} more than it reserved (on the ledger as overrun_usd, call "
+                f"{call_id}); stopped so the budget cap is crossed by this call at most. Check "
+                "that the provider honours max_tokens before running again.")
+        if problem is not None:
+            return LLMError(problem.kind, problem.message, result.text,
+                            call.model, call.request_hash, call_id, result.attempts)
+        return Completion(result.text, data, call.model, result.finish_reason,
+                          result.prompt_tokens, result.completion_tokens, result.cost_usd,
+                          latency, False, call.request_hash, call_id)
+
+
+def _overrun(reservation: Reservation, cost_usd: float) -> float:
+    """What a call cost above its reservation (0 without one, or within float noise)."""
+    if reservation.call_id is None:
+        return 0.0
+    over = cost_usd - reservation.reserved_usd
+    return over if over > 1e-9 * reservation.reserved_usd + 1e-12 else 0.0
+
+
+def _answer_from(litellm: Any, response: Any, model: str, attempts: int) -> _Answer:
+    choice = response.choices[0]
+    usage = getattr(response, "usage", None)
+    return _Answer(
+        text=choice.message.content or "",
+        finish_reason=str(choice.finish_reason or "stop"),
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        cost_usd=_cost(litellm, response, model),
+        provider_model=getattr(response, "model", None),
+        attempts=attempts,
+    )
+
+
+def _cost(litellm: Any, response: Any, model: str) -> float:
+    """Cost from litellm's price table (litellm already priced the response); 0 when unknown."""
+    hidden = getattr(response, "_hidden_params", None) or {}
+    cost = hidden.get("response_cost")
+    if isinstance(cost, int | float):
+        return float(cost)
+    try:
+        return float(litellm.completion_cost(completion_response=response, model=model))
+    except Exception:
+        _warn_unpriced(model)
+        return 0.0
+
+
+def _classify(litellm: Any, exc: Exception) -> tuple[ErrorKind, bool]:
+    """The failure's kind and whether it is worth retrying; re-raises non-provider errors."""
+    import openai
+
+    by_type: tuple[tuple[type[Exception], ErrorKind], ...] = (
+        (litellm.Timeout, "timeout"),
+        (litellm.RateLimitError, "rate_limit"),
+        (litellm.APIConnectionError, "connection"),
+    )
+    for exc_type, kind in by_type:
+        if isinstance(exc, exc_type):
+            return kind, True
+    if not isinstance(exc, openai.OpenAIError):
+        raise exc  # a bug, not a provider failure: do not hide it
+    if "connection error" in error_line(exc).lower():  # litellm reports it as a 500
+        return "connection", True
+    status = getattr(exc, "status_code", None)
+    if status in (408, 429):
+        return ("timeout" if status == 408 else "rate_limit"), True
+    if isinstance(status, int) and status >= 500:
+        return "server_error", True
+    return "bad_request", False
+
+
+def _setup_problem(litellm: Any, exc: Exception, model: str, message: str) -> str | None:
+    """A failure no retry or later task can fix: the credentials, or the model's name."""
+    fix = f"(annotate doctor --model {model} shows what is missing)"
+    if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
+        return f"{model}: the provider refused the credentials ({message}); check its API key {fix}"
+    if isinstance(exc, litellm.NotFoundError):
+        return f"{model}: model not found ({message}); check the model string {fix}"
+    lowered = message.lower()
+    if "missing credentials" in lowered or "api_key client option must be set" in lowered:
+        return f"{model}: no API key ({message}) {fix}"
+    return None
+
+
+def error_line(exc: Exception) -> str:
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return str(text).strip().splitlines()[0][:500]
+
+
+def _warn_unpriced(model: str) -> None:
+    if model not in _unpriced_warned:
+        _unpriced_warned.add(model)
+        log.warning("litellm has no price for %s: its calls are counted as $0", model)
+
+
+# ---- litellm, loaded once per process -------------------------------------------------------
+
+
+def load_litellm() -> Any:
+    """Import litellm once (offline price map, no debug banners) and register ``local``."""
+    if _runtime.litellm is not None:
+        return _runtime.litellm
+    with _runtime.lock:
+        if _runtime.litellm is None:
+            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            import litellm
+
+            litellm.suppress_debug_info = True
+            _runtime.litellm = litellm
+            register_provider(LOCAL_PROVIDER, local_model.SmolLM2Backend())
+            register_price(f"{LOCAL_PROVIDER}/{local_model.MODEL_NAME}", 0.0, 0.0)
+        return _runtime.litellm
+
+
+def register_provider(name: str, backend: ChatBackend) -> None:
+    """Serve ``backend`` to litellm as custom provider ``name`` (model strings ``name/...``).
+    Registering a name again replaces its backend."""
+    litellm = load_litellm()
+    with _runtime.lock:
+        handler = _adapter(litellm)(name, backend)
+        others = [p for p in litellm.custom_provider_map if p["provider"] != name]
+        litellm.custom_provider_map = [*others, {"provider": name, "custom_handler": handler}]
+        litellm.utils.custom_llm_setup()
+
+
+def register_price(model: str, input_per_token: float, output_per_token: float) -> None:
+    """Add ``model`` (``provider/name``) to litellm's price table, in USD per token."""
+    litellm = load_litellm()
+    provider = model.split("/", 1)[0]
+    with _runtime.lock:
+        litellm.register_model({model: {
+            "input_cost_per_token": input_per_token,
+            "output_cost_per_token": output_per_token,
+            "cache_creation_input_token_cost": 0.0,
+            "cache_read_input_token_cost": 0.0,
+            "litellm_provider": provider,
+            "mode": "chat",
+        }})
+
+
+def _adapter(litellm: Any) -> Any:
+    """The litellm.CustomLLM subclass that serves a ChatBackend (built once)."""
+    if _runtime.adapter_class is not None:
+        return _runtime.adapter_class
+
+    class BackendAdapter(litellm.CustomLLM):  # type: ignore[misc]
+        def __init__(self, provider: str, backend: ChatBackend) -> None:
+            super().__init__()
+            self.provider = provider
+            self.backend = backend
+
+        def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
+            model_response = kwargs["model_response"]
+            params = dict(kwargs.get("optional_params") or {})
+            try:
+                result = self.backend.chat(model, messages, params)
+            except local_model.LocalModelMissing as exc:
+                raise litellm.NotFoundError(message=exc.message, model=model,
+                                            llm_provider=self.provider) from None
+            except ProviderError as exc:
+                raise _provider_exception(litellm, exc, self.provider, model) from None
+            except TimeoutError as exc:
+                raise litellm.Timeout(message=str(exc) or "timed out", model=model,
+                                      llm_provider=self.provider) from None
+            return _fill_response(litellm, model_response, result, f"{self.provider}/{model}")
+
+    _runtime.adapter_class = BackendAdapter
+    return BackendAdapter
+
+
+def _fill_response(litellm: Any, model_response: Any, result: dict[str, Any], model: str) -> Any:
+    choice = result["choices"][0]
+    model_response.choices[0].message.content = choice.get("message", {}).get("content") or ""
+    model_response.choices[0].finish_reason = choice.get("finish_reason") or "stop"
+    usage = result.get("usage") or {}
+    prompt, completion = int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
+    model_response.usage = litellm.Usage(
+        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+    )
+    model_response.model = model
+    return model_response
+
+
+def _provider_exception(litellm: Any, exc: ProviderError, provider: str, model: str) -> Exception:
+    common = {"message": exc.message, "llm_provider": provider, "model": model}
+    status = exc.status_code
+    if status == 429:
+        return litellm.RateLimitError(**common)  # type: ignore[no-any-return]
+    if status == 408:
+        return litellm.Timeout(**common)  # type: ignore[no-any-return]
+    if status in (401, 403):
+        return litellm.AuthenticationError(**common)  # type: ignore[no-any-return]
+    if status == 503:
+        return litellm.ServiceUnavailableError(**common)  # type: ignore[no-any-return]
+    if status >= 500:
+        return litellm.InternalServerError(**common)  # type: ignore[no-any-return]
+    return litellm.BadRequestError(**common)  # type: ignore[no-any-return]

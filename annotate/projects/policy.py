@@ -1,0 +1,156 @@
+"""The routing policy: data, stored with the project, that decides who is asked and when.
+
+Per item it says how many human and LLM annotations to collect, whether the Helper prepares
+suggestions first, when the Moderator is called (only on disagreement), when a person
+adjudicates (the moderator is unsure), which share goes to double human annotation for
+calibration, and whether people label blind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from annotate.errors import InvalidInput
+
+MAX_LEASE_SECONDS = 7 * 24 * 3600
+MAX_PRIORITY = 1_000_000  # priorities are 32-bit INTEGER columns; this leaves ample room
+
+
+class RoutingPolicy(BaseModel):
+    """How work on each item is routed between people and LLM roles."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    human_annotations: int = Field(1, ge=0, le=20, description="human annotations per item")
+    llm_annotations: int = Field(1, ge=0, le=10, description="LLM annotator answers per item")
+    helper_first: bool = Field(
+        False, description="the Helper prepares candidates before anyone annotates"
+    )
+    helper_candidates: int = Field(3, ge=1, le=10, description="candidates the Helper prepares")
+    moderator_on_disagreement: bool = Field(
+        True, description="the Moderator is called when annotators disagree (else a person)")
+    adjudicate_below: float = Field(
+        0.6, ge=0, le=1, description="a person adjudicates when the moderator's confidence is lower"
+    )
+    double_annotation_share: float = Field(
+        0.0, ge=0, le=1, description="share of items given one extra human annotation"
+    )
+    human_below_confidence: float | None = Field(
+        None, ge=0, le=1,
+        description="LLM first: people are asked only when the LLM annotator's confidence is "
+        "below this, its answers disagree or it failed (None: people are always asked)")
+    blind: bool = Field(False, description="people answer before they see the LLM's suggestion")
+    show_sources_in_review: bool = Field(
+        False, description="reviewers see who gave each answer (else anonymised)")
+    redact_personal_data: bool | None = Field(
+        None, description="personal data becomes placeholders for remote models (None: the "
+        "default, on for remote models; false turns it off)")
+    local_only_personal_data: bool = Field(
+        False, description="items with personal data go to the local model only")
+    lease_seconds: int = Field(300, ge=1, le=MAX_LEASE_SECONDS,
+                               description="how long a claimed task stays leased (1 s to 7 days)")
+    max_attempts: int = Field(3, ge=1, le=100,
+                              description="attempts before a task is marked failed")
+    llm_priority: int = Field(0, ge=-MAX_PRIORITY, le=MAX_PRIORITY,
+                              description="priority of LLM tasks (higher first)")
+    human_priority: int = Field(0, ge=-MAX_PRIORITY, le=MAX_PRIORITY,
+                                description="priority of human tasks (higher first)")
+    moderator_model: str | None = Field(
+        None, min_length=1, max_length=200,
+        description="a different model for the moderator (models prefer their own)")
+
+    @field_validator("human_annotations", "llm_annotations", "helper_candidates",
+                     "lease_seconds", "max_attempts", "llm_priority", "human_priority",
+                     mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not true/false")
+        return value
+
+    @field_validator("moderator_model")
+    @classmethod
+    def _printable_model(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or any(
+                ord(c) < 32 or ord(c) == 127 for c in value)):
+            raise ValueError("must be a model name without control characters")
+        return value
+
+    def setting_text(self, key: str) -> str:
+        """A setting as ``policy show`` prints it (what applies, not only what is stored)."""
+        value = getattr(self, key)
+        if key == "redact_personal_data" and value is None:
+            return "default: on for remote models"
+        if key == "redact_personal_data" and value is False:
+            return "False (off: remote models see personal data)"
+        return str(value)
+
+    def needs_double(self, external_id: str) -> bool:
+        """Deterministic pick of the items sent to double annotation (stable across runs)."""
+        if self.double_annotation_share <= 0:
+            return False
+        digest = hashlib.sha256(external_id.encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < self.double_annotation_share
+
+    @property
+    def llm_first(self) -> bool:
+        """People wait for the LLM annotator and are asked only where it is unsure."""
+        return (self.human_below_confidence is not None and self.llm_annotations > 0
+                and not self.helper_first)
+
+    def humans_for(self, external_id: str) -> int:
+        """How many human annotations this item needs."""
+        return self.human_annotations + (1 if self.needs_double(external_id) else 0)
+
+
+def default_policy(kind: str) -> RoutingPolicy:
+    """The policy a new project of this kind starts with."""
+    if kind == "text":
+        # Nobody writes from scratch: the Helper drafts, a person chooses or edits.
+        return RoutingPolicy(helper_first=True, human_annotations=1, llm_annotations=0)
+    if kind == "spans":
+        return RoutingPolicy(human_annotations=1, llm_annotations=1, double_annotation_share=0.1)
+    return RoutingPolicy(human_annotations=1, llm_annotations=1, double_annotation_share=0.1)
+
+
+def load_policy(path: Path) -> RoutingPolicy:
+    """Read a policy file (JSON, or TOML by extension) with a clear error on bad fields."""
+    from annotate.io.infile import read_text_file
+
+    raw = read_text_file(path, "policy")
+    try:
+        data: Any
+        if path.suffix == ".toml":
+            import tomllib
+
+            data = tomllib.loads(raw)
+        else:
+            data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        kind = path.suffix.lstrip(".") or "JSON"
+        raise InvalidInput(f"{path}: not valid {kind}: {exc}") from None
+    return parse_policy(data, source=str(path))
+
+
+def parse_policy(data: Any, source: str = "policy") -> RoutingPolicy:
+    """A policy from parsed JSON/TOML data; the first bad field named in a one-line error."""
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{source}: a policy is an object of settings, "
+                           f"not {type(data).__name__}")
+    try:
+        return RoutingPolicy.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(f"{source}: {first_error(exc, 'policy')}") from None
+
+
+def first_error(exc: ValidationError, what: str) -> str:
+    """The first pydantic error as ``field: message`` on one line."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or what
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return " ".join(f"{where}: {message}".split())

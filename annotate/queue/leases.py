@@ -1,0 +1,383 @@
+"""The shared task queue: people and LLM role workers claim tasks with a lease.
+
+- ``claim_next_task``: one atomic statement picks and leases the best pending task
+  (PostgreSQL ``FOR UPDATE SKIP LOCKED``; SQLite ``UPDATE ... RETURNING`` under
+  ``BEGIN IMMEDIATE``). A task whose lease expired is claimable again; each claim counts an
+  attempt and a task that used up its attempts is marked failed with the reason.
+- ``extend_lease`` keeps a long piece of work, ``release_task`` gives a task back (a skip is
+  not a failed attempt), ``fail_task`` records a failed attempt (e.g. invalid LLM output).
+- ``submit_annotation`` is idempotent: the annotation's idempotency key is the task, so a
+  repeated submit returns the first annotation and never creates a second one.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, TextClause, bindparam, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from annotate.errors import Conflict, NotFound
+from annotate.kinds.schema import LabelSchema, validate_value
+from annotate.projects.catalog import project_policy
+from annotate.projects.policy import RoutingPolicy
+from annotate.queue.routing import Done, after_llm_first, on_task_done
+from annotate.store.engine import Store
+from annotate.store.models import Annotation, Item, Project, Suggestion, Task, utcnow
+
+_ANNOTATIONS = cast(Table, Annotation.__table__)
+_TASKS = cast(Table, Task.__table__)
+
+
+@dataclass(frozen=True)
+class ClaimedTask:
+    id: int
+    project_id: int
+    item_id: int
+    role: str
+    worker_kind: str
+    lease_owner: str
+    lease_expires_at: datetime
+    attempts: int
+
+
+@dataclass
+class Provenance:
+    """Who made an answer and how: stored on the annotation."""
+
+    annotator_id: str
+    annotator_kind: str = "human"
+    rationale: str | None = None
+    confidence: float | None = None
+    guideline_version: str | None = None
+    prompt_hash: str | None = None
+    model: str | None = None
+    params: dict[str, Any] | None = None
+    cost_usd: float = 0.0
+    latency_s: float | None = None
+    human_seconds: float | None = None
+    suggestion_visible: bool = False
+    suggestion_id: int | None = None
+    source: str = "queue"
+    meta: dict[str, Any] | None = None
+
+
+@functools.lru_cache(maxsize=64)
+def _claim_sql(dialect: str, human: bool, by_roles: bool, by_project: bool,
+               excluding: bool) -> TextClause:
+    """The one atomic claim statement, built once per shape and reused (the hot path)."""
+    conds = [
+        "t.worker_kind = :kind",
+        "(t.status = 'pending' OR (t.status = 'leased' AND t.lease_expires_at < :now))",
+        "t.attempts < t.max_attempts",
+        "(t.assignee IS NULL OR t.assignee = :worker)",
+    ]
+    if by_roles:
+        conds.append("t.role IN :roles")
+    if by_project:
+        conds.append("t.project_id = :project")
+    if excluding:
+        conds.append("t.id NOT IN :exclude")
+    if human:  # one person never fills two slots of the same item
+        conds.append("NOT EXISTS (SELECT 1 FROM tasks o WHERE o.item_id = t.item_id "
+                     "AND o.role = t.role AND o.lease_owner = :worker AND o.id <> t.id)")
+    lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+    sql = (
+        "UPDATE tasks SET status = 'leased', lease_owner = :worker, lease_expires_at = :expires,"
+        " attempts = attempts + 1, updated_at = :now WHERE id = (SELECT t.id FROM tasks t WHERE "
+        + " AND ".join(conds)
+        + f" ORDER BY t.priority DESC, t.id LIMIT 1{lock})"
+        " RETURNING id, project_id, item_id, role, worker_kind, attempts"
+    )
+    stmt = text(sql)
+    if by_roles:
+        stmt = stmt.bindparams(bindparam("roles", expanding=True))
+    if excluding:
+        stmt = stmt.bindparams(bindparam("exclude", expanding=True))
+    return stmt
+
+
+def expire_exhausted(session: Session, now: datetime, project_id: int | None = None) -> int:
+    """Mark failed every task whose lease expired after its last allowed attempt."""
+    conds = [Task.status == "leased", Task.lease_expires_at < now,
+             Task.attempts >= Task.max_attempts]
+    if project_id is not None:
+        conds.append(Task.project_id == project_id)
+    expired = session.scalars(select(Task.id).where(*conds)).all()
+    if not expired:
+        return 0
+    session.execute(
+        update(Task).where(Task.id.in_(expired)).values(
+            status="failed", updated_at=now,
+            failure_reason=func.coalesce(Task.failure_reason, "lease expired on the last attempt"),
+        ).execution_options(synchronize_session=False)
+    )
+    session.flush()
+    for task in session.scalars(select(Task).where(Task.id.in_(expired),
+                                                   Task.role == "annotator",
+                                                   Task.worker_kind == "llm")):
+        _after_failure(session, task)
+    return len(expired)
+
+
+def claim_next_task(
+    store: Store,
+    worker_id: str,
+    *,
+    worker_kind: str = "human",
+    roles: Sequence[str] | None = None,
+    project_id: int | None = None,
+    lease_seconds: int = 300,
+    exclude: Sequence[int] = (),
+) -> ClaimedTask | None:
+    """Lease the highest-priority claimable task, or return None when there is none."""
+    now = utcnow()
+    expires = now + timedelta(seconds=lease_seconds)
+    stmt = _claim_sql(store.dialect, worker_kind == "human", bool(roles), project_id is not None,
+                      bool(exclude))
+    params: dict[str, Any] = {"kind": worker_kind, "now": now, "worker": worker_id,
+                              "expires": expires, "roles": list(roles or []),
+                              "project": project_id, "exclude": list(exclude)}
+    with store.engine.begin() as conn:
+        row = conn.execute(stmt, params).first()
+        if row is None:
+            # Nothing claimable: tasks that expired on their last attempt are failed now, so
+            # status reports show them (they are never claimable, so the hot path skips this).
+            with Session(bind=conn) as session:
+                expire_exhausted(session, now, project_id)
+            return None
+        return ClaimedTask(id=row.id, project_id=row.project_id, item_id=row.item_id,
+                           role=row.role, worker_kind=row.worker_kind, lease_owner=worker_id,
+                           lease_expires_at=expires, attempts=row.attempts)
+
+
+def claim_task(store: Store, task_id: int, worker_id: str, *,
+               lease_seconds: int = 300) -> ClaimedTask | None:
+    """Lease one given task if it is claimable now (a person picking an item, or a replay
+    driving simulated people); None when someone else holds it or it is finished."""
+    now = utcnow()
+    expires = now + timedelta(seconds=lease_seconds)
+    with store.session() as session:
+        stmt = select(Task).where(Task.id == task_id)
+        task = session.scalar(stmt.with_for_update())
+        if task is None:
+            raise NotFound(f"no task {task_id}")
+        claimable = (task.status == "pending" or (
+            task.status == "leased" and task.lease_expires_at is not None
+            and task.lease_expires_at < now))
+        if not claimable or task.attempts >= task.max_attempts or (
+                task.assignee is not None and task.assignee != worker_id):
+            return None
+        task.status, task.lease_owner, task.lease_expires_at = "leased", worker_id, expires
+        task.attempts += 1
+        task.updated_at = now
+        return ClaimedTask(id=task.id, project_id=task.project_id, item_id=task.item_id,
+                           role=task.role, worker_kind=task.worker_kind, lease_owner=worker_id,
+                           lease_expires_at=expires, attempts=task.attempts)
+
+
+def _owned_task(session: Session, task_id: int, worker_id: str, *, lock: bool = True) -> Task:
+    stmt = select(Task).where(Task.id == task_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    task = session.scalar(stmt)
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    _check_owner(task, worker_id)
+    return task
+
+
+def extend_lease(store: Store, task_id: int, worker_id: str, seconds: int = 300) -> datetime:
+    """Push the lease's expiry forward while the worker is still at it."""
+    expires = utcnow() + timedelta(seconds=seconds)
+    with store.session() as session:
+        task = _owned_task(session, task_id, worker_id)
+        task.lease_expires_at = expires
+        task.updated_at = utcnow()
+    return expires
+
+
+def release_task(store: Store, task_id: int, worker_id: str) -> None:
+    """Give the task back to the queue (a skip, or a worker shutting down); no attempt used."""
+    with store.session() as session:
+        task = _owned_task(session, task_id, worker_id)
+        task.status = "pending"
+        task.lease_owner = None
+        task.lease_expires_at = None
+        task.attempts = max(0, task.attempts - 1)
+        task.updated_at = utcnow()
+
+
+def fail_task(store: Store, task_id: int, worker_id: str, reason: str) -> str:
+    """Record a failed attempt; the task returns to the queue or, out of attempts, fails."""
+    with store.session() as session:
+        task = _owned_task(session, task_id, worker_id)
+        task.failure_reason = reason
+        task.updated_at = utcnow()
+        task.lease_expires_at = None
+        if task.attempts >= task.max_attempts:
+            task.status = "failed"
+            task.failure_reason = f"{reason} (after {task.attempts} attempts)"
+            _after_failure(session, task)
+        else:
+            task.status = "pending"
+            task.lease_owner = None
+        return task.status
+
+
+def _after_failure(session: Session, task: Task) -> None:
+    """An LLM annotator task that failed for good hands its item to people (LLM first)."""
+    if task.role != "annotator" or task.worker_kind != "llm":
+        return
+    project = session.get(Project, task.project_id)
+    assert project is not None
+    policy = project_policy(project)
+    if policy.llm_first:
+        session.flush()
+        after_llm_first(session, project.id, project.kind, policy, task.item_id)
+
+
+def task_key(task_id: int, phase: str = "final") -> str:
+    return f"task:{task_id}" if phase == "final" else f"task:{task_id}:{phase}"
+
+
+def submit_annotation(
+    store: Store,
+    task_id: int,
+    value: Any,
+    provenance: Provenance,
+    *,
+    phase: str = "final",
+    worker_id: str | None = None,
+) -> Annotation:
+    """Store the answer to a leased task and complete it; a repeated submit is a no-op.
+
+    The lease must be held by ``worker_id`` (default: the annotator id; an LLM worker leases
+    as itself and records the model as the annotator).
+    ``phase="blind"`` stores a person's first answer in blind mode without completing the task.
+    The hot path is a handful of Core statements in one transaction; the returned annotation
+    is a detached record of what was stored.
+    """
+    key = task_key(task_id, phase)
+    try:
+        with store.session() as session:
+            row = session.execute(_submit_row_sql(store.dialect), {"task_id": task_id}).first()
+            if row is None:
+                raise NotFound(f"no task {task_id}")
+            if row.status == "done" or phase != "final":
+                existing = _by_key(session, key)
+                if existing is not None:
+                    return existing
+            owner = worker_id or provenance.annotator_id
+            if row.status != "leased" or row.lease_owner != owner:
+                raise Conflict(f"task {task_id} is not leased by {owner} (status {row.status})")
+            schema = LabelSchema.model_validate(row.schema)
+            clean = _clean_value(schema, row.role, value, row.text)
+            cols = {"project_id": row.project_id, "item_id": row.item_id, "task_id": task_id,
+                    "idempotency_key": key, "role": row.role, "value": clean, "phase": phase,
+                    "created_at": utcnow(), **_provenance_columns(provenance)}
+            new_id = session.execute(_insert_annotation_sql(), cols).scalar_one()
+            annotation = Annotation(id=new_id, **cols)
+            if phase == "final":
+                done = Done(project_id=row.project_id, kind=row.kind, item_id=row.item_id,
+                            role=row.role, value=clean, confidence=provenance.confidence,
+                            worker_kind=row.worker_kind)
+                _complete(session, task_id, done, RoutingPolicy.model_validate(row.policy))
+            return annotation
+    except IntegrityError:  # a concurrent identical submit won the race: return its result
+        with store.session() as session:
+            existing = _by_key(session, key)
+            if existing is None:
+                raise
+            return existing
+
+
+@functools.lru_cache(maxsize=4)
+def _submit_row_sql(dialect: str) -> Select[Any]:
+    stmt = (
+        select(Task.id, Task.project_id, Task.item_id, Task.role, Task.worker_kind, Task.status,
+               Task.lease_owner,
+               Item.text, Project.kind, Project.schema_json.label("schema"),
+               Project.policy_json.label("policy"))
+        .join(Item, Item.id == Task.item_id)
+        .join(Project, Project.id == Task.project_id)
+        .where(Task.id == bindparam("task_id"))
+    )
+    return stmt.with_for_update(of=Task) if dialect == "postgresql" else stmt
+
+
+def _by_key(session: Session, key: str) -> Annotation | None:
+    return session.scalar(select(Annotation).where(Annotation.idempotency_key == key))
+
+
+def _check_owner(task: Task, worker_id: str) -> None:
+    if task.status != "leased" or task.lease_owner != worker_id:
+        raise Conflict(f"task {task.id} is not leased by {worker_id} (status {task.status})")
+
+
+def _clean_value(schema: LabelSchema, role: str, value: Any, item_text: str) -> dict[str, Any]:
+    if role == "moderator" and isinstance(value, dict) and value.get("decision") == "none":
+        return {"decision": "none"}
+    return validate_value(schema, value, item_text)
+
+
+def _provenance_columns(prov: Provenance) -> dict[str, Any]:
+    return {
+        "annotator_id": prov.annotator_id, "annotator_kind": prov.annotator_kind,
+        "rationale": prov.rationale, "confidence": prov.confidence,
+        "guideline_version": prov.guideline_version, "prompt_hash": prov.prompt_hash,
+        "model": prov.model, "params": prov.params or {}, "cost_usd": prov.cost_usd,
+        "latency_s": prov.latency_s, "human_seconds": prov.human_seconds,
+        "suggestion_visible": prov.suggestion_visible, "suggestion_id": prov.suggestion_id,
+        "source": prov.source, "meta": prov.meta or {},
+    }
+
+
+def _complete(session: Session, task_id: int, done: Done, policy: RoutingPolicy) -> None:
+    now = utcnow()
+    session.execute(_complete_sql(), {"task_id": task_id, "now": now})
+    on_task_done(session, done, policy)
+
+
+# The hot path's statements are built once: building SQLAlchemy constructs per call costs
+# more than the database round trips (measured with cProfile on benchmarks/queue.py).
+@functools.lru_cache(maxsize=1)
+def _insert_annotation_sql() -> Any:
+    return insert(_ANNOTATIONS).returning(_ANNOTATIONS.c.id)
+
+
+@functools.lru_cache(maxsize=1)
+def _complete_sql() -> Any:
+    return (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"))
+            .values(status="done", done_at=bindparam("now"), updated_at=bindparam("now"),
+                    lease_expires_at=None))
+
+
+def submit_suggestion(store: Store, task_id: int, worker_id: str,
+                      candidates: list[dict[str, Any]], *, model: str | None = None,
+                      guideline_version: str | None = None,
+                      prompt_hash: str | None = None) -> int:
+    """Store the Helper's candidates for the task's item and complete the task (idempotent:
+    one suggestion per task)."""
+    with store.session() as session:
+        existing = session.scalar(select(Suggestion.id).where(Suggestion.task_id == task_id))
+        if existing is not None:
+            return existing
+        task = _owned_task(session, task_id, worker_id)
+        project = session.get(Project, task.project_id)
+        assert project is not None
+        suggestion = Suggestion(project_id=task.project_id, item_id=task.item_id,
+                                task_id=task_id, candidates=candidates, model=model,
+                                guideline_version=guideline_version, prompt_hash=prompt_hash)
+        session.add(suggestion)
+        session.flush()
+        done = Done(project_id=project.id, kind=project.kind, item_id=task.item_id,
+                    role=task.role, value=None, confidence=None)
+        _complete(session, task.id, done, project_policy(project))
+        return suggestion.id
+

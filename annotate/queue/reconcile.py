@@ -1,0 +1,235 @@
+"""A changed routing policy reaches the items already imported.
+
+:func:`reconcile_tasks` compares, item by item, the tasks the new policy wants now with the
+tasks there are: it creates the missing ones as pending and cancels the pending ones the
+policy no longer wants. Leased, done and failed tasks are never touched. A cancelled task
+keeps its row (status ``cancelled``, its reason in ``failure_reason``) so the history stays;
+the claim statement only ever picks pending or expired leased tasks, so it is never worked.
+
+The plan per item follows the routing rules of :mod:`annotate.queue.routing`: with ``helper_first``
+people wait for the Helper, with ``human_below_confidence`` they wait for the LLM annotator
+and are asked only where it is unsure (:func:`~annotate.queue.routing.llm_unsure`), and an item
+whose open annotator tasks were cancelled goes on to the moderator or adjudication through
+:func:`~annotate.queue.routing.after_annotators_done`, as if its last answer had just come in.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import case, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from annotate.projects.policy import RoutingPolicy
+from annotate.queue.routing import CANCELLED, after_annotators_done, llm_unsure, task_row
+from annotate.store.models import Annotation, Item, Project, Task, utcnow
+
+CANCEL_REASON = "cancelled by a policy change"
+Key = tuple[str, str]  # (role, worker kind)
+
+
+@dataclass(frozen=True)
+class TaskState:
+    id: int
+    role: str
+    worker_kind: str
+    slot: int
+    status: str
+
+
+@dataclass
+class ItemState:
+    """What one item has: its tasks, answers imported with it, its LLM annotator answers."""
+
+    item_id: int
+    external_id: str
+    tasks: list[TaskState] = field(default_factory=list)
+    imported: Counter[str] = field(default_factory=Counter)  # annotator kind -> answers
+    llm_answers: list[tuple[dict[str, Any], float | None]] = field(default_factory=list)
+
+
+@dataclass
+class ItemPlan:
+    create: Counter[Key] = field(default_factory=Counter)
+    cancel: list[TaskState] = field(default_factory=list)
+
+
+@dataclass
+class PolicyChange:
+    """What a policy change does to the tasks of the items already imported."""
+
+    created: Counter[Key] = field(default_factory=Counter)
+    cancelled: Counter[Key] = field(default_factory=Counter)
+    updated: int = 0  # pending tasks given the new priority or attempts limit
+    applied: bool = True  # False for a dry run
+
+    def describe(self) -> str:
+        """``creates 120 LLM annotator tasks, cancels 40 human annotator tasks`` (a dry run:
+        ``would create ...``)."""
+        s = "s" if self.applied else ""
+        parts = []
+        if self.created:
+            parts.append(f"create{s} {_counts(self.created)}")
+        if self.cancelled:
+            parts.append(f"cancel{s} {_counts(self.cancelled)}")
+        if self.updated:
+            parts.append(f"update{s} priority or attempts of {self.updated} pending tasks")
+        text = ", ".join(parts) or "no tasks to create or cancel"
+        return text if self.applied or not parts else f"would {text}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": _by_name(self.created), "cancelled": _by_name(self.cancelled),
+                "updated": self.updated, "applied": self.applied}
+
+
+def _name(key: Key) -> str:
+    role, kind = key
+    return f"{'LLM' if kind == 'llm' else 'human'} annotator" if role == "annotator" else role
+
+
+def _counts(counts: Counter[Key]) -> str:
+    return ", ".join(f"{n} {_name(k)} task{'s' if n != 1 else ''}"
+                     for k, n in sorted(counts.items(), key=lambda kv: _name(kv[0])))
+
+
+def _by_name(counts: Counter[Key]) -> dict[str, int]:
+    return {_name(k): n for k, n in counts.items()}
+
+
+def plan_item(policy: RoutingPolicy, kind: str, item: ItemState) -> ItemPlan:
+    """The tasks to create and cancel so that ``item`` matches ``policy`` (no database)."""
+    plan = ItemPlan()
+    live = [t for t in item.tasks if t.status != CANCELLED]
+
+    def of(role: str, worker_kind: str) -> list[TaskState]:
+        return [t for t in live if t.role == role and t.worker_kind == worker_kind]
+
+    def settle(role: str, worker_kind: str, target: int) -> None:
+        have = of(role, worker_kind)
+        if target > len(have):
+            plan.create[(role, worker_kind)] += target - len(have)
+            return
+        pending = sorted((t for t in have if t.status == "pending"), key=lambda t: -t.slot)
+        plan.cancel += pending[:len(have) - target]
+
+    llms = max(0, policy.llm_annotations - item.imported["llm"])
+    settle("annotator", "llm", llms)
+    settle("annotator", "human", _humans_wanted(policy, kind, item, plan, of))
+    _settle_escalation(policy, plan, of)
+    return plan
+
+
+def _humans_wanted(policy: RoutingPolicy, kind: str, item: ItemState, plan: ItemPlan,
+                   of: Any) -> int:
+    humans = max(0, policy.humans_for(item.external_id) - item.imported["human"])
+    helpers: list[TaskState] = of("helper", "llm")
+    started = item.imported["human"] > 0 or any(t.status != "pending"
+                                                for t in of("annotator", "human"))
+    if policy.helper_first and (helpers or not started):
+        if not helpers:  # people choose from the Helper's candidates: it goes first
+            plan.create[("helper", "llm")] += 1
+            return 0
+        return humans if any(h.status in ("done", "failed") for h in helpers) else 0
+    if not policy.helper_first:
+        plan.cancel += [h for h in helpers if h.status == "pending"]
+    if not (policy.llm_first and max(0, policy.llm_annotations - item.imported["llm"]) > 0):
+        return humans
+    cancelled = {t.id for t in plan.cancel}
+    statuses = [t.status for t in of("annotator", "llm") if t.id not in cancelled]
+    statuses += ["pending"] * plan.create[("annotator", "llm")]
+    unsure = llm_unsure(kind, policy, statuses, item.llm_answers)
+    return humans if unsure is True else 0  # None: people wait for the LLM's answers
+
+
+def _settle_escalation(policy: RoutingPolicy, plan: ItemPlan, of: Any) -> None:
+    """A pending moderator task when the moderator is now off (or a pending adjudication
+    instead of a moderator when it is now on) is cancelled; routing escalates afresh."""
+    moderators: list[TaskState] = of("moderator", "llm")
+    if not policy.moderator_on_disagreement:
+        plan.cancel += [t for t in moderators if t.status == "pending"]
+    elif not moderators:
+        plan.cancel += [t for t in of("adjudicator", "human") if t.status == "pending"]
+
+
+def reconcile_tasks(session: Session, project: Project, policy: RoutingPolicy) -> PolicyChange:
+    """Create and cancel tasks of ``project``'s items so they follow ``policy``."""
+    change = PolicyChange()
+    states = _item_states(session, project.id, policy.llm_first)
+    plans = {item_id: plan_item(policy, project.kind, state) for item_id, state in states.items()}
+    now = utcnow()
+    rows = []
+    for item_id, plan in plans.items():
+        for (role, kind), count in plan.create.items():
+            first = 1 + max((t.slot for t in states[item_id].tasks
+                             if t.role == role and t.worker_kind == kind), default=-1)
+            rows += [task_row(project.id, policy, item_id, role, kind, first + k, now)
+                     for k in range(count)]
+            change.created[(role, kind)] += count
+    if rows:
+        session.execute(insert(Task), rows)
+    cancelled = _cancel(session, [t.id for p in plans.values() for t in p.cancel], now)
+    change.cancelled.update((role, kind) for _, role, kind in cancelled)
+    escalated = Counter(item_id for item_id, role, _ in cancelled)
+    escalation = ("moderator", "llm") if policy.moderator_on_disagreement else (
+        "adjudicator", "human")
+    for item_id in sorted(escalated):
+        created = after_annotators_done(session, project.id, project.kind, policy, item_id)
+        change.created[escalation] += created
+    change.created = +change.created
+    change.updated = _update_pending(session, project.id, policy, now)
+    session.flush()
+    return change
+
+
+def _item_states(session: Session, project_id: int, llm_first: bool) -> dict[int, ItemState]:
+    states = {item_id: ItemState(item_id, external_id) for item_id, external_id in
+              session.execute(select(Item.id, Item.external_id)
+                              .where(Item.project_id == project_id))}
+    for row in session.execute(select(Task.item_id, Task.id, Task.role, Task.worker_kind,
+                                      Task.slot, Task.status)
+                               .where(Task.project_id == project_id)):
+        states[row.item_id].tasks.append(TaskState(row.id, row.role, row.worker_kind,
+                                                   row.slot, row.status))
+    answers = (Annotation.project_id == project_id, Annotation.role == "annotator",
+               Annotation.phase == "final")
+    for item_id, kind in session.execute(select(Annotation.item_id, Annotation.annotator_kind)
+                                         .where(*answers, Annotation.task_id.is_(None))):
+        states[item_id].imported[kind] += 1
+    if llm_first:
+        for item_id, value, confidence in session.execute(
+                select(Annotation.item_id, Annotation.value, Annotation.confidence)
+                .where(*answers, Annotation.annotator_kind == "llm")):
+            states[item_id].llm_answers.append((value, confidence))
+    return states
+
+
+def _cancel(session: Session, task_ids: Sequence[int], now: Any) -> list[tuple[int, str, str]]:
+    """Cancel the tasks that are still pending (a worker may have claimed one meanwhile)."""
+    done: list[tuple[int, str, str]] = []
+    for start in range(0, len(task_ids), 500):
+        chunk = list(task_ids[start:start + 500])
+        done += session.execute(
+            update(Task).where(Task.id.in_(chunk), Task.status == "pending")
+            .values(status=CANCELLED, failure_reason=CANCEL_REASON, updated_at=now)
+            .returning(Task.item_id, Task.role, Task.worker_kind)
+            .execution_options(synchronize_session=False)).all()
+    return done
+
+
+def _update_pending(session: Session, project_id: int, policy: RoutingPolicy, now: Any) -> int:
+    """Pending tasks take the policy's priority and attempts limit (a task that already used
+    that many attempts gets one more, so it is never left pending and unclaimable); return
+    how many tasks changed."""
+    limit = policy.max_attempts
+    priority = case((Task.worker_kind == "llm", policy.llm_priority),
+                    else_=policy.human_priority)
+    attempts = case((Task.attempts < limit, limit), else_=Task.attempts + 1)
+    stale = (Task.project_id == project_id, Task.status == "pending",
+             or_(Task.priority != priority, Task.max_attempts != attempts))
+    result = session.execute(update(Task).where(*stale)
+                             .values(priority=priority, max_attempts=attempts, updated_at=now)
+                             .execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,209 @@
+"""Turning the routing policy into tasks: the initial plan per item and follow-ups on submit.
+
+- On import, each item gets the annotator tasks its policy asks for, minus the annotations it
+  already has (a labelled dataset brings its human labels along).
+- With ``helper_first``, a Helper task comes first and people's tasks appear once it is done.
+- When an item's annotator tasks are all done and the answers disagree, a Moderator task is
+  created (or an adjudication task for a person when the moderator is off).
+- With ``human_below_confidence`` (LLM first), people's tasks appear only for items whose LLM
+  annotator answered below that confidence, disagreed with itself or failed.
+- A moderator that picks "none" or is less confident than ``adjudicate_below`` sends the item
+  to a person for adjudication.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy.orm import Session
+
+from annotate.kinds.schema import comparable
+from annotate.projects.policy import RoutingPolicy
+from annotate.store.bulk import bulk_insert
+from annotate.store.models import Annotation, Project, Task, utcnow
+
+OPEN_STATES = ("pending", "leased")
+CANCELLED = "cancelled"  # a pending task a policy change no longer wants; kept for history
+
+
+@dataclass(frozen=True)
+class PlannedItem:
+    item_id: int
+    external_id: str
+    humans_present: int = 0
+    llms_present: int = 0
+
+
+TASK_COLUMNS = ("project_id", "item_id", "role", "worker_kind", "slot", "status", "priority",
+                "attempts", "max_attempts", "created_at", "updated_at")
+
+
+def task_row(project_id: int, policy: RoutingPolicy, item_id: int, role: str, kind: str,
+             slot: int, now: datetime | None = None) -> dict[str, Any]:
+    """The row of a new pending task, with the policy's priority and attempts."""
+    now = now or utcnow()
+    priority = policy.llm_priority if kind == "llm" else policy.human_priority
+    values = (project_id, item_id, role, kind, slot, "pending", priority, 0,
+              policy.max_attempts, now, now)
+    return dict(zip(TASK_COLUMNS, values, strict=True))
+
+
+def plan_initial_tasks(
+    session: Session, project: Project, policy: RoutingPolicy, items: Sequence[PlannedItem]
+) -> int:
+    """Create the first tasks for freshly imported items; return how many were created."""
+    now = utcnow()
+    pid = project.id
+    human = (pid, "pending", policy.human_priority, 0, policy.max_attempts, now, now)
+    llm = (pid, "pending", policy.llm_priority, 0, policy.max_attempts, now, now)
+    rows: list[tuple[Any, ...]] = []
+    settled: list[int] = []
+    for item in items:
+        humans = max(0, policy.humans_for(item.external_id) - item.humans_present)
+        llms = max(0, policy.llm_annotations - item.llms_present)
+        i = item.item_id
+        if policy.helper_first:
+            rows.append((i, "helper", "llm", 0, *llm))
+        elif policy.llm_first and llms > 0:
+            pass  # people are asked later, only where the LLM is unsure
+        else:
+            rows += [(i, "annotator", "human", s, *human) for s in range(humans)]
+        rows += [(i, "annotator", "llm", s, *llm) for s in range(llms)]
+        if not policy.helper_first and humans == 0 and llms == 0:
+            settled.append(i)
+    columns = ("item_id", "role", "worker_kind", "slot", "project_id", "status", "priority",
+               "attempts", "max_attempts", "created_at", "updated_at")
+    bulk_insert(session, cast(Table, Task.__table__), columns, rows)
+    for item_id in settled:  # everything already answered: route disagreements now
+        after_annotators_done(session, project.id, project.kind, policy, item_id)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Done:
+    """A task that was just completed, and the answer it produced (if any)."""
+
+    project_id: int
+    kind: str
+    item_id: int
+    role: str
+    value: dict[str, Any] | None
+    confidence: float | None
+    worker_kind: str = "human"
+
+
+def on_task_done(session: Session, done: Done, policy: RoutingPolicy) -> int:
+    """Create the follow-up tasks the policy asks for; return how many were created."""
+    if done.role == "annotator" and done.worker_kind == "llm" and policy.llm_first:
+        return after_llm_first(session, done.project_id, done.kind, policy, done.item_id)
+    if done.role == "helper":
+        humans = policy.humans_for(_external_id(session, done.item_id))
+        return _add_tasks(session, done.project_id, policy, done.item_id, "annotator", "human",
+                          humans)
+    if done.role == "annotator":
+        return after_annotators_done(session, done.project_id, done.kind, policy, done.item_id)
+    if done.role == "moderator" and needs_adjudication(policy, done.value, done.confidence):
+        return _add_tasks(session, done.project_id, policy, done.item_id, "adjudicator",
+                          "human", 1)
+    return 0
+
+
+def after_llm_first(session: Session, project_id: int, kind: str, policy: RoutingPolicy,
+                    item_id: int) -> int:
+    """LLM first: once the item's LLM annotator tasks are settled, ask people only where the
+    LLM is unsure (low confidence, answers that disagree, or a task that failed)."""
+    tasks = session.execute(
+        select(Task.status).where(Task.item_id == item_id, Task.role == "annotator",
+                                  Task.worker_kind == "llm", Task.status != CANCELLED)
+    ).scalars().all()
+    answers = session.execute(
+        select(Annotation.value, Annotation.confidence).where(
+            Annotation.item_id == item_id, Annotation.role == "annotator",
+            Annotation.annotator_kind == "llm", Annotation.phase == "final")).all()
+    if llm_unsure(kind, policy, tasks, answers) is not True:
+        return 0
+    humans = policy.humans_for(_external_id(session, item_id))
+    return _add_tasks(session, project_id, policy, item_id, "annotator", "human", humans)
+
+
+def llm_unsure(kind: str, policy: RoutingPolicy, statuses: Sequence[str],
+               answers: Sequence[tuple[dict[str, Any], float | None]]) -> bool | None:
+    """LLM first, for one item: None while its LLM annotator tasks (``statuses``, cancelled
+    ones left out) are open; else whether people are needed: an answer below the threshold,
+    answers that disagree, or a task without an answer (it failed)."""
+    if any(status in OPEN_STATES for status in statuses):
+        return None
+    threshold = policy.human_below_confidence or 0.0
+    # an answer may come from an import (no task); a task without an answer has failed
+    sure = (len(answers) > 0 and "failed" not in statuses
+            and all((c if c is not None else 0.0) >= threshold for _, c in answers)
+            and not disagree(kind, [v for v, _ in answers]))
+    return not sure
+
+
+def needs_adjudication(policy: RoutingPolicy, value: dict[str, Any] | None,
+                       confidence: float | None) -> bool:
+    if value is None or value.get("decision") == "none":
+        return True
+    return (confidence if confidence is not None else 0.0) < policy.adjudicate_below
+
+
+def after_annotators_done(session: Session, project_id: int, kind: str, policy: RoutingPolicy,
+                          item_id: int) -> int:
+    """If every annotator task of the item is done and the answers disagree, escalate."""
+    values = session.scalars(_values_sql(), {"item_id": item_id}).all()
+    if len(values) < 2 or not disagree(kind, values):
+        return 0
+    open_tasks = session.scalar(_open_annotator_task_sql(), {"item_id": item_id})
+    if open_tasks is not None:
+        return 0
+    if policy.moderator_on_disagreement:
+        return _add_tasks(session, project_id, policy, item_id, "moderator", "llm", 1)
+    return _add_tasks(session, project_id, policy, item_id, "adjudicator", "human", 1)
+
+
+@functools.lru_cache(maxsize=1)
+def _values_sql() -> Any:
+    return select(Annotation.value).where(Annotation.item_id == bindparam("item_id"),
+                                          Annotation.role == "annotator",
+                                          Annotation.phase == "final")
+
+
+@functools.lru_cache(maxsize=1)
+def _open_annotator_task_sql() -> Any:
+    return select(Task.id).where(Task.item_id == bindparam("item_id"), Task.role == "annotator",
+                                 Task.status.in_(OPEN_STATES)).limit(1)
+
+
+def disagree(kind: str, values: Iterable[dict[str, Any]]) -> bool:
+    """True when at least two answers differ."""
+    distinct = Counter(comparable(kind, v) for v in values)
+    return len(distinct) > 1
+
+
+def _add_tasks(session: Session, project_id: int, policy: RoutingPolicy, item_id: int,
+               role: str, kind: str, count: int) -> int:
+    """Top the item's tasks of this role and worker kind up to ``count`` (cancelled ones do
+    not count, but keep their slots); return how many were created."""
+    slots = session.execute(
+        select(Task.slot, Task.status).where(Task.item_id == item_id, Task.role == role,
+                                             Task.worker_kind == kind)).all()
+    missing = count - sum(1 for _, status in slots if status != CANCELLED)
+    if missing <= 0:
+        return 0
+    first = max((slot for slot, _ in slots), default=-1) + 1
+    session.execute(insert(Task), [task_row(project_id, policy, item_id, role, kind, first + k)
+                                   for k in range(missing)])
+    return missing
+
+
+def _external_id(session: Session, item_id: int) -> str:
+    from annotate.store.models import Item
+
+    return session.scalar(select(Item.external_id).where(Item.id == item_id)) or ""

@@ -1,0 +1,206 @@
+"""A worker loop over the shared queue: claim, answer, submit, until the queue is empty.
+
+Used by LLM role workers (`annotate run`), the load tests and benchmarks. The answer is
+produced by a callable, so the loop knows nothing of models; a failure of the callable is
+recorded on the task (it returns to the queue or fails once out of attempts).
+
+While an answer is being made, a heartbeat extends the task's lease every third of the lease,
+so an answer slower than the lease (a slow model) never lets another worker claim the task
+and pay for it again; a worker that dies stops the heartbeat and its lease expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from annotate.errors import Conflict, NotFound
+from annotate.queue.leases import (
+    ClaimedTask,
+    Provenance,
+    claim_next_task,
+    extend_lease,
+    fail_task,
+    release_task,
+    submit_annotation,
+    submit_suggestion,
+)
+from annotate.store.engine import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Answer:
+    """What a worker produced for a task: a value and its provenance, or a failure."""
+
+    value: Any = None
+    provenance: Provenance | None = None
+    failure: str | None = None
+    suggestion: list[dict[str, Any]] | None = None  # the Helper's candidates
+    suggestion_meta: dict[str, Any] | None = None
+
+
+@dataclass
+class WorkerStats:
+    claimed: int = 0
+    submitted: int = 0
+    failed: int = 0
+    conflicts: int = 0
+    reconnects: int = 0
+    seconds: float = 0.0
+    task_ids: list[int] = field(default_factory=list)
+
+
+AnswerFn = Callable[[ClaimedTask], Answer]
+
+
+def run_worker(
+    store: Store,
+    worker_id: str,
+    answer: AnswerFn,
+    *,
+    worker_kind: str = "llm",
+    roles: Sequence[str] | None = None,
+    project_id: int | None = None,
+    lease_seconds: int = 300,
+    limit: int | None = None,
+    on_done: Callable[[WorkerStats], None] | None = None,
+    retry_db_errors: int = 5,
+) -> WorkerStats:
+    """Work until no claimable task is left (or ``limit`` tasks were handled)."""
+    stats = WorkerStats()
+    start = time.perf_counter()
+    db_errors = 0
+    heartbeat = LeaseHeartbeat(store, worker_id, lease_seconds)
+    try:
+        while limit is None or stats.claimed < limit:
+            try:
+                task = claim_next_task(store, worker_id, worker_kind=worker_kind, roles=roles,
+                                       project_id=project_id, lease_seconds=lease_seconds)
+                if task is None:
+                    break
+                stats.claimed += 1
+                _handle(store, task, worker_id, answer, stats, heartbeat)
+                db_errors = 0
+            except OperationalError:
+                # The connection dropped (server restart, killed backend): reconnect and go
+                # on; the lease of whatever was in flight expires and the task returns.
+                db_errors += 1
+                stats.reconnects += 1
+                if db_errors > retry_db_errors:
+                    raise
+                store.engine.dispose()
+                time.sleep(min(2.0, 0.1 * 2**db_errors))
+            if on_done is not None:
+                on_done(stats)
+    finally:
+        heartbeat.close()
+    stats.seconds = time.perf_counter() - start
+    return stats
+
+
+class LeaseHeartbeat:
+    """Extends the lease of the task a worker holds while its answer is being made: every
+    third of the lease, on one thread per worker loop (started with the first task)."""
+
+    def __init__(self, store: Store, worker_id: str, lease_seconds: int) -> None:
+        self.store = store
+        self.worker_id = worker_id
+        self.lease_seconds = lease_seconds
+        self.interval = lease_seconds / 3
+        self._task: ClaimedTask | None = None
+        self._since = 0.0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def holding(self, task: ClaimedTask) -> Iterator[None]:
+        with self._lock:
+            self._task, self._since = task, time.monotonic()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._beat, name="lease-heartbeat",
+                                                daemon=True)
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._task = None
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            with self._lock:
+                task = self._task
+                due = task is not None and time.monotonic() - self._since >= self.interval
+            if task is None or not due:
+                continue
+            try:
+                extend_lease(self.store, task.id, self.worker_id, self.lease_seconds)
+            except (Conflict, NotFound):  # done, released or lost meanwhile: nothing to keep
+                with self._lock:
+                    if self._task is task:
+                        self._task = None
+            except Exception as exc:  # the database hiccups: the next beat tries again
+                log.warning("could not extend the lease of task %s: %s", task.id, exc)
+
+
+def _handle(store: Store, task: ClaimedTask, worker_id: str, answer: AnswerFn,
+            stats: WorkerStats, heartbeat: LeaseHeartbeat, retries: int = 5) -> None:
+    """Record the answer; if the connection drops while doing so, reconnect and record it
+    again (submits are idempotent, so a write that did commit is not made twice). If the
+    answer raises (the run stops, a bug), the task goes back to the queue first."""
+    try:
+        with heartbeat.holding(task):
+            result = answer(task)
+    except BaseException:
+        _release_quietly(store, task, worker_id)
+        raise
+    for attempt in range(retries + 1):
+        try:
+            _record(store, task, worker_id, result, stats)
+            return
+        except OperationalError:
+            if attempt == retries:
+                raise
+            stats.reconnects += 1
+            store.engine.dispose()
+            time.sleep(min(2.0, 0.1 * 2**attempt))
+
+
+def _release_quietly(store: Store, task: ClaimedTask, worker_id: str) -> None:
+    """Give the task back; if that fails too (database gone, lease lost), its lease expires."""
+    try:
+        release_task(store, task.id, worker_id)
+    except Exception:  # the original error is the one to report
+        return
+
+
+def _record(store: Store, task: ClaimedTask, worker_id: str, result: Answer,
+            stats: WorkerStats) -> None:
+    try:
+        if result.suggestion is not None:
+            submit_suggestion(store, task.id, worker_id, result.suggestion,
+                              **(result.suggestion_meta or {}))
+        elif result.failure is not None or result.provenance is None:
+            fail_task(store, task.id, worker_id, result.failure or "no answer")
+            stats.failed += 1
+            return
+        else:
+            submit_annotation(store, task.id, result.value, result.provenance,
+                              worker_id=worker_id)
+        stats.submitted += 1
+        stats.task_ids.append(task.id)
+    except Conflict:
+        stats.conflicts += 1  # the lease was lost (expired and re-claimed): nothing stored
