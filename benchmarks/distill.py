@@ -55,8 +55,8 @@ from annotate.projects.catalog import create_project, get_project
 from annotate.projects.policy import RoutingPolicy
 from annotate.store.engine import Store, open_store
 from annotate.store.models import Item
-from roles.annotator import ItemOutput, annotate_items
 from roles.distilled import MiniLMEmbedder, load_distilled
+from roles.offline import ItemOutput, annotate_items
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "convabuse" / "convabuse_dev.csv"
 PROJECT = "convabuse-dev"

@@ -8,26 +8,21 @@ whose text is not in the item is rejected, never stored.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from annotate.errors import InvalidInput
 from annotate.kinds.schema import LabelSchema, validate_value
-from annotate.llm.types import Completion, LLMClient
+from annotate.llm.types import Completion
 from annotate.queue.leases import ClaimedTask, Provenance
 from annotate.queue.worker import Answer
-from annotate.store.engine import Store
 from guidelines.prompts import RenderedPrompt, render
 from roles.base import (
     Attempt,
-    ProjectContext,
     RoleContext,
     RoleFailure,
     call_model,
-    guideline_examples,
     llm_provenance,
     reject,
 )
@@ -185,116 +180,6 @@ class AnnotatorRole:
         if isinstance(result, RoleFailure):
             return result.as_answer()
         return Answer(value=result.value, provenance=result.provenance(ctx))
-
-
-def annotate_texts(store: Store, project: str, texts: Sequence[str], *, model: str,
-                   guideline: str | None = None, llm: LLMClient | None = None,
-                   ) -> list[Label | RoleFailure]:
-    """Label texts outside the queue (guideline playground, Label Studio backend, pilots),
-    optionally under a draft ``guideline`` that is not saved yet."""
-    from annotate.llm.client import make_client
-
-    context = _draft_context(ProjectContext.load(store, project), guideline)
-    client = llm or make_client(store, context.project_id, model)
-    ctx = RoleContext(store=store, llm=client, project=context, model=model)
-    if is_distilled(model):
-        return list(label_distilled(ctx, list(texts)))  # one batch of embeddings
-    return [label_text(ctx, text, {}, {}, Attempt(role="annotator")) for text in texts]
-
-
-@dataclass(frozen=True)
-class ItemOutput:
-    """One playground output: the value (or the error) for an item; nothing is stored."""
-
-    item_id: int
-    value: dict[str, Any] | None
-    rationale: str | None = None
-    confidence: float | None = None
-    error: str | None = None
-
-
-def annotate_items(store: Store, project_id: int, item_ids: Sequence[int], *,
-                   guideline: str | None = None, model: str | None = None,
-                   llm: LLMClient | None = None) -> list[ItemOutput]:
-    """The guideline playground's call: label stored items under a draft guideline."""
-    import os
-
-    from sqlalchemy import select
-
-    from annotate.llm.types import DEFAULT_MODEL
-    from annotate.store.models import Item, Project
-
-    with store.session() as session:
-        name = session.scalars(select(Project.name).where(Project.id == project_id)).one()
-        items = {i.id: (i.text, dict(i.data or {}), dict(i.meta or {})) for i in
-                 session.scalars(select(Item).where(Item.id.in_(list(item_ids))))}
-    model = model or os.environ.get("ANNOTATE_MODEL", DEFAULT_MODEL)
-    context = _draft_context(ProjectContext.load(store, name), guideline)
-    from annotate.llm.client import make_client
-
-    ctx = RoleContext(store=store, llm=llm or make_client(store, project_id, model),
-                      project=context, model=model, worker_id="playground")
-    outputs = []
-    batch = label_distilled(ctx, [items[i][0] for i in item_ids]) if is_distilled(model) \
-        else None
-    for index, item_id in enumerate(item_ids):
-        text, data, meta = items[item_id]
-        result = batch[index] if batch is not None \
-            else label_text(ctx, text, data, meta, Attempt(role="annotator"))
-        if isinstance(result, RoleFailure):
-            outputs.append(ItemOutput(item_id, None, error=f"{result.kind}: {result.message}"))
-        else:
-            outputs.append(ItemOutput(item_id, result.value, result.rationale,
-                                      result.confidence))
-    return outputs
-
-
-def _draft_context(context: ProjectContext, guideline: str | None) -> ProjectContext:
-    if guideline is None:
-        return context
-    from annotate.projects.catalog import guideline_hash
-
-    return dataclasses.replace(
-        context, guideline=guideline, guideline_version=guideline_hash(guideline),
-        examples=tuple(guideline_examples(guideline, context.schema)))
-
-
-@dataclass
-class LabelStudioPredictor:
-    """The annotator role as a Label Studio ML backend predictor (model loaded once)."""
-
-    ctx: RoleContext
-
-    @property
-    def model_version(self) -> str:
-        return f"{self.ctx.model}@{self.ctx.project.guideline_version}"
-
-    def predict(self, schema: LabelSchema, items: Sequence[Any]) -> list[Any]:
-        from annotate.integrations.labelstudio.predictor import PredictedValue, PredictionFailure
-
-        out: list[Any] = []
-        for item in items:
-            result = label_text(self.ctx, item.text, item.data or {}, {},
-                                Attempt(role="annotator"))
-            if isinstance(result, RoleFailure):
-                out.append(PredictionFailure(result.kind, result.message, result.raw_text))
-            else:
-                out.append(PredictedValue(result.value, result.confidence))
-        return out
-
-
-def labelstudio_predictor(store: Store, project: str) -> LabelStudioPredictor:
-    """The hook `annotate ls backend` loads: model from ANNOTATE_MODEL or the embedded one."""
-    import os
-
-    from annotate.llm.client import make_client
-    from annotate.llm.types import DEFAULT_MODEL
-
-    model = os.environ.get("ANNOTATE_MODEL", DEFAULT_MODEL)
-    context = ProjectContext.load(store, project)
-    client = make_client(store, context.project_id, model)
-    return LabelStudioPredictor(RoleContext(store=store, llm=client, project=context,
-                                            model=model, worker_id="labelstudio-backend"))
 
 
 def _max_tokens(schema: LabelSchema) -> int:

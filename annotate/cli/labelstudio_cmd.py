@@ -166,6 +166,7 @@ def backend_cmd(
         serve_backend,
     )
     from annotate.integrations.labelstudio.predictor import load_predictor
+    from annotate.settings import load_settings
 
     with _store(ctx, db) as store:
         credentials, generated = _backend_credentials(host, auth_user, auth_pass, no_auth)
@@ -190,7 +191,7 @@ def backend_cmd(
                 err.print(f"Basic Authentication: user {credentials.user}, password as given",
                           highlight=False, markup=False)
 
-        predictor = load_predictor(store, name)
+        predictor = load_predictor(store, name, load_settings().model)
         serve_backend(store, name, predictor, host, port, credentials=credentials,
                       limits=limits, on_ready=ready)
     err.print(f"ML backend for {name!r} stopped", highlight=False)

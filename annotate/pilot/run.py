@@ -125,7 +125,7 @@ def run_model(store: Store, project: Project, item_ids: Sequence[int], model: st
               on_progress: Progress | None = None) -> ModelRun:
     """The annotator role on the items, a chunk at a time; stores no annotation."""
     from annotate.llm.client import make_client
-    from roles.annotator import annotate_items
+    from roles.offline import annotate_items
 
     if on_progress is not None:
         on_progress(model, 0, len(item_ids))

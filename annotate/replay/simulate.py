@@ -62,7 +62,7 @@ def _llm_alone(store: Store, project_id: int, model: str, client: LLMClient
                ) -> dict[str, tuple[str, float | None]]:
     from annotate.agreement.reporting import label_of
     from annotate.store.models import Project
-    from roles.annotator import annotate_items
+    from roles.offline import annotate_items
 
     with store.session() as session:
         kind = session.get_one(Project, project_id).kind

@@ -5,17 +5,13 @@ most common answer), run the LLM annotator role on them under a *draft* guidelin
 its outputs with the expected answers, save the draft as a new guideline version with a
 diff to the last one, and send a share of the items to two people (double annotation).
 
-The annotator role lives in ``roles.annotator``; the playground calls
-``annotate_items(store, project_id, item_ids, guideline=TEXT, model=None)``, which returns one
-output per item (``item_id``, ``value``, ``rationale``, ``confidence``, ``error``; attributes
-or dict keys) and stores no annotation. When it is not there the run is a value saying
-"LLM roles not installed yet", not an exception.
+The playground calls :func:`roles.offline.annotate_items`, which returns one output per item
+(``item_id``, ``value``, ``rationale``, ``confidence``, ``error``) and stores no annotation.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -30,8 +26,7 @@ from annotate.kinds.schema import comparable
 from annotate.projects.catalog import current_guideline, project_policy, save_guideline, set_policy
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, GuidelineVersion, Item, Project, Task, utcnow
-
-ROLES_MISSING = "LLM roles not installed yet"
+from roles.offline import annotate_items
 
 
 @dataclass(frozen=True)
@@ -106,16 +101,9 @@ class PlaygroundRun:
 
 
 def run_annotator(store: Store, project: Project, examples: Sequence[Example],
-                  guideline: str, model: str | None = None) -> PlaygroundRun:
+                  guideline: str, model: str) -> PlaygroundRun:
     """Run the LLM annotator role under the draft guideline on the examples (nothing is
     stored as an annotation) and compare with the expected answers."""
-    try:
-        annotate_items = getattr(importlib.import_module("roles.annotator"),
-                                 "annotate_items", None)
-    except ImportError:
-        annotate_items = None
-    if annotate_items is None:
-        return PlaygroundRun(error=ROLES_MISSING)
     try:
         outputs = annotate_items(store, project.id, [e.item_id for e in examples],
                                  guideline=guideline, model=model)

@@ -18,9 +18,9 @@ from annotate.llm.testing import install_fake, reply
 from annotate.projects.catalog import create_project
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item, Project
-from roles.annotator import annotate_items, annotate_texts
 from roles.base import RoleFailure
 from roles.distilled import Predicted, read_model
+from roles.offline import annotate_items, annotate_texts
 from roles.runner import run_project
 from tests.distill.conftest import TOY
 

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from annotate.errors import InvalidInput
-from annotate.integrations.labelstudio import predictor as predictor_module
 from annotate.integrations.labelstudio.backend import BackendServer, make_backend_server
 from annotate.integrations.labelstudio.config import labeling_config
 from annotate.integrations.labelstudio.predictor import (
@@ -21,7 +20,6 @@ from annotate.integrations.labelstudio.predictor import (
     PredictedValue,
     PredictionFailure,
     Predictor,
-    load_predictor,
 )
 from annotate.kinds.schema import LabelSchema
 from annotate.store.engine import Store
@@ -145,9 +143,3 @@ def test_busy_port_is_one_clear_error(backend: Any, sqlite_store: Store) -> None
 def test_scripted_predictor_satisfies_the_protocol() -> None:
     assert isinstance(ScriptedPredictor(script), Predictor)
 
-
-def test_without_the_roles_the_cli_hook_says_so(sqlite_store: Store,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(predictor_module, "PREDICTOR_HOOK", "roles.not_written_yet:predictor")
-    with pytest.raises(InvalidInput, match="no predictor available yet"):
-        load_predictor(sqlite_store, "reviews")

@@ -40,8 +40,7 @@ def _answer(model: str, messages: list[dict[str, Any]], params: dict[str, Any]) 
 
 
 @pytest.fixture
-def slow_llm(monkeypatch: pytest.MonkeyPatch) -> ScriptedLLM:
-    monkeypatch.setenv("ANNOTATE_MODEL", "fake/m")
+def slow_llm() -> ScriptedLLM:
     return install_fake(responder=_answer, latency_s=LATENCY_S)
 
 
@@ -49,7 +48,7 @@ def slow_llm(monkeypatch: pytest.MonkeyPatch) -> ScriptedLLM:
 def backend(sqlite_store: Store, slow_llm: ScriptedLLM) -> Iterator[BackendServer]:
     make_ls_project(sqlite_store, "reviews", SCHEMA, [("r1", "a good film", {})])
     server = make_backend_server(
-        sqlite_store, "reviews", load_predictor(sqlite_store, "reviews"), "127.0.0.1", 0,
+        sqlite_store, "reviews", load_predictor(sqlite_store, "reviews", "fake/m"), "127.0.0.1", 0,
         credentials=CREDENTIALS, limits=BackendLimits(chunk_size=4, model_slots=1))
     with serving(server):
         yield server

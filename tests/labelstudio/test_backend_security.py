@@ -54,8 +54,7 @@ def _answer(model: str, messages: list[dict[str, Any]], params: dict[str, Any]) 
 
 
 @pytest.fixture
-def fake_llm(monkeypatch: pytest.MonkeyPatch) -> ScriptedLLM:
-    monkeypatch.setenv("ANNOTATE_MODEL", "fake/m")
+def fake_llm() -> ScriptedLLM:
     return install_fake(responder=_answer)
 
 
@@ -68,7 +67,7 @@ def item_ids(sqlite_store: Store) -> list[int]:
 def start(store: Store, limits: BackendLimits = LIMITS,
           credentials: BasicCredentials | None = None) -> BackendServer:
     """The real annotator role behind the backend (the hook `annotate ls backend` loads)."""
-    return make_backend_server(store, "reviews", load_predictor(store, "reviews"),
+    return make_backend_server(store, "reviews", load_predictor(store, "reviews", "fake/m"),
                                "127.0.0.1", 0, limits=limits,
                                credentials=credentials or BasicCredentials(USER, PASSWORD))
 
@@ -149,7 +148,7 @@ def test_weak_or_malformed_credentials_are_refused() -> None:
 
 def test_no_credentials_only_on_a_loopback_address(sqlite_store: Store, item_ids: list[int],
                                                     fake_llm: ScriptedLLM) -> None:
-    predictor = load_predictor(sqlite_store, "reviews")
+    predictor = load_predictor(sqlite_store, "reviews", "fake/m")
     for host in ("0.0.0.0", "", "::"):
         with pytest.raises(InvalidInput, match="--no-auth serves only a loopback address"):
             make_backend_server(sqlite_store, "reviews", predictor, host, 0, credentials=None)

@@ -130,10 +130,9 @@ def test_label_studio_backend_predictor_hook(
     )
 
     make_items(["great phone"])
-    monkeypatch.setenv("ANNOTATE_MODEL", "fake/m")
     fake = install_fake()
     fake.push(reply(answer_json(reason="r", label="pos", confidence=70)), reply("{broken"))
-    predictor = load_predictor(sqlite_store, "p")
+    predictor = load_predictor(sqlite_store, "p", "fake/m")
     assert predictor.model_version.startswith("fake/m@")
     schema = LabelSchema(kind="classification", labels=["pos", "neg"])
     results = predictor.predict(schema, [ItemToPredict("great phone"), ItemToPredict("x")])
@@ -143,7 +142,8 @@ def test_label_studio_backend_predictor_hook(
 
 def test_playground_labels_texts_under_a_draft_guideline(
         sqlite_store: Store, make_items: Callable[..., int]) -> None:
-    from roles.annotator import Labelled, annotate_texts
+    from roles.annotator import Labelled
+    from roles.offline import annotate_texts
 
     make_items(["a"])
     fake = install_fake(default=reply(answer_json(reason="r", label="neg", confidence=60)))

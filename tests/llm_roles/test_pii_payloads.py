@@ -18,7 +18,7 @@ from annotate.llm.pii.scoring import load_set
 from annotate.projects.policy import RoutingPolicy
 from annotate.store.engine import Store
 from roles import expert
-from roles.annotator import annotate_items, annotate_texts, labelstudio_predictor
+from roles.offline import annotate_items, annotate_texts
 from roles.runner import run_project
 from tests.acceptance.fake_openai import _Handler
 
@@ -80,12 +80,8 @@ def test_no_raw_value_reaches_a_remote_model(
     with sqlite_store.session() as session:
         ids = [i.id for i in session.query(Item).filter(Item.project_id == pid)]
     annotate_items(sqlite_store, pid, ids, model=MODEL)  # playground, pilot run_model
-    import os
-    os.environ["ANNOTATE_MODEL"] = MODEL
-    try:
-        predictor = labelstudio_predictor(sqlite_store, "p")
-    finally:
-        del os.environ["ANNOTATE_MODEL"]
+    from annotate.integrations.labelstudio.predictor import load_predictor
+    predictor = load_predictor(sqlite_store, "p", MODEL)
     from types import SimpleNamespace
     predictor.predict(LabelSchema(kind="classification", labels=["pos", "neg"]),
                       [SimpleNamespace(text=t, data={}) for t in TEXTS])

@@ -5,7 +5,6 @@ playground."""
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import pytest
@@ -15,8 +14,6 @@ from annotate.errors import Conflict
 from annotate.llm.testing import Reply, install_fake, reply
 from annotate.services.dashboards import agreement_view, answers_frame, progress, suggestion_use
 from annotate.services.playground import (
-    ROLES_MISSING,
-    PlaygroundRun,
     pick_examples,
     run_annotator,
     save_draft,
@@ -183,15 +180,6 @@ def test_playground_compares_the_annotator_with_the_expected_answers(store: Stor
     assert got == {text: ({"label": "negative"}, True) if text in UNHAPPY
                    else ({"label": "positive"}, False) for text in TEXTS}
 
-
-def test_playground_without_the_roles_package_is_a_value(store: Store, seeded: Seeded,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "roles.annotator", None)  # import fails: not installed
-    with store.session() as session:
-        project = session.get_one(Project, seeded.projects["pairs"])
-        examples = pick_examples(session, project)
-    assert run_annotator(store, project, examples, "# draft") == PlaygroundRun(
-        error=ROLES_MISSING)
 
 
 UNHAPPY = {TEXTS[1], TEXTS[4]}

@@ -75,7 +75,7 @@ def _run(store: Store, project: Project, examples: list[Example], draft: str) ->
                  disabled=not examples):
         with st.spinner("The annotator role is working..."):
             state.remember(memo, run_annotator(store, project, examples, draft,
-                                               model=model or None))
+                                               model=model or load_settings().model))
     run = state.recall(memo)
     if isinstance(run, PlaygroundRun) and run.error:
         st.warning(run.error)

@@ -1,7 +1,8 @@
 """The seam between the ML backend and the LLM roles: something that predicts values for items.
 
-The annotator role satisfies :class:`Predictor`; tests use a scripted fake. The backend loads
-one predictor at start and keeps it (a local model is loaded once, not per request).
+The annotator role satisfies :class:`Predictor` through :class:`AnnotatorPredictor`; tests use
+a scripted fake. The backend loads one predictor at start and keeps it (a local model is
+loaded once, not per request).
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from annotate.errors import InvalidInput
 from annotate.kinds.schema import LabelSchema
+from annotate.llm.client import make_client
+from annotate.llm.types import DEFAULT_MODEL
 from annotate.store.engine import Store
+from roles.annotator import label_text
+from roles.base import Attempt, ProjectContext, RoleContext, RoleFailure
 
 
 @dataclass(frozen=True)
@@ -56,28 +60,33 @@ class Predictor(Protocol):
         ...
 
 
-PREDICTOR_HOOK = "roles.annotator:labelstudio_predictor"
+@dataclass
+class AnnotatorPredictor:
+    """The annotator role as a Label Studio ML backend predictor (model loaded once)."""
+
+    ctx: RoleContext
+
+    @property
+    def model_version(self) -> str:
+        return f"{self.ctx.model}@{self.ctx.project.guideline_version}"
+
+    def predict(self, schema: LabelSchema, items: Sequence[ItemToPredict]
+                ) -> list[PredictedValue | PredictionFailure]:
+        out: list[PredictedValue | PredictionFailure] = []
+        for item in items:
+            result = label_text(self.ctx, item.text, item.data or {}, {},
+                                Attempt(role="annotator"))
+            if isinstance(result, RoleFailure):
+                out.append(PredictionFailure(result.kind, result.message, result.raw_text))
+            else:
+                out.append(PredictedValue(result.value, result.confidence))
+        return out
 
 
-def load_predictor(store: Store, project: str) -> Predictor:
-    """The roles' predictor for ``project`` (the hook the roles package fills in).
-
-    The roles package provides ``roles.annotator.labelstudio_predictor(store, project)``
-    returning a :class:`Predictor`; until it does, this raises one clear error.
-    """
-    import importlib
-
-    module_name, func_name = PREDICTOR_HOOK.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise InvalidInput(f"no predictor available yet: {module_name} cannot be imported "
-                           f"({exc})") from None
-    factory = getattr(module, func_name, None)
-    if factory is None:
-        raise InvalidInput(f"no predictor available yet: {module_name} has no {func_name}()")
-    predictor = factory(store, project)
-    if not isinstance(predictor, Predictor):
-        raise InvalidInput(f"{PREDICTOR_HOOK} returned {type(predictor).__name__}, "
-                           "not a Predictor (model_version, predict)")
-    return predictor
+def load_predictor(store: Store, project: str, model: str = DEFAULT_MODEL) -> Predictor:
+    """The project's annotator role, answering with ``model`` (the edge reads it from the
+    settings), as the backend's predictor."""
+    context = ProjectContext.load(store, project)
+    client = make_client(store, context.project_id, model)
+    return AnnotatorPredictor(RoleContext(store=store, llm=client, project=context,
+                                          model=model, worker_id="labelstudio-backend"))
