@@ -38,11 +38,13 @@ test: $(DISTILL_STAMP)
 	bash .ci/install-test-services.sh
 	$(BIN)/ruff check annotate roles guidelines ui tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check annotate roles guidelines ui tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(DISTILL_STAMP)
 	$(BIN)/python benchmarks/queue.py

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from annotate.cli.main import main
-from annotate.projects.catalog import get_project, project_policy, set_policy
+from annotate.projects.catalog import get_project, project_policy
 from annotate.projects.policy import RoutingPolicy
 from annotate.queue.leases import Provenance, claim_next_task, submit_annotation
+from annotate.queue.reconcile import set_policy
 from annotate.store.engine import Store
 from annotate.store.models import Item, Task
 from tests.factories import make_project

@@ -14,57 +14,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from annotate.agreement import report_sections as build
 from annotate.agreement.aggregate import TieRule
+from annotate.agreement.report_content import ReportContent, ReportOptions
 from annotate.agreement.serialize import to_jsonable
 from annotate.agreement.spans import SpanPair
 from annotate.errors import InvalidInput
-
-
-@dataclass
-class Section:
-    """One block of the HTML page."""
-
-    key: str
-    heading: str
-    intro: str = ""
-    kpis: list[dict[str, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    images: list[dict[str, str]] = field(default_factory=list)
-    tables: list[dict[str, str]] = field(default_factory=list)
-    examples: list[dict[str, Any]] = field(default_factory=list)
-
-    def add_table(self, frame: pd.DataFrame, caption: str = "", index: bool = False) -> None:
-        self.tables.append({"caption": caption, "html": html_table(frame, index=index)})
-
-    def add_image(self, data: str, alt: str) -> None:
-        self.images.append({"data": data, "alt": alt})
-
-
-@dataclass
-class ReportContent:
-    """What the section builders collect: the page, the JSON numbers and the CSV tables."""
-
-    sections: list[Section] = field(default_factory=list)
-    numbers: dict[str, Any] = field(default_factory=dict)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ReportOptions:
-    level: str = "nominal"
-    order: Sequence[object] | None = None
-    bootstrap: int = 1000
-    seed: int = 0
-    top_disagreements: int = 20
-    tie_rule: TieRule = "unresolved"
+from annotate.outfile import output_folder, safe_output, write_text
 
 
 @dataclass(frozen=True)
@@ -91,8 +53,6 @@ def write_report(out_dir: Path | str, labels: pd.DataFrame | None = None, *,
     ``rating_scales`` ``{feature: [values, lowest first]}``. ``order`` is the label order
     (needed for ordinal text labels).
     """
-    from annotate.agreement import report_sections as build
-
     if labels is None and spans is None and ratings is None:
         raise InvalidInput("nothing to report: give labels, spans or ratings")
     options = ReportOptions(level=level, order=list(order) if order else None,
@@ -115,9 +75,7 @@ def write_report(out_dir: Path | str, labels: pd.DataFrame | None = None, *,
 
 
 def write_files(out_dir: Path, content: ReportContent, title: str) -> ReportFiles:
-    """Each file written whole or not at all (:mod:`annotate.io.outfile`)."""
-    from annotate.io.outfile import output_folder, safe_output, write_text
-
+    """Each file written whole or not at all (:mod:`annotate.outfile`)."""
     output_folder(out_dir)
     csv_paths = []
     for name, table in content.tables.items():
@@ -144,15 +102,6 @@ def render_html(content: ReportContent, title: str) -> str:
     line = ", ".join(f"{k}: {v}" for k, v in meta.items()
                      if v not in (None, "", []) and k != "order")
     return env.from_string(template).render(title=title, meta=line, sections=content.sections)
-
-
-def html_table(frame: pd.DataFrame, index: bool = False) -> str:
-    """An escaped HTML table; missing values (None or NaN) show as empty cells."""
-    frame = frame.copy()
-    for column in frame.columns[[dtype is np.dtype(object) for dtype in frame.dtypes]]:
-        frame[column] = frame[column].where(frame[column].notna(), "")
-    return frame.to_html(index=index, border=0, na_rep="", escape=True,
-                         float_format=lambda v: f"{v:.3f}")
 
 
 def _default_title(task_kind: str | None) -> str:

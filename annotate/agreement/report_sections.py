@@ -19,7 +19,7 @@ from annotate.agreement.disagreement import disagreement_examples, examples_fram
 from annotate.agreement.human_llm import human_llm_confusion, llm_vs_human_majority
 from annotate.agreement.pairwise import agreement_matrix, groups_of_coded, pairwise_of_coded
 from annotate.agreement.ratings import BUCKETS, RatingComparison, compare_ratings
-from annotate.agreement.report import ReportContent, ReportOptions, Section
+from annotate.agreement.report_content import ReportContent, ReportOptions, Section
 from annotate.agreement.serialize import to_jsonable
 from annotate.agreement.spans import REFERENCE_OUTCOMES, SpanPair, compare_spans
 from annotate.agreement.summary import summary_of_coded

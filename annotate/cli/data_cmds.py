@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from annotate.cli.common import console, out, print_json, store_from
 from annotate.cli.progress import CommandProgress, progress_mode
 from annotate.errors import InvalidInput
-from annotate.io.outfile import STDOUT, check_target
+from annotate.outfile import STDOUT, check_target
 from annotate.projects.catalog import get_project
 
 

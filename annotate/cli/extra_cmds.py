@@ -138,7 +138,7 @@ def register(app: typer.Typer) -> None:
     app.command("distill")(distill)
     app.add_typer(expert_app, name="expert")
     from annotate.cli.labelstudio_cmd import ls_app
-    from ui.people_cli import people_app
+    from annotate.cli.people_cmd import people_app
 
     app.command("ui")(ui)
     app.add_typer(people_app, name="people", help="People who sign in to the UI: add, invite, "

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from annotate.cli.common import db_url, out, print_json, store_from
 from annotate.errors import InvalidInput
-from annotate.io.infile import read_text_file
+from annotate.infile import read_text_file
 from annotate.kinds.schema import TASK_KINDS, LabelSchema, parse_schema
 from annotate.projects.catalog import (
     create_project,
@@ -19,9 +19,9 @@ from annotate.projects.catalog import (
     project_policy,
     project_schema,
     project_status,
-    set_policy,
 )
 from annotate.projects.policy import load_policy
+from annotate.queue.reconcile import set_policy
 from annotate.store.engine import current_revision, head_revision, open_store, upgrade
 
 project_app = typer.Typer(help="Create and list projects.", no_args_is_help=True)

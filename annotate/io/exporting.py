@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotate.errors import InvalidInput
-from annotate.io.outfile import safe_output
+from annotate.outfile import safe_output
 from annotate.projects.catalog import get_project
 from annotate.store.models import Annotation, Item, Project
 
@@ -249,7 +249,7 @@ def available_exporters() -> dict[str, Exporter]:
 def export_project(session: Session, project: Project | str, fmt: str,
                    out: str | os.PathLike[str] | IO[Any], *, force: bool = False) -> ExportResult:
     """Write ``project`` in format ``fmt`` to a path (written whole or not at all, never over
-    a non-regular file unless ``force``: :mod:`annotate.io.outfile`) or a stream."""
+    a non-regular file unless ``force``: :mod:`annotate.outfile`) or a stream."""
     exporters = available_exporters()
     exporter = exporters.get(fmt)
     if exporter is None:

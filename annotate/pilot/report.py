@@ -35,11 +35,12 @@ def write_pilot_files(store: Store, result: PilotResult, out_dir: Path,
                       policy_path: Path | None = None) -> PilotFiles:
     """HTML report + ``numbers.json`` in ``out_dir``, the recommended policy as JSON, and
     the UI's record of the project's latest pilot."""
-    from annotate.agreement.report import ReportContent, write_files
+    from annotate.agreement.report import write_files
+    from annotate.agreement.report_content import ReportContent
 
     data = result.as_json()
     policy_path = policy_path or out_dir / "policy.json"
-    from annotate.io.outfile import output_folder, write_text
+    from annotate.outfile import output_folder, write_text
 
     output_folder(policy_path.parent)
     write_text(policy_path, json.dumps(data["recommendation"]["policy"], indent=2) + "\n")
@@ -106,7 +107,7 @@ def models_table(result: PilotResult) -> pd.DataFrame:
 
 
 def pilot_sections(result: PilotResult) -> list[Any]:
-    from annotate.agreement.report import Section
+    from annotate.agreement.report_content import Section
 
     rec = result.recommendation
     head = Section("recommendation", "Recommended routing", intro=(
@@ -137,7 +138,7 @@ def pilot_sections(result: PilotResult) -> list[Any]:
 
 
 def model_section(report: ModelReport) -> Any:
-    from annotate.agreement.report import Section
+    from annotate.agreement.report_content import Section
 
     section = Section(f"model-{report.model}", f"Model {report.model}", intro=(
         f"{report.items} items, {report.evaluable} with a unique human majority, "

@@ -15,7 +15,6 @@ from annotate.errors import Conflict, InvalidInput, NotFound
 from annotate.kinds.schema import LabelSchema
 from annotate.names import check_project_name
 from annotate.projects.policy import RoutingPolicy, default_policy, first_error
-from annotate.queue.reconcile import PolicyChange, reconcile_tasks
 from annotate.store.models import Annotation, GuidelineVersion, Item, LLMCall, Project, Task
 
 
@@ -78,21 +77,6 @@ def project_policy(project: Project) -> RoutingPolicy:
         raise InvalidInput(f"the stored policy of project {project.name!r} is invalid "
                            f"({first_error(exc, 'policy')}); replace it: annotate policy set "
                            "NAME FILE") from None
-
-
-def set_policy(session: Session, project: Project, policy: RoutingPolicy, *,
-               reconcile: bool = True, dry_run: bool = False) -> PolicyChange:
-    """Store ``policy`` and bring the items already imported in line with it: the tasks it
-    wants that are missing are created, pending ones it no longer wants are cancelled (see
-    :mod:`annotate.queue.reconcile`). ``dry_run`` returns the same change and keeps nothing."""
-    savepoint = session.begin_nested() if dry_run else None
-    project.policy_json = policy.model_dump(mode="json")
-    session.flush()
-    change = reconcile_tasks(session, project, policy) if reconcile else PolicyChange()
-    if savepoint is not None:
-        savepoint.rollback()
-        change.applied = False
-    return change
 
 
 def guideline_hash(content: str) -> str:

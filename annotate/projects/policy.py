@@ -120,7 +120,7 @@ def default_policy(kind: str) -> RoutingPolicy:
 
 def load_policy(path: Path) -> RoutingPolicy:
     """Read a policy file (JSON, or TOML by extension) with a clear error on bad fields."""
-    from annotate.io.infile import read_text_file
+    from annotate.infile import read_text_file
 
     raw = read_text_file(path, "policy")
     try:

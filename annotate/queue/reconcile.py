@@ -233,3 +233,18 @@ def _update_pending(session: Session, project_id: int, policy: RoutingPolicy, no
                              .values(priority=priority, max_attempts=attempts, updated_at=now)
                              .execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def set_policy(session: Session, project: Project, policy: RoutingPolicy, *,
+               reconcile: bool = True, dry_run: bool = False) -> PolicyChange:
+    """Store ``policy`` and bring the items already imported in line with it: the tasks it
+    wants that are missing are created, pending ones it no longer wants are cancelled (see
+    :mod:`annotate.queue.reconcile`). ``dry_run`` returns the same change and keeps nothing."""
+    savepoint = session.begin_nested() if dry_run else None
+    project.policy_json = policy.model_dump(mode="json")
+    session.flush()
+    change = reconcile_tasks(session, project, policy) if reconcile else PolicyChange()
+    if savepoint is not None:
+        savepoint.rollback()
+        change.applied = False
+    return change

@@ -27,20 +27,15 @@ from datetime import datetime, timedelta
 from typing import Literal, get_args
 
 from sqlalchemy import (
-    Boolean,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
     delete,
     func,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from annotate.errors import Conflict, InvalidInput, NotFound
-from annotate.store.models import Base, Project, utcnow
+from annotate.store.models import Project, utcnow
+from annotate.store.people_models import Invite, Person, ProjectMember
 
 PersonRole = Literal["owner", "annotator"]
 PERSON_ROLES: tuple[str, ...] = get_args(PersonRole)
@@ -48,46 +43,6 @@ TOKEN_PREFIX = "ann_"
 INVITE_PREFIX = "inv_"
 DEFAULT_INVITE_HOURS = 72
 _NAME = re.compile(r"^[\w][\w .@+-]{0,99}$")
-
-
-class Person(Base):
-    __tablename__ = "people"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    role: Mapped[str] = mapped_column(String(16), default="annotator")
-    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-
-
-class ProjectMember(Base):
-    """A person who may see and work on a project (owners see every project)."""
-
-    __tablename__ = "project_members"
-
-    project_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
-    person_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
-    created_by: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-
-    __table_args__ = (Index("ix_project_members_person", "person_id"),)
-
-
-class Invite(Base):
-    __tablename__ = "invites"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(Integer, ForeignKey("people.id", ondelete="CASCADE"),
-                                           index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_by: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime)
-    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 @dataclass(frozen=True)

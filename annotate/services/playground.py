@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from annotate.errors import InvalidInput
 from annotate.kinds.schema import comparable
-from annotate.projects.catalog import current_guideline, project_policy, save_guideline, set_policy
+from annotate.projects.catalog import current_guideline, project_policy, save_guideline
+from annotate.queue.reconcile import set_policy
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, GuidelineVersion, Item, Project, Task, utcnow
 from roles.offline import annotate_items

@@ -17,39 +17,20 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, delete, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from annotate.errors import Conflict, InvalidInput
-from annotate.services.people import Person, PersonInfo, add_person, has_owner, hash_token
-from annotate.store.models import Base, utcnow
+from annotate.services.people import PersonInfo, add_person, has_owner, hash_token
+from annotate.store.models import utcnow
+from annotate.store.people_models import Person, SetupToken, SignInSession
 
 SESSION_PREFIX = "ses_"
 SETUP_PREFIX = "setup_"
 SESSION_HOURS = 12
 SETUP_HOURS = 24
-
-
-class SignInSession(Base):
-    __tablename__ = "sign_in_sessions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(Integer, ForeignKey("people.id", ondelete="CASCADE"))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime)
-
-
-class SetupToken(Base):
-    __tablename__ = "setup_tokens"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime)
-    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 # -- sign-in sessions -----------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text, update
 from streamlit.testing.v1 import AppTest
 
 from annotate.errors import Conflict, InvalidInput, NotFound
-from annotate.services.people import Person, grant, list_people, revoke, visible_project_ids
+from annotate.services.people import grant, list_people, revoke, visible_project_ids
 from annotate.services.sessions import (
     SignInSession,
     create_first_owner,
@@ -26,6 +26,7 @@ from annotate.services.sessions import (
 from annotate.services.workspace import open_next_task
 from annotate.store.engine import Store, open_store
 from annotate.store.models import Annotation, utcnow
+from annotate.store.people_models import Person
 from tests.dbs import SqliteTemplate
 from tests.ui.conftest import APP, UiDb, button, sign_in, texts
 from ui.answers import no_remote_images, plain_markdown

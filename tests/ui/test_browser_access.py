@@ -25,9 +25,9 @@ from annotate.projects.catalog import create_project
 from annotate.projects.policy import RoutingPolicy
 from annotate.queue.leases import Provenance, claim_next_task, submit_annotation
 from annotate.services.people import grant
-from annotate.services.sessions import SignInSession
 from annotate.store.engine import Store, open_store
 from annotate.store.models import Annotation
+from annotate.store.people_models import SignInSession
 from tests.dbs import SqliteTemplate
 from tests.ui.seed import LABELS, _items, seed
 from tests.ui.test_browser import ARGS, CHROMIUM, _free_port, _wait_healthy

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, text, update
 from typer.testing import CliRunner
 
+from annotate.cli.people_cmd import people_app
 from annotate.errors import Conflict, InvalidInput, NotFound
 from annotate.services.people import (
     Invite,
@@ -26,7 +27,6 @@ from annotate.services.people import (
 from annotate.store.engine import Store, current_revision, head_revision, open_store, table_names
 from annotate.store.models import utcnow
 from tests.dbs import SqliteTemplate
-from ui.people_cli import people_app
 
 
 def test_a_token_is_stored_only_as_its_sha256(sqlite_store: Store) -> None:

@@ -6,8 +6,9 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
-from annotate.projects.catalog import get_project, set_policy
+from annotate.projects.catalog import get_project
 from annotate.projects.policy import parse_policy
+from annotate.queue.reconcile import set_policy
 from tests.ui.conftest import UiDb, button, sign_in
 from tests.ui.test_pilot_page import PAGE, piloted
 

@@ -14,8 +14,9 @@ import streamlit as st
 
 from annotate.errors import AnnotateError
 from annotate.pilot.report import latest_pilot, load_pilot_json
-from annotate.projects.catalog import get_project, set_policy
+from annotate.projects.catalog import get_project
 from annotate.projects.policy import parse_policy
+from annotate.queue.reconcile import set_policy
 from annotate.store.engine import Store
 from annotate.store.models import Project
 from ui import access, state

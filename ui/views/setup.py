@@ -11,8 +11,9 @@ from pydantic import ValidationError
 from annotate.errors import AnnotateError
 from annotate.io.importing import FORMATS
 from annotate.kinds.schema import TASK_KINDS
-from annotate.projects.catalog import create_project, project_policy, set_policy
+from annotate.projects.catalog import create_project, project_policy
 from annotate.projects.policy import RoutingPolicy
+from annotate.queue.reconcile import set_policy
 from annotate.services.project_files import (
     UPLOAD_SUFFIXES,
     export_bytes,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import annotate.store.labelstudio_models
+import annotate.store.people_models  # noqa: F401
 from annotate.store.models import Base
 
 config = context.config
