@@ -1,0 +1,141 @@
+"""``choice``: the better of the schema's options for the item, ``{"choice": "response1"}``,
+or ``"tie"`` when the schema allows ties. The options' texts are in the item's data
+(``data["options"][option]`` or ``data[option]``)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from annotate.errors import InvalidInput
+from annotate.kinds.base import (
+    TIE,
+    LSControls,
+    LSResult,
+    Strict,
+    ls_choices,
+    ls_chosen,
+    ls_item,
+    ls_sub,
+    ls_text,
+)
+
+if TYPE_CHECKING:
+    from annotate.kinds.schema import LabelSchema
+
+CHOICE = "choice"  # the Label Studio controls
+TIE_CONTROL = "tie"
+
+
+class ChoiceValue(Strict):
+    choice: str
+
+
+def option_field(index: int) -> str:
+    """The Label Studio task data field (and Text object name) holding option ``index``."""
+    return f"option_{index}"
+
+
+def uses_pairwise(schema: LabelSchema) -> bool:
+    return schema.kind == "choice" and len(schema.options) == 2
+
+
+class ChoiceStudio:
+    """Two options: ``<Pairwise name="choice">`` (left = first option) plus a
+    ``<Choices name="tie">`` check box when ties are allowed; more options:
+    ``<Choices name="choice">``. The options' texts are the task fields ``option_<i>``."""
+
+    def build_config(self, view: ET.Element, schema: LabelSchema) -> None:
+        ls_text(view)
+        fields = [option_field(i) for i in range(len(schema.options))]
+        for option, field in zip(schema.options, fields, strict=True):
+            ls_sub(view, "Header", value=option, size="5")
+            ls_sub(view, "Text", name=field, value="$" + field)
+        if uses_pairwise(schema):
+            ls_sub(view, "Pairwise", name=CHOICE, toName=",".join(fields))
+            if schema.allow_tie:
+                ls_choices(view, TIE_CONTROL, [TIE], required=False)
+        else:
+            ls_choices(view, CHOICE, schema.choices())
+
+    def controls(self, schema: LabelSchema) -> dict[str, str]:
+        if uses_pairwise(schema):
+            return {CHOICE: "pairwise", TIE_CONTROL: "choices"}
+        return {CHOICE: "choices"}
+
+    def task_data(self, schema: LabelSchema, data: dict[str, Any],
+                  candidates: Sequence[str]) -> dict[str, Any]:
+        texts = data.get("options") if isinstance(data.get("options"), dict) else {}
+        return {option_field(index): str((texts or {}).get(option, data.get(option, "")))
+                for index, option in enumerate(schema.options)}
+
+    def to_result(self, schema: LabelSchema, value: dict[str, Any], text: str) -> LSResult:
+        choice = value["choice"]
+        if not uses_pairwise(schema):
+            return [ls_item(CHOICE, "choices", {"choices": [choice]})]
+        if choice == TIE:
+            return [ls_item(TIE_CONTROL, "choices", {"choices": [TIE]})]
+        side = "left" if choice == schema.options[0] else "right"
+        # Label Studio's prediction check wants one object tag of the control as to_name.
+        return [ls_item(CHOICE, "pairwise", {"selected": side}, to_name=option_field(0))]
+
+    def from_result(self, schema: LabelSchema, controls: LSControls, text: str,
+                    candidates: Sequence[str], started_from: int | None) -> dict[str, Any]:
+        if not uses_pairwise(schema):
+            chosen = ls_chosen(controls.get(CHOICE, []))
+            if len(chosen) != 1:
+                raise InvalidInput(f"a choice needs exactly one option, got {len(chosen)}")
+            return {"choice": chosen[0]}
+        sides = [str(i.get("value", {}).get("selected", "")) for i in controls.get(CHOICE, [])]
+        tie = TIE in ls_chosen(controls.get(TIE_CONTROL, []))
+        if tie and sides:
+            raise InvalidInput("the answer picks a side and a tie at once")
+        if tie:
+            return {"choice": TIE}
+        if len(sides) != 1 or sides[0] not in ("left", "right"):
+            raise InvalidInput(f"a pairwise answer needs one side (left or right), got {sides}")
+        return {"choice": schema.options[0 if sides[0] == "left" else 1]}
+
+
+class Choice:
+    name = "choice"
+    value_model = ChoiceValue
+    instruction = "Which option is better for the item? Choose one option, or tie."
+    guideline_task = "Choose the better of the options, or a tie when neither is better."
+    max_tokens = 200
+    labelstudio = ChoiceStudio()
+    widget = None
+
+    def check_schema(self, schema: LabelSchema) -> None:
+        if len(schema.options) < 2:
+            raise ValueError("a choice schema needs at least two options")
+        if schema.allow_tie and TIE in schema.options:
+            raise ValueError(f"option {TIE!r} is reserved for ties (or set allow_tie: false)")
+
+    def default_schema(self, labels: list[str]) -> dict[str, Any]:
+        return {"kind": self.name, "options": labels or ["response1", "response2"]}
+
+    def check_value(self, schema: LabelSchema, value: Any, text: str) -> dict[str, Any]:
+        if value.choice not in schema.choices():
+            raise InvalidInput(f"choice {value.choice!r} is not one of "
+                               f"{', '.join(schema.choices())}")
+        return {"choice": value.choice}
+
+    def output_schema(self, schema: LabelSchema) -> dict[str, Any]:
+        return {"choice": {"type": "string", "enum": schema.choices()}}
+
+    def parse_output(self, schema: LabelSchema, data: dict[str, Any], text: str) -> Any:
+        return {"choice": data.get("choice")}
+
+    def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
+        return None if value.get("choice") is None else str(value["choice"])
+
+    def comparable(self, value: dict[str, Any]) -> Any:
+        return value["choice"]
+
+    def show(self, value: dict[str, Any]) -> str:
+        return str(value.get("choice"))
+
+
+KIND = Choice()

@@ -1,0 +1,93 @@
+"""``classification``: one label per item, ``{"label": "pos"}``."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from annotate.errors import InvalidInput
+from annotate.kinds.base import (
+    LSControls,
+    LSResult,
+    Strict,
+    ls_choices,
+    ls_chosen,
+    ls_item,
+    ls_text,
+    needs_labels,
+    require_label,
+)
+
+if TYPE_CHECKING:
+    from annotate.kinds.schema import LabelSchema
+
+LABEL = "label"  # the Label Studio control
+
+
+class ClassificationValue(Strict):
+    label: str
+
+
+class ClassificationStudio:
+    """``<Choices name="label" choice="single">`` over the text."""
+
+    def build_config(self, view: ET.Element, schema: LabelSchema) -> None:
+        ls_text(view)
+        ls_choices(view, LABEL, schema.labels)
+
+    def controls(self, schema: LabelSchema) -> dict[str, str]:
+        return {LABEL: "choices"}
+
+    def task_data(self, schema: LabelSchema, data: dict[str, Any],
+                  candidates: Sequence[str]) -> dict[str, Any]:
+        return {}
+
+    def to_result(self, schema: LabelSchema, value: dict[str, Any], text: str) -> LSResult:
+        return [ls_item(LABEL, "choices", {"choices": [value["label"]]})]
+
+    def from_result(self, schema: LabelSchema, controls: LSControls, text: str,
+                    candidates: Sequence[str], started_from: int | None) -> dict[str, Any]:
+        chosen = ls_chosen(controls.get(LABEL, []))
+        if len(chosen) != 1:
+            raise InvalidInput(f"a classification needs exactly one label, got {len(chosen)}")
+        return {"label": chosen[0]}
+
+
+class Classification:
+    name = "classification"
+    value_model = ClassificationValue
+    instruction = "Choose the one label that fits the item best."
+    guideline_task = "Choose the one label that fits the text best."
+    max_tokens = 200
+    labelstudio = ClassificationStudio()
+    widget = None
+
+    def check_schema(self, schema: LabelSchema) -> None:
+        if not schema.labels:
+            raise ValueError(f"a {self.name} schema needs labels")
+
+    def default_schema(self, labels: list[str]) -> dict[str, Any]:
+        return needs_labels(self.name, labels)
+
+    def check_value(self, schema: LabelSchema, value: Any, text: str) -> dict[str, Any]:
+        require_label(schema, value.label)
+        return {"label": value.label}
+
+    def output_schema(self, schema: LabelSchema) -> dict[str, Any]:
+        return {"label": {"type": "string", "enum": schema.labels}}
+
+    def parse_output(self, schema: LabelSchema, data: dict[str, Any], text: str) -> Any:
+        return {"label": data.get("label")}
+
+    def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
+        return None if value.get("label") is None else str(value["label"])
+
+    def comparable(self, value: dict[str, Any]) -> Any:
+        return value["label"]
+
+    def show(self, value: dict[str, Any]) -> str:
+        return str(value.get("label"))
+
+
+KIND = Classification()

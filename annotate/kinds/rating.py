@@ -1,0 +1,155 @@
+"""``rating``: each feature of the schema on its own ordinal scale,
+``{"ratings": {"fluency": 4, "relevance": 2}}``."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from annotate.errors import InvalidInput
+from annotate.kinds.base import (
+    LSControls,
+    LSResult,
+    Strict,
+    ls_choices,
+    ls_chosen,
+    ls_item,
+    ls_sub,
+    ls_text,
+)
+
+if TYPE_CHECKING:
+    from annotate.kinds.schema import LabelSchema, RatingFeature
+
+
+class RatingValue(Strict):
+    ratings: dict[str, int | str]
+
+
+def rating_controls(schema: LabelSchema) -> dict[str, RatingFeature]:
+    """Label Studio control name -> feature, one per feature (names made XML- and LS-safe)."""
+    out: dict[str, RatingFeature] = {}
+    for index, feature in enumerate(schema.features):
+        name = "rating_" + re.sub(r"[^0-9A-Za-z_-]", "_", feature.name)
+        if name in out:
+            name = f"{name}_{index}"
+        out[name] = feature
+    return out
+
+
+def is_star_scale(feature: RatingFeature) -> bool:
+    """A scale Label Studio's ``<Rating>`` can show: the integers 1..N."""
+    return feature.scale == list(range(1, len(feature.scale) + 1))
+
+
+class RatingStudio:
+    """Per feature a ``<Rating name="rating_<feature>">`` when its scale is 1..N, otherwise
+    ``<Choices name="rating_<feature>">`` with the scale's values."""
+
+    def build_config(self, view: ET.Element, schema: LabelSchema) -> None:
+        ls_text(view)
+        for name, feature in rating_controls(schema).items():
+            box = ls_sub(view, "View")
+            ls_sub(box, "Header", value=feature.name, size="5")
+            if feature.description:
+                ls_sub(box, "Header", value=feature.description, size="6")
+            if is_star_scale(feature):
+                ls_sub(box, "Rating", name=name, toName="text",
+                       maxRating=str(len(feature.scale)), required="true")
+            else:
+                ls_choices(box, name, [str(s) for s in feature.scale])
+
+    def controls(self, schema: LabelSchema) -> dict[str, str]:
+        return {name: "rating" if is_star_scale(f) else "choices"
+                for name, f in rating_controls(schema).items()}
+
+    def task_data(self, schema: LabelSchema, data: dict[str, Any],
+                  candidates: Sequence[str]) -> dict[str, Any]:
+        return {}
+
+    def to_result(self, schema: LabelSchema, value: dict[str, Any], text: str) -> LSResult:
+        out = []
+        for name, feature in rating_controls(schema).items():
+            rating = value["ratings"][feature.name]
+            if is_star_scale(feature):
+                out.append(ls_item(name, "rating", {"rating": int(rating)}))
+            else:
+                out.append(ls_item(name, "choices", {"choices": [str(rating)]}))
+        return out
+
+    def from_result(self, schema: LabelSchema, controls: LSControls, text: str,
+                    candidates: Sequence[str], started_from: int | None) -> dict[str, Any]:
+        ratings: dict[str, Any] = {}
+        for name, feature in rating_controls(schema).items():
+            items = controls.get(name, [])
+            if not items:
+                continue
+            if is_star_scale(feature):
+                ratings[feature.name] = items[-1].get("value", {}).get("rating")
+            else:
+                chosen = ls_chosen(items)
+                if len(chosen) != 1:
+                    raise InvalidInput(f"feature {feature.name!r} needs one rating, "
+                                       f"got {len(chosen)}")
+                ratings[feature.name] = chosen[0]
+        return {"ratings": ratings}
+
+
+class Rating:
+    name = "rating"
+    value_model = RatingValue
+    instruction = "Rate the item on each feature, on that feature's scale."
+    guideline_task = "Rate the text on each feature, on that feature's scale."
+    max_tokens = 300
+    labelstudio = RatingStudio()
+    widget = None
+
+    def check_schema(self, schema: LabelSchema) -> None:
+        if not schema.features:
+            raise ValueError("a rating schema needs at least one feature")
+
+    def default_schema(self, labels: list[str]) -> dict[str, Any]:
+        return {"kind": self.name, "features": [{"name": n, "scale": [1, 2, 3, 4, 5]}
+                                                for n in labels or ["quality"]]}
+
+    def check_value(self, schema: LabelSchema, value: Any, text: str) -> dict[str, Any]:
+        features = {f.name: f for f in schema.features}
+        unknown = set(value.ratings) - set(features)
+        if unknown:
+            raise InvalidInput(f"unknown rating feature(s): {', '.join(sorted(unknown))}")
+        missing = set(features) - set(value.ratings)
+        if missing:
+            raise InvalidInput(f"missing rating for feature(s): {', '.join(sorted(missing))}")
+        out: dict[str, int | str] = {}
+        for name, feature in features.items():
+            raw = value.ratings[name]
+            match = [s for s in feature.scale if s == raw or str(s) == str(raw)]
+            if not match:
+                raise InvalidInput(f"rating {raw!r} for {name!r} is not on its scale "
+                                   f"{feature.scale}")
+            out[name] = match[0]
+        return {"ratings": out}
+
+    def output_schema(self, schema: LabelSchema) -> dict[str, Any]:
+        features = {f.name: {"enum": list(f.scale)} for f in schema.features}
+        return {"ratings": {"type": "object", "additionalProperties": False,
+                            "required": list(features), "properties": features}}
+
+    def parse_output(self, schema: LabelSchema, data: dict[str, Any], text: str) -> Any:
+        return {"ratings": data.get("ratings")}
+
+    def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
+        """The point given to ``feature`` (a rating has no label without one)."""
+        raw = (value.get("ratings") or {}).get(feature) if feature else None
+        return None if raw is None else str(raw)
+
+    def comparable(self, value: dict[str, Any]) -> Any:
+        return tuple(sorted((k, str(v)) for k, v in value["ratings"].items()))
+
+    def show(self, value: dict[str, Any]) -> str:
+        return ", ".join(f"{k}={x}" for k, x in (value.get("ratings") or {}).items())
+
+
+KIND = Rating()

@@ -1,0 +1,113 @@
+"""``text``: a written answer, ``{"text": "...", "candidate": 2, "edited": true}``: which of
+the Helper's candidates it started from (if any) and whether the person edited it."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from annotate.errors import InvalidInput
+from annotate.kinds.base import (
+    LSControls,
+    LSResult,
+    Strict,
+    ls_item,
+    ls_sub,
+    ls_text,
+    normalised_text,
+)
+
+if TYPE_CHECKING:
+    from annotate.kinds.schema import LabelSchema
+
+ANSWER = "answer"  # the Label Studio control
+CANDIDATES = "candidates"
+
+
+class TextValue(Strict):
+    text: str = Field(min_length=1)
+    candidate: int | None = None
+    edited: bool = False
+
+
+class TextStudio:
+    """The Helper's candidates listed in ``<Text name="candidates">`` and a
+    ``<TextArea name="answer">`` Label Studio pre-fills from the pushed candidate predictions."""
+
+    def build_config(self, view: ET.Element, schema: LabelSchema) -> None:
+        ls_text(view)
+        ls_sub(view, "Header", value="Candidates", size="5")
+        ls_sub(view, "Text", name=CANDIDATES, value="$" + CANDIDATES)
+        ls_sub(view, "TextArea", name=ANSWER, toName="text", rows="4", editable="true",
+               maxSubmissions="1", required="true")
+
+    def controls(self, schema: LabelSchema) -> dict[str, str]:
+        return {ANSWER: "textarea"}
+
+    def task_data(self, schema: LabelSchema, data: dict[str, Any],
+                  candidates: Sequence[str]) -> dict[str, Any]:
+        listed = "\n\n".join(f"{i + 1}. {c}" for i, c in enumerate(candidates)) or "-"
+        return {"candidate_texts": list(candidates), CANDIDATES: listed}
+
+    def to_result(self, schema: LabelSchema, value: dict[str, Any], text: str) -> LSResult:
+        return [ls_item(ANSWER, "textarea", {"text": [value["text"]]})]
+
+    def from_result(self, schema: LabelSchema, controls: LSControls, text: str,
+                    candidates: Sequence[str], started_from: int | None) -> dict[str, Any]:
+        texts = [str(t) for item in controls.get(ANSWER, [])
+                 for t in item.get("value", {}).get("text", [])]
+        answer = "\n".join(t for t in texts if t.strip())
+        if not answer:
+            raise InvalidInput("the text answer is empty")
+        if answer in candidates:
+            return {"text": answer, "candidate": list(candidates).index(answer),
+                    "edited": False}
+        if started_from is not None:
+            return {"text": answer, "candidate": started_from, "edited": True}
+        return {"text": answer, "edited": False}
+
+
+class Text:
+    name = "text"
+    value_model = TextValue
+    instruction = "Write the answer the guideline asks for."
+    guideline_task = ("Choose the best candidate, edit it if needed, or write your own if none "
+                      "fits.")
+    max_tokens = 600
+    labelstudio = TextStudio()
+    widget = None
+
+    def check_schema(self, schema: LabelSchema) -> None:
+        return None
+
+    def default_schema(self, labels: list[str]) -> dict[str, Any]:
+        return {"kind": self.name}
+
+    def check_value(self, schema: LabelSchema, value: Any, text: str) -> dict[str, Any]:
+        if len(value.text) > schema.max_text_length:
+            raise InvalidInput(f"text is longer than {schema.max_text_length} characters")
+        return value.model_dump(exclude_none=True)  # type: ignore[no-any-return]
+
+    def output_schema(self, schema: LabelSchema) -> dict[str, Any]:
+        return {"text": {"type": "string", "minLength": 1,
+                         "maxLength": min(schema.max_text_length, 600)}}
+
+    def parse_output(self, schema: LabelSchema, data: dict[str, Any], text: str) -> Any:
+        return {"text": data.get("text")}
+
+    def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
+        """The text with case and spacing ignored (None when there is none)."""
+        text = value.get("text")
+        return normalised_text(text) if text else None
+
+    def comparable(self, value: dict[str, Any]) -> Any:
+        return normalised_text(value.get("text", ""))
+
+    def show(self, value: dict[str, Any]) -> str:
+        return str(value.get("text", ""))
+
+
+KIND = Text()
