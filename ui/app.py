@@ -19,7 +19,7 @@ import streamlit as st
 from annotate.services.workspace import skip_task
 from annotate.store.engine import Store
 from ui import access, state
-from ui.resources import app_icon, get_store
+from ui.resources import app_icon, configure_models, get_store, settings
 
 PAGES = Path(__file__).parent / "views"
 WORKSPACE = "Workspace"
@@ -113,6 +113,7 @@ def _leave_task(store: Store) -> None:
 def main() -> None:
     # a local icon: an emoji or :material: page_icon makes the browser fetch it from a CDN
     st.set_page_config(page_title="annotate", page_icon=app_icon(), layout="wide")
+    configure_models(settings().threads)  # the UI's edge: pages get values, not the environment
     store = get_store()
     access.redeem_invite_link(store)
     who = access.refresh(store)

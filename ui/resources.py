@@ -1,23 +1,37 @@
-"""The database store, created once per server process (``st.cache_resource``) from the
-``ANNOTATE_DB`` URL that ``annotate ui`` passes in, and shared by every session; the app's
-icon, drawn here (an emoji or ``:material:`` page icon makes the browser fetch it from a
-CDN, and the package ships no image files)."""
+"""The UI's edge: the settings (:func:`settings`, the one place the UI reads the environment:
+``ANNOTATE_*``, with the ``ANNOTATE_DB`` URL that ``annotate ui`` passes in, and a ``.env``); the
+database store, created once per server process (``st.cache_resource``) and shared by every
+session; the app's icon, drawn here (an emoji or ``:material:`` page icon makes the browser
+fetch it from a CDN, and the package ships no image files)."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import streamlit as st
 
-from annotate.settings import DEFAULT_DB_URL
+from annotate.settings import Settings, load_settings
 from annotate.store.engine import Store, open_store
 
-DB_ENV = "ANNOTATE_DB"
+
+def settings() -> Settings:
+    """The settings as they are now (read on each call, about 0.3 ms: the tests change the
+    environment between apps in one process). Pages take their values from here."""
+    return load_settings()
 
 
 def db_url() -> str:
-    return os.environ.get(DB_ENV) or DEFAULT_DB_URL
+    return settings().db
+
+
+@st.cache_resource(show_spinner=False)
+def configure_models(threads: int | None) -> None:
+    """In-process models (the embedded LLM, distilled classifiers) load with ``threads`` CPU
+    threads (``ANNOTATE_THREADS``; None: 1); once per process and value."""
+    if threads is not None:
+        from annotate.llm import local_model
+
+        local_model.configure(threads=threads)
 
 
 @st.cache_resource(show_spinner=False)

@@ -1,28 +1,63 @@
-"""What every command shares: the store from --db, JSON output, the console."""
+"""What every command shares: the settings and the store from --db, JSON output, the console."""
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import typer
 from rich.console import Console
 
-from annotate.settings import DEFAULT_DB_URL
+from annotate.settings import Settings, load_settings
 from annotate.store.engine import Store, open_store
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
+# Options that take their default from the settings (so a `.env` file reaches them too), by the
+# env var they name. Secrets (--token, --auth-pass) are left to their env var alone: Typer would
+# print a default in --help.
+SETTING_OF_ENVVAR = {"ANNOTATE_MODEL": "model", "ANNOTATE_THREADS": "threads",
+                     "ANNOTATE_BACKEND_USER": "backend_user",
+                     "LABEL_STUDIO_URL": "label_studio_url"}
+
 
 @dataclass
 class CliState:
-    db: str
+    """What the root command read once for the whole command line."""
+
+    settings: Settings = field(default_factory=load_settings)  # --db applied
     quiet: bool = False
+
+    @property
+    def db(self) -> str:
+        return self.settings.db
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """The settings the root command read (the environment's when a sub-app runs alone)."""
+    state = ctx.find_root().obj
+    return state.settings if isinstance(state, CliState) else load_settings()
+
+
+def option_defaults(command: Any, settings: Settings) -> dict[str, Any]:
+    """Click's ``default_map`` for ``command`` and its subcommands: the settings' value of every
+    option whose env var is in :data:`SETTING_OF_ENVVAR`. Click still prefers the flag, then
+    the env var itself, to this default. (Typer's commands are its own click's, so they are
+    read by their attributes, not by type.)"""
+    defaults: dict[str, Any] = {}
+    for param in command.params:
+        names = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar or ())
+        values = [getattr(settings, SETTING_OF_ENVVAR[n]) for n in names if n in SETTING_OF_ENVVAR]
+        if param.name and values and values[0] is not None:
+            defaults[param.name] = values[0]
+    for name, sub in (getattr(command, "commands", None) or {}).items():
+        if below := option_defaults(sub, settings):
+            defaults[name] = below
+    return defaults
 
 
 def progress_enabled(ctx: typer.Context) -> bool:
@@ -34,10 +69,7 @@ def progress_enabled(ctx: typer.Context) -> bool:
 
 
 def db_url(ctx: typer.Context) -> str:
-    state = ctx.find_root().obj
-    if isinstance(state, CliState):
-        return state.db
-    return os.environ.get("ANNOTATE_DB", DEFAULT_DB_URL)
+    return settings_of(ctx).db
 
 
 @contextmanager

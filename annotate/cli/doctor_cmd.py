@@ -19,9 +19,8 @@ from pathlib import Path
 import typer
 from sqlalchemy.engine import make_url
 
-from annotate.cli.common import db_url, out, print_json
+from annotate.cli.common import db_url, out, print_json, settings_of
 from annotate.errors import AnnotateError
-from annotate.settings import DEFAULT_MODEL
 
 LS_TIMEOUT_S = 5.0
 
@@ -45,12 +44,12 @@ def doctor(
     """Check the installation: database and migration level, the embedded model file,
     litellm, the models' API keys (present or not, never their values), Label Studio,
     threads. Exit 0 when the default job can run, 2 otherwise (the fix is on each line)."""
-    models = list(dict.fromkeys(model or [os.environ.get("ANNOTATE_MODEL") or DEFAULT_MODEL]))
+    models = list(dict.fromkeys(model or [settings_of(ctx).model]))
     checks = [check_database(db_url(ctx)), check_litellm(),
               *[check_model_line(m) for m in models]]
     if ls_url:
         checks.append(check_label_studio(ls_url))
-    checks.append(check_threads())
+    checks.append(check_threads(settings_of(ctx).threads))
     healthy = all(c.ok for c in checks)
     if json_out:
         print_json({"ok": healthy, "checks": [asdict(c) for c in checks]})
@@ -138,11 +137,10 @@ def check_label_studio(url: str) -> Check:
     return Check("label-studio", True, f"{url}: reachable")
 
 
-def check_threads() -> Check:
-    from annotate.llm.local_model import THREADS_ENV, threads_from_env
+def check_threads(configured: int | None) -> Check:
+    from annotate.settings import THREADS_ENV
 
-    raw = os.environ.get(THREADS_ENV)
-    threads = threads_from_env()
-    source = f"{THREADS_ENV}={raw}" if raw else "default"
+    threads = configured or 1
+    source = f"{THREADS_ENV}={configured}" if configured else "default"
     return Check("threads", True, f"embedded model uses {threads} ({source}); "
                  f"{os.cpu_count() or 1} CPU cores (--threads or {THREADS_ENV} to change)")

@@ -6,7 +6,6 @@ Mount with ``app.add_typer(ls_app, name="ls")``. Domain errors print one line an
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
+from annotate.cli.common import settings_of
 from annotate.errors import AnnotateError
 from annotate.settings import DEFAULT_DB_URL
 from annotate.store.engine import Store, open_store
@@ -42,9 +42,7 @@ TOKEN_OPTION = typer.Option(..., "--token", envvar="LABEL_STUDIO_API_KEY",
 def _db(ctx: typer.Context, db: str | None) -> str:
     if db:
         return db
-    root = ctx.find_root().obj
-    from_root = getattr(root, "db", None)
-    return str(from_root or os.environ.get("ANNOTATE_DB") or DEFAULT_DB_URL)
+    return settings_of(ctx).db  # the main command's --db, else ANNOTATE_DB, else the default
 
 
 @contextmanager
@@ -166,7 +164,6 @@ def backend_cmd(
         serve_backend,
     )
     from annotate.integrations.labelstudio.predictor import load_predictor
-    from annotate.settings import load_settings
 
     with _store(ctx, db) as store:
         credentials, generated = _backend_credentials(host, auth_user, auth_pass, no_auth)
@@ -191,7 +188,7 @@ def backend_cmd(
                 err.print(f"Basic Authentication: user {credentials.user}, password as given",
                           highlight=False, markup=False)
 
-        predictor = load_predictor(store, name, load_settings().model)
+        predictor = load_predictor(store, name, settings_of(ctx).model)
         serve_backend(store, name, predictor, host, port, credentials=credentials,
                       limits=limits, on_ready=ready)
     err.print(f"ML backend for {name!r} stopped", highlight=False)

