@@ -16,6 +16,7 @@ from annotate.errors import InvalidInput
 from annotate.kinds.schema import LabelSchema, validate_value
 from annotate.llm.types import Completion
 from annotate.queue.leases import ClaimedTask, Provenance
+from annotate.queue.wants import RoleWants, Stage
 from annotate.queue.worker import Answer
 from guidelines.prompts import RenderedPrompt, render
 from roles.base import (
@@ -173,6 +174,7 @@ class AnnotatorRole:
     mistakes: validated, counted, retried, never stored as a label when invalid)."""
 
     name = "annotator"
+    wants = RoleWants(Stage.FIRST_PASS, "llm_annotations", counts_imported=True)
 
     def answer(self, ctx: RoleContext, task: ClaimedTask) -> Answer:
         item = ctx.item(task.item_id)

@@ -13,6 +13,7 @@ from typing import Any
 from annotate.errors import InvalidInput
 from annotate.kinds.schema import LabelSchema, validate_value
 from annotate.queue.leases import ClaimedTask
+from annotate.queue.wants import RoleWants, Stage
 from annotate.queue.worker import Answer
 from guidelines.prompts import RenderedPrompt, render
 from roles import annotator
@@ -77,6 +78,7 @@ def parse_candidates(schema: LabelSchema, data: dict[str, Any], text: str) -> li
 
 class HelperRole:
     name = "helper"
+    wants = RoleWants(Stage.BEFORE_PEOPLE, 1, when="helper_first")  # people pick from it
 
     def answer(self, ctx: RoleContext, task: ClaimedTask) -> Answer:
         item = ctx.item(task.item_id)

@@ -16,6 +16,7 @@ from typing import Any
 from annotate.kinds.schema import comparable
 from annotate.llm.types import Completion
 from annotate.queue.leases import ClaimedTask
+from annotate.queue.wants import RoleWants, Stage
 from annotate.queue.worker import Answer
 from guidelines.prompts import RenderedPrompt, render, section
 from roles import annotator
@@ -64,6 +65,7 @@ def render_prompt(ctx: RoleContext, text: str, shown: list[str]) -> RenderedProm
 
 class ModeratorRole:
     name = "moderator"
+    wants = RoleWants(Stage.AFTER_DISAGREEMENT, 1, when="moderator_on_disagreement")
 
     def answer(self, ctx: RoleContext, task: ClaimedTask) -> Answer:
         kind = ctx.project.schema.kind

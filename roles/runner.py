@@ -35,9 +35,9 @@ from annotate.queue.worker import Answer, run_worker
 from annotate.store.engine import Store
 from annotate.store.models import Task
 from roles.base import ProjectContext, Role, RoleContext
-from roles.registry import load_role
+from roles.registry import load_role, role_names
 
-LLM_ROLES = ("helper", "annotator", "moderator")
+LLM_ROLES = ("helper", "annotator", "moderator")  # the built-in ones; plugins add more
 STOP_WAIT_S = 30.0  # on Ctrl-C, how long workers get to finish the call in hand and release
 
 
@@ -254,13 +254,15 @@ def run_project(
     llm: LLMClient,
     *,
     model: str,
-    roles: Sequence[str] = LLM_ROLES,
+    roles: Sequence[str] | None = None,
     workers: int = 1,
     limit: int | None = None,
     lease_seconds: int | None = None,
     on_progress: Callable[[RunStats], None] | None = None,
 ) -> RunStats:
-    """Work the project's LLM tasks for ``roles`` until none are left (or ``limit``)."""
+    """Work the project's LLM tasks for ``roles`` (default: every registered role) until none
+    are left (or ``limit``)."""
+    roles = tuple(roles) if roles is not None else role_names()
     context = ProjectContext.load(store, project)
     run = _Run(store=store, llm=llm, context=context, model=model, roles=roles,
                lease_seconds=lease_seconds or context.policy.lease_seconds, limit=limit,

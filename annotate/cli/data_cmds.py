@@ -1,13 +1,20 @@
-"""Import and export commands."""
+"""Import and export commands.
+
+``--format`` takes every registered format, plugins included; its help lists them when it is
+shown (reading the entry points then, not when every command starts).
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperCommand
 
 from annotate.cli.common import console, out, print_json, store_from
 from annotate.cli.progress import CommandProgress, progress_mode
@@ -15,18 +22,25 @@ from annotate.errors import InvalidInput
 from annotate.outfile import STDOUT, check_target
 from annotate.projects.catalog import get_project
 
+FORMATS = "{formats}"  # filled with the registered names when the help is shown
+
 
 def import_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Project name."),
     path: Path = typer.Argument(..., help="CSV or JSONL file (see README: Import formats)."),
-    fmt: str = typer.Option("auto", "--format", help="auto, csv, jsonl, longform, spans, "
-                            "pairwise or export (our own JSONL export)."),
+    fmt: str = typer.Option("auto", "--format", help="auto (from the extension and the first "
+                            f"record) or one of: {FORMATS}."),
     json_out: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
 ) -> None:
     """Import items (and their existing labels) in one transaction: all rows or none."""
     from annotate.io.importing import import_file
+    from annotate.io.importing.formats import load_reader
+    from roles.registry import install_routing
 
+    if fmt != "auto":
+        load_reader(fmt)  # an unknown format is one line naming the known ones, before any work
+    install_routing()  # the items' first tasks go to the registered roles
     if not path.exists():
         raise InvalidInput(f"{path}: no such file")
     mode = progress_mode(ctx)
@@ -55,8 +69,7 @@ def import_cmd(
 def export_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Project name."),
-    fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl, csv or parquet (or a "
-                            "plugin exporter's name)."),
+    fmt: str = typer.Option("jsonl", "--format", "-f", help=f"One of: {FORMATS}."),
     output: str = typer.Option(None, "--output", "-o", help="Output file, `-` for stdout "
                                "(default: stdout for jsonl/csv, NAME.parquet for parquet). "
                                "Written whole or not at all."),
@@ -64,12 +77,11 @@ def export_cmd(
                                "file a symlink points to instead of refusing."),
 ) -> None:
     """Export every item with its annotations and their full provenance."""
-    from annotate.io.exporting import available_exporters, export_project
+    from annotate.io.exporting import export_project, exporter_names, load_exporter
 
-    exporters = available_exporters()
-    if fmt not in exporters:
-        raise InvalidInput(f"unknown format {fmt!r}; choose one of {', '.join(exporters)}")
-    binary = bool(getattr(exporters[fmt], "binary", False))
+    if fmt not in exporter_names():
+        raise InvalidInput(f"unknown format {fmt!r}; choose one of {', '.join(exporter_names())}")
+    binary = bool(getattr(load_exporter(fmt), "binary", False))
     if output is None:
         output = f"{name}.parquet" if fmt == "parquet" else STDOUT
     if output == STDOUT and binary and sys.stdout.isatty():
@@ -89,6 +101,32 @@ def export_cmd(
                       f"to {escape(output)}", highlight=False)
 
 
+def _reader_names() -> Sequence[str]:
+    from annotate.io.importing.formats import reader_names
+
+    return reader_names()
+
+
+def _exporter_names() -> Sequence[str]:
+    from annotate.io.exporting import exporter_names
+
+    return exporter_names()
+
+
+def listing_formats(names: Callable[[], Sequence[str]]) -> type[TyperCommand]:
+    """A command class whose ``--format`` help names the formats ``names()`` returns."""
+
+    class ListsFormats(TyperCommand):
+        def format_help(self, ctx: Any, formatter: Any) -> None:
+            for param in self.params:
+                text = getattr(param, "help", None)
+                if isinstance(text, str) and FORMATS in text:
+                    setattr(param, "help", text.replace(FORMATS, ", ".join(names())))  # noqa: B010
+            super().format_help(ctx, formatter)
+
+    return ListsFormats
+
+
 def register(app: typer.Typer) -> None:
-    app.command("import")(import_cmd)
-    app.command("export")(export_cmd)
+    app.command("import", cls=listing_formats(_reader_names))(import_cmd)
+    app.command("export", cls=listing_formats(_exporter_names))(export_cmd)

@@ -17,6 +17,7 @@ from annotate.cli.run_progress import RunProgress
 from annotate.errors import BudgetExceeded, InvalidInput
 from annotate.projects.catalog import get_project
 from annotate.settings import DEFAULT_MODEL
+from roles.registry import install_routing, role_names
 
 MAX_LEASE_SECONDS = 7 * 24 * 3600
 
@@ -29,7 +30,7 @@ def run(
                               "ollama/..., hosted_vllm/...), local/smollm2 (embedded, the "
                               "default) or dry-run (random schema-valid answers)."),
     role: list[str] = typer.Option(None, "--role", "-r", help="Only these roles (repeatable): "
-                                   "helper, annotator, moderator. Default: all."),
+                                   f"{', '.join(role_names())}. Default: all."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, max=64,
                                 help="Worker threads (requests in flight)."),
     limit: int = typer.Option(None, "--limit", "-n", min=1, help="Stop after N tasks."),
@@ -43,6 +44,7 @@ def run(
     from annotate.llm.client import make_client
     from roles.runner import ledger_totals, run_project, task_counts
 
+    install_routing()  # the answers' follow-up tasks go to the registered roles
     roles = _roles(role, model)
     progress = RunProgress(ctx)
     with store_from(ctx) as store:
@@ -87,13 +89,13 @@ def run(
 
 def _roles(role: list[str] | None, model: str) -> tuple[str, ...]:
     from roles.distilled import is_distilled, load_distilled
-    from roles.runner import LLM_ROLES
 
-    roles = tuple(role) if role else LLM_ROLES
-    unknown = set(roles) - set(LLM_ROLES)
+    registered = role_names()
+    roles = tuple(dict.fromkeys(role)) if role else registered
+    unknown = sorted(set(roles) - set(registered))
     if unknown:
-        raise InvalidInput(f"unknown role(s) {', '.join(sorted(unknown))}; "
-                           f"choose from {', '.join(LLM_ROLES)}")
+        raise InvalidInput(f"unknown role(s) {', '.join(unknown)}; "
+                           f"choose from {', '.join(registered)}")
     if is_distilled(model):
         # A distilled model is a classifier: it annotates, it cannot help or moderate.
         if role and set(roles) != {"annotator"}:

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annotate.errors import InvalidInput
+from annotate.errors import InvalidInput, SetupError
 from annotate.outfile import safe_output
 from annotate.projects.catalog import get_project
 from annotate.store.models import Annotation, Item, Project
@@ -232,15 +232,40 @@ EXPORTERS: dict[str, Exporter] = {
 ENTRY_POINT_GROUP = "annotate.exporters"
 
 
+def _entry_points() -> dict[str, Any]:
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)
+            if ep.name not in EXPORTERS}
+
+
+def exporter_names() -> tuple[str, ...]:
+    """Every export format: the built-in ones, then those other packages register under
+    ``annotate.exporters`` (names only: no plugin is imported)."""
+    return (*EXPORTERS, *_entry_points())
+
+
+def load_exporter(name: str) -> Exporter:
+    """The exporter registered as ``name`` (a plugin's entry point names a zero-argument
+    factory, e.g. a class); an unknown name, or a plugin that cannot be loaded, is one
+    clear error."""
+    if name in EXPORTERS:
+        return EXPORTERS[name]
+    ep = _entry_points().get(name)
+    if ep is None:
+        raise InvalidInput(f"unknown export format {name!r}; choose one of "
+                           f"{', '.join(exporter_names())}")
+    try:
+        exporter: Exporter = ep.load()()
+    except Exception as exc:  # a broken plugin: one line naming it, not a traceback
+        raise SetupError(f"export format {name!r} ({ep.value}) cannot be loaded: {exc}") from exc
+    return exporter
+
+
 def available_exporters() -> dict[str, Exporter]:
     """The built-in exporters plus those other packages register under the entry point
     group ``annotate.exporters`` (each names a zero-argument factory, e.g. a class)."""
-    from importlib.metadata import entry_points
-
-    found = dict(EXPORTERS)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        found.setdefault(ep.name, ep.load()())
-    return found
+    return {name: load_exporter(name) for name in exporter_names()}
 
 
 # ---- the service -----------------------------------------------------------------------------
@@ -250,10 +275,7 @@ def export_project(session: Session, project: Project | str, fmt: str,
                    out: str | os.PathLike[str] | IO[Any], *, force: bool = False) -> ExportResult:
     """Write ``project`` in format ``fmt`` to a path (written whole or not at all, never over
     a non-regular file unless ``force``: :mod:`annotate.outfile`) or a stream."""
-    exporters = available_exporters()
-    exporter = exporters.get(fmt)
-    if exporter is None:
-        raise InvalidInput(f"unknown export format {fmt!r}; choose one of {', '.join(exporters)}")
+    exporter = load_exporter(fmt)
     if isinstance(project, str):
         project = get_project(session, project)
     counts = {"items": 0, "annotations": 0}

@@ -6,11 +6,14 @@ policy no longer wants. Leased, done and failed tasks are never touched. A cance
 keeps its row (status ``cancelled``, its reason in ``failure_reason``) so the history stays;
 the claim statement only ever picks pending or expired leased tasks, so it is never worked.
 
-The plan per item follows the routing rules of :mod:`annotate.queue.routing`: with ``helper_first``
-people wait for the Helper, with ``human_below_confidence`` they wait for the LLM annotator
-and are asked only where it is unsure (:func:`~annotate.queue.routing.llm_unsure`), and an item
-whose open annotator tasks were cancelled goes on to the moderator or adjudication through
-:func:`~annotate.queue.routing.after_annotators_done`, as if its last answer had just come in.
+The plan per item follows the routing rules of :mod:`annotate.queue.routing` and asks the
+registered roles what they want (:mod:`annotate.queue.wants`): people wait for the roles that
+come before them (the Helper with ``helper_first``), with ``human_below_confidence`` they wait
+for the LLM annotator and are asked only where it is unsure
+(:func:`~annotate.queue.routing.llm_unsure`), and an item whose open annotator tasks were
+cancelled goes on to the roles that want tasks after a disagreement (the moderator) or
+to adjudication through :func:`~annotate.queue.routing.after_annotators_done`, as if its last
+answer had just come in.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from annotate.projects.policy import RoutingPolicy
 from annotate.queue.routing import CANCELLED, after_annotators_done, llm_unsure, task_row
+from annotate.queue.wants import ADJUDICATOR, ANNOTATOR, RoleSet, Stage, registered_roles
 from annotate.store.models import Annotation, Item, Project, Task, utcnow
 
 CANCEL_REASON = "cancelled by a policy change"
@@ -87,7 +91,7 @@ class PolicyChange:
 
 def _name(key: Key) -> str:
     role, kind = key
-    return f"{'LLM' if kind == 'llm' else 'human'} annotator" if role == "annotator" else role
+    return f"{'LLM' if kind == 'llm' else 'human'} annotator" if role == ANNOTATOR else role
 
 
 def _counts(counts: Counter[Key]) -> str:
@@ -99,8 +103,10 @@ def _by_name(counts: Counter[Key]) -> dict[str, int]:
     return {_name(k): n for k, n in counts.items()}
 
 
-def plan_item(policy: RoutingPolicy, kind: str, item: ItemState) -> ItemPlan:
+def plan_item(policy: RoutingPolicy, kind: str, item: ItemState,
+              roles: RoleSet | None = None) -> ItemPlan:
     """The tasks to create and cancel so that ``item`` matches ``policy`` (no database)."""
+    roles = roles or registered_roles()
     plan = ItemPlan()
     live = [t for t in item.tasks if t.status != CANCELLED]
 
@@ -115,50 +121,60 @@ def plan_item(policy: RoutingPolicy, kind: str, item: ItemState) -> ItemPlan:
         pending = sorted((t for t in have if t.status == "pending"), key=lambda t: -t.slot)
         plan.cancel += pending[:len(have) - target]
 
-    llms = max(0, policy.llm_annotations - item.imported["llm"])
-    settle("annotator", "llm", llms)
-    settle("annotator", "human", _humans_wanted(policy, kind, item, plan, of))
-    _settle_escalation(policy, plan, of)
+    for role, wants in roles.at(Stage.FIRST_PASS):
+        settle(role, "llm", wants.count(policy, item.imported["llm"]))
+    settle(ANNOTATOR, "human", _humans_wanted(policy, kind, item, plan, of, roles))
+    _settle_escalation(policy, plan, of, roles)
     return plan
 
 
 def _humans_wanted(policy: RoutingPolicy, kind: str, item: ItemState, plan: ItemPlan,
-                   of: Any) -> int:
+                   of: Any, roles: RoleSet) -> int:
     humans = max(0, policy.humans_for(item.external_id) - item.imported["human"])
-    helpers: list[TaskState] = of("helper", "llm")
+    _cancel_unwanted(policy, plan, of, roles, Stage.BEFORE_PEOPLE)
+    before = roles.wanted(Stage.BEFORE_PEOPLE, policy)
+    helpers: list[TaskState] = [t for role, _ in before for t in of(role, "llm")]
     started = item.imported["human"] > 0 or any(t.status != "pending"
-                                                for t in of("annotator", "human"))
-    if policy.helper_first and (helpers or not started):
+                                                for t in of(ANNOTATOR, "human"))
+    if before and (helpers or not started):
         if not helpers:  # people choose from the Helper's candidates: it goes first
-            plan.create[("helper", "llm")] += 1
+            plan.create.update({(role, "llm"): n for role, n in before})
             return 0
         return humans if any(h.status in ("done", "failed") for h in helpers) else 0
-    if not policy.helper_first:
-        plan.cancel += [h for h in helpers if h.status == "pending"]
-    if not (policy.llm_first and max(0, policy.llm_annotations - item.imported["llm"]) > 0):
+    if not (policy.llm_first and roles.wanted(Stage.FIRST_PASS, policy, item.imported["llm"])):
         return humans
     cancelled = {t.id for t in plan.cancel}
-    statuses = [t.status for t in of("annotator", "llm") if t.id not in cancelled]
-    statuses += ["pending"] * plan.create[("annotator", "llm")]
+    statuses = [t.status for t in of(ANNOTATOR, "llm") if t.id not in cancelled]
+    statuses += ["pending"] * plan.create[(ANNOTATOR, "llm")]
     unsure = llm_unsure(kind, policy, statuses, item.llm_answers)
     return humans if unsure is True else 0  # None: people wait for the LLM's answers
 
 
-def _settle_escalation(policy: RoutingPolicy, plan: ItemPlan, of: Any) -> None:
+def _cancel_unwanted(policy: RoutingPolicy, plan: ItemPlan, of: Any, roles: RoleSet,
+                     stage: Stage) -> None:
+    """Pending tasks of the roles at ``stage`` that the policy now switches off."""
+    for role, wants in roles.at(stage):
+        if wants.count(policy) == 0:
+            plan.cancel += [t for t in of(role, "llm") if t.status == "pending"]
+
+
+def _settle_escalation(policy: RoutingPolicy, plan: ItemPlan, of: Any, roles: RoleSet) -> None:
     """A pending moderator task when the moderator is now off (or a pending adjudication
     instead of a moderator when it is now on) is cancelled; routing escalates afresh."""
-    moderators: list[TaskState] = of("moderator", "llm")
-    if not policy.moderator_on_disagreement:
-        plan.cancel += [t for t in moderators if t.status == "pending"]
-    elif not moderators:
-        plan.cancel += [t for t in of("adjudicator", "human") if t.status == "pending"]
+    _cancel_unwanted(policy, plan, of, roles, Stage.AFTER_DISAGREEMENT)
+    wanted = roles.wanted(Stage.AFTER_DISAGREEMENT, policy)
+    if wanted and not any(of(role, "llm") for role, _ in wanted):
+        plan.cancel += [t for t in of(ADJUDICATOR, "human") if t.status == "pending"]
 
 
-def reconcile_tasks(session: Session, project: Project, policy: RoutingPolicy) -> PolicyChange:
+def reconcile_tasks(session: Session, project: Project, policy: RoutingPolicy,
+                    roles: RoleSet | None = None) -> PolicyChange:
     """Create and cancel tasks of ``project``'s items so they follow ``policy``."""
+    roles = roles or registered_roles()
     change = PolicyChange()
     states = _item_states(session, project.id, policy.llm_first)
-    plans = {item_id: plan_item(policy, project.kind, state) for item_id, state in states.items()}
+    plans = {item_id: plan_item(policy, project.kind, state, roles)
+             for item_id, state in states.items()}
     now = utcnow()
     rows = []
     for item_id, plan in plans.items():
@@ -173,10 +189,11 @@ def reconcile_tasks(session: Session, project: Project, policy: RoutingPolicy) -
     cancelled = _cancel(session, [t.id for p in plans.values() for t in p.cancel], now)
     change.cancelled.update((role, kind) for _, role, kind in cancelled)
     escalated = Counter(item_id for item_id, role, _ in cancelled)
-    escalation = ("moderator", "llm") if policy.moderator_on_disagreement else (
-        "adjudicator", "human")
+    wanted = roles.wanted(Stage.AFTER_DISAGREEMENT, policy)
+    escalation = (wanted[0][0], "llm") if wanted else (ADJUDICATOR, "human")
     for item_id in sorted(escalated):
-        created = after_annotators_done(session, project.id, project.kind, policy, item_id)
+        created = after_annotators_done(session, project.id, project.kind, policy, item_id,
+                                        roles)
         change.created[escalation] += created
     change.created = +change.created
     change.updated = _update_pending(session, project.id, policy, now)
@@ -193,7 +210,7 @@ def _item_states(session: Session, project_id: int, llm_first: bool) -> dict[int
                                .where(Task.project_id == project_id)):
         states[row.item_id].tasks.append(TaskState(row.id, row.role, row.worker_kind,
                                                    row.slot, row.status))
-    answers = (Annotation.project_id == project_id, Annotation.role == "annotator",
+    answers = (Annotation.project_id == project_id, Annotation.role == ANNOTATOR,
                Annotation.phase == "final")
     for item_id, kind in session.execute(select(Annotation.item_id, Annotation.annotator_kind)
                                          .where(*answers, Annotation.task_id.is_(None))):

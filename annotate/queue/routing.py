@@ -1,5 +1,9 @@
 """Turning the routing policy into tasks: the initial plan per item and follow-ups on submit.
 
+Routing names no LLM role: it asks the registered roles what they want
+(:mod:`annotate.queue.wants`: first pass, before people, after a disagreement). With the
+built-in roles:
+
 - On import, each item gets the annotator tasks its policy asks for, minus the annotations it
   already has (a labelled dataset brings its human labels along).
 - With ``helper_first``, a Helper task comes first and people's tasks appear once it is done.
@@ -25,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from annotate.kinds.schema import comparable
 from annotate.projects.policy import RoutingPolicy
+from annotate.queue.wants import ADJUDICATOR, ANNOTATOR, RoleSet, Stage, registered_roles
 from annotate.store.bulk import bulk_insert
 from annotate.store.models import Annotation, Project, Task, utcnow
 
@@ -55,33 +60,36 @@ def task_row(project_id: int, policy: RoutingPolicy, item_id: int, role: str, ki
 
 
 def plan_initial_tasks(
-    session: Session, project: Project, policy: RoutingPolicy, items: Sequence[PlannedItem]
+    session: Session, project: Project, policy: RoutingPolicy, items: Sequence[PlannedItem],
+    roles: RoleSet | None = None,
 ) -> int:
     """Create the first tasks for freshly imported items; return how many were created."""
+    roles = roles or registered_roles()
     now = utcnow()
     pid = project.id
     human = (pid, "pending", policy.human_priority, 0, policy.max_attempts, now, now)
     llm = (pid, "pending", policy.llm_priority, 0, policy.max_attempts, now, now)
+    before = roles.wanted(Stage.BEFORE_PEOPLE, policy)
     rows: list[tuple[Any, ...]] = []
     settled: list[int] = []
     for item in items:
         humans = max(0, policy.humans_for(item.external_id) - item.humans_present)
-        llms = max(0, policy.llm_annotations - item.llms_present)
+        first = roles.wanted(Stage.FIRST_PASS, policy, item.llms_present)
         i = item.item_id
-        if policy.helper_first:
-            rows.append((i, "helper", "llm", 0, *llm))
-        elif policy.llm_first and llms > 0:
+        if before:  # people's tasks appear once these are done
+            rows += [(i, role, "llm", s, *llm) for role, n in before for s in range(n)]
+        elif policy.llm_first and first:
             pass  # people are asked later, only where the LLM is unsure
         else:
-            rows += [(i, "annotator", "human", s, *human) for s in range(humans)]
-        rows += [(i, "annotator", "llm", s, *llm) for s in range(llms)]
-        if not policy.helper_first and humans == 0 and llms == 0:
+            rows += [(i, ANNOTATOR, "human", s, *human) for s in range(humans)]
+        rows += [(i, role, "llm", s, *llm) for role, n in first for s in range(n)]
+        if not before and humans == 0 and not first:
             settled.append(i)
     columns = ("item_id", "role", "worker_kind", "slot", "project_id", "status", "priority",
                "attempts", "max_attempts", "created_at", "updated_at")
     bulk_insert(session, cast(Table, Task.__table__), columns, rows)
     for item_id in settled:  # everything already answered: route disagreements now
-        after_annotators_done(session, project.id, project.kind, policy, item_id)
+        after_annotators_done(session, project.id, project.kind, policy, item_id, roles)
     return len(rows)
 
 
@@ -98,18 +106,23 @@ class Done:
     worker_kind: str = "human"
 
 
-def on_task_done(session: Session, done: Done, policy: RoutingPolicy) -> int:
+def on_task_done(session: Session, done: Done, policy: RoutingPolicy,
+                 roles: RoleSet | None = None) -> int:
     """Create the follow-up tasks the policy asks for; return how many were created."""
-    if done.role == "annotator" and done.worker_kind == "llm" and policy.llm_first:
+    roles = roles or registered_roles()
+    stage = roles.stage_of(done.role)
+    if stage is Stage.FIRST_PASS and done.worker_kind == "llm" and policy.llm_first:
         return after_llm_first(session, done.project_id, done.kind, policy, done.item_id)
-    if done.role == "helper":
+    if stage is Stage.BEFORE_PEOPLE:
         humans = policy.humans_for(_external_id(session, done.item_id))
-        return _add_tasks(session, done.project_id, policy, done.item_id, "annotator", "human",
+        return _add_tasks(session, done.project_id, policy, done.item_id, ANNOTATOR, "human",
                           humans)
-    if done.role == "annotator":
-        return after_annotators_done(session, done.project_id, done.kind, policy, done.item_id)
-    if done.role == "moderator" and needs_adjudication(policy, done.value, done.confidence):
-        return _add_tasks(session, done.project_id, policy, done.item_id, "adjudicator",
+    if done.role == ANNOTATOR:
+        return after_annotators_done(session, done.project_id, done.kind, policy, done.item_id,
+                                     roles)
+    if stage is Stage.AFTER_DISAGREEMENT and needs_adjudication(policy, done.value,
+                                                                done.confidence):
+        return _add_tasks(session, done.project_id, policy, done.item_id, ADJUDICATOR,
                           "human", 1)
     return 0
 
@@ -119,17 +132,17 @@ def after_llm_first(session: Session, project_id: int, kind: str, policy: Routin
     """LLM first: once the item's LLM annotator tasks are settled, ask people only where the
     LLM is unsure (low confidence, answers that disagree, or a task that failed)."""
     tasks = session.execute(
-        select(Task.status).where(Task.item_id == item_id, Task.role == "annotator",
+        select(Task.status).where(Task.item_id == item_id, Task.role == ANNOTATOR,
                                   Task.worker_kind == "llm", Task.status != CANCELLED)
     ).scalars().all()
     answers = session.execute(
         select(Annotation.value, Annotation.confidence).where(
-            Annotation.item_id == item_id, Annotation.role == "annotator",
+            Annotation.item_id == item_id, Annotation.role == ANNOTATOR,
             Annotation.annotator_kind == "llm", Annotation.phase == "final")).all()
     if llm_unsure(kind, policy, tasks, answers) is not True:
         return 0
     humans = policy.humans_for(_external_id(session, item_id))
-    return _add_tasks(session, project_id, policy, item_id, "annotator", "human", humans)
+    return _add_tasks(session, project_id, policy, item_id, ANNOTATOR, "human", humans)
 
 
 def llm_unsure(kind: str, policy: RoutingPolicy, statuses: Sequence[str],
@@ -155,29 +168,32 @@ def needs_adjudication(policy: RoutingPolicy, value: dict[str, Any] | None,
 
 
 def after_annotators_done(session: Session, project_id: int, kind: str, policy: RoutingPolicy,
-                          item_id: int) -> int:
-    """If every annotator task of the item is done and the answers disagree, escalate."""
+                          item_id: int, roles: RoleSet | None = None) -> int:
+    """If every annotator task of the item is done and the answers disagree, escalate: to the
+    roles that want tasks after a disagreement, else to a person."""
     values = session.scalars(_values_sql(), {"item_id": item_id}).all()
     if len(values) < 2 or not disagree(kind, values):
         return 0
     open_tasks = session.scalar(_open_annotator_task_sql(), {"item_id": item_id})
     if open_tasks is not None:
         return 0
-    if policy.moderator_on_disagreement:
-        return _add_tasks(session, project_id, policy, item_id, "moderator", "llm", 1)
-    return _add_tasks(session, project_id, policy, item_id, "adjudicator", "human", 1)
+    escalation = (roles or registered_roles()).wanted(Stage.AFTER_DISAGREEMENT, policy)
+    if escalation:
+        return sum(_add_tasks(session, project_id, policy, item_id, role, "llm", n)
+                   for role, n in escalation)
+    return _add_tasks(session, project_id, policy, item_id, ADJUDICATOR, "human", 1)
 
 
 @functools.lru_cache(maxsize=1)
 def _values_sql() -> Any:
     return select(Annotation.value).where(Annotation.item_id == bindparam("item_id"),
-                                          Annotation.role == "annotator",
+                                          Annotation.role == ANNOTATOR,
                                           Annotation.phase == "final")
 
 
 @functools.lru_cache(maxsize=1)
 def _open_annotator_task_sql() -> Any:
-    return select(Task.id).where(Task.item_id == bindparam("item_id"), Task.role == "annotator",
+    return select(Task.id).where(Task.item_id == bindparam("item_id"), Task.role == ANNOTATOR,
                                  Task.status.in_(OPEN_STATES)).limit(1)
 
 

@@ -13,9 +13,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import BinaryIO
 
+from annotate.errors import InvalidInput, SetupError
 from annotate.io.importing import csv_formats, jsonl_formats
 from annotate.io.importing.context import ReadContext
 from annotate.io.importing.lines import first_line
@@ -36,15 +38,38 @@ FORMATS = tuple(READERS)
 ENTRY_POINT_GROUP = "annotate.importers"
 
 
+def _entry_points() -> dict[str, EntryPoint]:
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in READERS}
+
+
+def reader_names() -> tuple[str, ...]:
+    """Every format ``--format`` accepts besides ``auto``: the built-in ones, then those other
+    packages register under ``annotate.importers`` (names only: no plugin is imported)."""
+    return (*READERS, *_entry_points())
+
+
+def load_reader(name: str) -> Reader:
+    """The reader registered as ``name``: a built-in one or a plugin's ``read(stream, ctx)``
+    function (an unknown name, or a plugin that cannot be loaded, is one clear error)."""
+    if name in READERS:
+        return READERS[name]
+    ep = _entry_points().get(name)
+    if ep is None:
+        raise InvalidInput(f"unknown import format {name!r}; choose auto or "
+                           f"{', '.join(reader_names())}")
+    try:
+        reader: Reader = ep.load()
+    except Exception as exc:  # a broken plugin: one line naming it, not a traceback
+        raise SetupError(f"import format {name!r} ({ep.value}) cannot be loaded: {exc}") from exc
+    return reader
+
+
 def available_readers() -> dict[str, Reader]:
     """The built-in readers plus those other packages register under the entry point group
     ``annotate.importers`` (each names a ``read(stream, ctx)`` function; chosen by name)."""
-    from importlib.metadata import entry_points
-
-    found = dict(READERS)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        found.setdefault(ep.name, ep.load())
-    return found
+    return {name: load_reader(name) for name in reader_names()}
 CSV_SUFFIXES = (".csv", ".tsv")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 
