@@ -91,6 +91,15 @@ def test_the_built_in_roles_still_get_their_tasks_beside_the_plugin(cli: Cli,
     assert run["open_human_tasks"] >= 3
 
 
+def test_a_policy_change_asks_the_plugin_role_too(cli: Cli, items: Path, tmp_path: Path) -> None:
+    cli("import", "p", str(items), "--format", "lines")
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"human_annotations": 1, "llm_annotations": 2}),
+                      encoding="utf-8")
+    change = json.loads(cli("policy", "set", "p", str(policy), "--json").stdout)
+    assert change["created"] == {"critic": 3, "LLM annotator": 3}
+
+
 def test_help_lists_exactly_the_registered_names(cli: Cli) -> None:
     assert "helper, annotator, moderator, critic" in cli("run", "--help").stdout
     import_help = " ".join(cli("import", "--help").stdout.split())

@@ -18,6 +18,7 @@ import streamlit as st
 
 from annotate.services.workspace import skip_task
 from annotate.store.engine import Store
+from roles.registry import install_routing
 from ui import access, state
 from ui.resources import app_icon, configure_models, get_store, settings
 
@@ -114,6 +115,7 @@ def main() -> None:
     # a local icon: an emoji or :material: page_icon makes the browser fetch it from a CDN
     st.set_page_config(page_title="annotate", page_icon=app_icon(), layout="wide")
     configure_models(settings().threads)  # the UI's edge: pages get values, not the environment
+    install_routing()  # routing asks the registered roles (plugins too) what they want
     store = get_store()
     access.redeem_invite_link(store)
     who = access.refresh(store)

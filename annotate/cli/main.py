@@ -71,7 +71,9 @@ _register_optional()
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI under the error contract (see :mod:`annotate.cli.errors`)."""
     from annotate.cli.errors import run_guarded
+    from roles.registry import install_routing
 
+    install_routing()  # routing asks the registered roles (plugins too) what they want
     return run_guarded(lambda: app(args=argv, standalone_mode=False), argv)
 
 

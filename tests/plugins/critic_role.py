@@ -1,6 +1,7 @@
 """A role that is nowhere in the platform's code: ``critic``, registered under the
 ``annotate.roles`` entry point group. On every item's first pass it asks the model for one of
-the project's labels (a classification project)."""
+the project's labels (a classification project), as many times as the policy asks the LLM
+annotator for answers (``llm_annotations``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from roles.base import RoleContext, RoleFailure, call_model, llm_provenance, rej
 
 class CriticRole:
     name = "critic"
-    wants = RoleWants(Stage.FIRST_PASS, 1)
+    wants = RoleWants(Stage.FIRST_PASS, "llm_annotations")
 
     def answer(self, ctx: RoleContext, task: ClaimedTask) -> Answer:
         labels = list(ctx.project.schema.labels)
