@@ -16,12 +16,10 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 
 from annotate.kinds.schema import LabelSchema
-from annotate.llm.redaction import through_door
 from annotate.llm.types import Completion, LLMClient, LLMError, LLMParams, LLMRequest
 from annotate.projects.catalog import current_guideline, get_project, project_policy, project_schema
 from annotate.projects.policy import RoutingPolicy
 from annotate.queue.leases import ClaimedTask, Provenance
-from annotate.queue.wants import RoleWants
 from annotate.queue.worker import Answer
 from annotate.store.engine import Store
 from annotate.store.models import Item, LLMCall
@@ -91,11 +89,9 @@ class RoleFailure:
 
 
 class Role(Protocol):
-    """A role answers one claimed task (render -> call -> parse -> validate); ``wants`` says
-    which tasks routing creates for it (first pass, before people, after a disagreement)."""
+    """A role answers one claimed task (render -> call -> parse -> validate)."""
 
     name: str
-    wants: RoleWants
 
     def answer(self, ctx: RoleContext, task: ClaimedTask) -> Answer: ...
 
@@ -125,10 +121,7 @@ def call_model(ctx: RoleContext, prompt: RenderedPrompt, schema: dict[str, Any],
     request = LLMRequest.chat(prompt.system, prompt.user, json_schema=schema,
                               model=model, params=params, role=attempt.role,
                               task_id=attempt.task_id)
-    policy = ctx.project.policy  # the personal-data door (redaction, local-only routing)
-    door = through_door(ctx.llm, ctx.model, policy.redact_personal_data,
-                        policy.local_only_personal_data)
-    result = door.complete(request)
+    result = ctx.llm.complete(request)  # the gateway holds the personal-data door
     if isinstance(result, LLMError):
         return RoleFailure(result.kind, result.message, result.raw_text, result.call_id)
     return result

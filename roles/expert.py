@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import func, select
 
 from annotate.errors import InvalidInput, LLMFailure
-from annotate.llm.redaction import through_door
 from annotate.llm.types import LLMClient, LLMError, LLMParams, LLMRequest
 from annotate.projects.catalog import get_project, save_guideline
 from annotate.store.engine import Store
@@ -33,14 +32,12 @@ SHORT = {"type": "string", "maxLength": 200}
 
 
 def _ask(llm: LLMClient, model: str, system: str, user: str, schema: dict[str, Any],
-         max_tokens: int, ctx: ProjectContext) -> dict[str, Any] | None:
+         max_tokens: int) -> dict[str, Any] | None:
     """The model's JSON answer; None when the text held personal data that could not be
-    redacted with confidence (it was not sent)."""
+    redacted with confidence (the gateway's personal-data door did not send it)."""
     request = LLMRequest.chat(system, user, json_schema=schema, model=model, role="expert",
                               params=LLMParams(max_tokens=max_tokens))
-    door = through_door(llm, model, ctx.policy.redact_personal_data,
-                        ctx.policy.local_only_personal_data)
-    result = door.complete(request)
+    result = llm.complete(request)
     if isinstance(result, LLMError) and result.kind == "personal_data":
         return None
     if isinstance(result, LLMError):
@@ -89,7 +86,7 @@ def review(store: Store, llm: LLMClient, project: str, *, model: str, n_items: i
                     task="Read the guideline and the items. List the pitfalls annotators will "
                     "meet, the ambiguous cases the guideline does not settle, and write a "
                     "revised guideline in markdown that settles them (keep its sections).")
-    data = _ask(llm, model, prompt.system, prompt.user, REVIEW_SCHEMA, 1800, ctx)
+    data = _ask(llm, model, prompt.system, prompt.user, REVIEW_SCHEMA, 1800)
     if data is None:
         raise LLMFailure("the sampled items hold personal data that cannot be redacted with "
                          "confidence; review them with the local model or another --seed")
@@ -135,7 +132,7 @@ def synthesise(store: Store, llm: LLMClient, project: str, *, model: str, n: int
         prompt = render("expert", guideline=ctx.guideline, items=[source.text],
                         task="Paraphrase the item once: same meaning, same register and "
                         "length, different words. It must read like a real item of this data.")
-        data = _ask(llm, model, prompt.system, prompt.user, SYNTH_SCHEMA, 300, ctx) or {}
+        data = _ask(llm, model, prompt.system, prompt.user, SYNTH_SCHEMA, 300) or {}
         for text in data.get("paraphrases", [])[:1]:
             if text.strip() and text.strip() != source.text.strip():
                 texts.append((source.external_id, text.strip()))

@@ -3,14 +3,19 @@
 ``Gateway(store, project_id, settings).complete(request)`` returns a
 :class:`~annotate.llm.types.Completion` or an :class:`~annotate.llm.types.LLMError` value, after:
 
+- the personal-data door (:mod:`annotate.llm.redaction`), configured from the project's policy
+  when the gateway is built: a request to a remote model is redacted (reversible placeholders,
+  put back in the answer), sent to the local model under ``local_only_personal_data``, or not
+  sent when it cannot be redacted with confidence. This is the one way to litellm, so every
+  role and driver passes it, however its client was built;
 - the request cache: a prior ``ok`` ledger row with the same request hash answers without a
   model call (a ``cached=True`` row with cost 0 is written);
 - the budget cap: a call whose worst-case cost (``max_tokens``, which is sent to the provider,
-  at the model's price plus the prompt) would cross ``Project.budget_usd`` raises
-  :class:`~annotate.errors.BudgetExceeded` before it is made; a provider that still bills more
-  than the reservation has its overrun recorded and stops the run with BudgetExceeded (see
-  :mod:`annotate.llm.ledger` for the guarantee across threads and processes, and reservation
-  expiry);
+  at the model's price plus the prompt, see :mod:`annotate.llm.budget`) would cross
+  ``Project.budget_usd`` raises :class:`~annotate.errors.BudgetExceeded` before it is made; a
+  provider that still bills more than the reservation has its overrun recorded and stops the
+  run with BudgetExceeded (see :mod:`annotate.llm.ledger` for the guarantee across threads and
+  processes, and reservation expiry);
 - a concurrency limit (``max_in_flight`` calls in flight per gateway);
 - retries with exponential backoff and jitter on 429s, timeouts, 5xx and connection errors;
 - checks of the answer (not truncated, JSON valid against the request's schema);
@@ -30,7 +35,6 @@ Any litellm model string works (``openai/...``, ``anthropic/...``, ``ollama/...`
 from __future__ import annotations
 
 import logging
-import math
 import os
 import random
 import threading
@@ -43,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from annotate.errors import BudgetExceeded, SetupError
 from annotate.llm import local_model
 from annotate.llm.answers import check_answer
+from annotate.llm.budget import estimate_cost, overrun, response_cost
 from annotate.llm.dry_run import dry_run_text
 from annotate.llm.ledger import (
     RESERVATION_TTL_S,
@@ -52,6 +57,7 @@ from annotate.llm.ledger import (
     Ledger,
     Reservation,
 )
+from annotate.llm.redaction import PersonalDataRule, project_rule, through_door
 from annotate.llm.types import (
     DEFAULT_MODEL,
     DRY_RUN_MODEL,
@@ -70,7 +76,6 @@ log = logging.getLogger(__name__)
 
 LOCAL_PROVIDER = "local"
 UNREACHABLE_CALLS = 3  # calls in a row that never reached the server, with none ever answered
-_unpriced_warned: set[str] = set()
 
 
 class _Runtime:
@@ -121,13 +126,15 @@ class _Failure:
 
 
 class Gateway:
-    """Implements :class:`~annotate.llm.types.LLMClient` over litellm, the ledger and the cache."""
+    """Implements :class:`~annotate.llm.types.LLMClient` over litellm, the ledger and the cache,
+    behind the personal-data door of ``project_id``'s policy (the default rule without one)."""
 
     def __init__(
         self, store: Store, project_id: int | None = None, settings: GatewaySettings | None = None
     ) -> None:
         self.settings = settings or GatewaySettings()
         self.ledger = Ledger(store, project_id, reservation_ttl_s=self.settings.reservation_ttl_s)
+        self.personal_data: PersonalDataRule = project_rule(store, project_id)
         self._in_flight = threading.BoundedSemaphore(self.settings.max_in_flight)
         self._health = threading.Lock()
         self._answered = 0  # calls the model answered (ok or not)
@@ -136,7 +143,14 @@ class Gateway:
             local_model.configure(threads=self.settings.local_threads)
 
     def complete(self, request: LLMRequest) -> Completion | LLMError:
-        """Answer one request; failures come back as values, BudgetExceeded is raised."""
+        """Answer one request; failures come back as values, BudgetExceeded is raised.
+        What is sent has passed the personal-data door; the answer has the values back."""
+        outgoing = through_door(self.personal_data, request, request.model or self.settings.model)
+        if isinstance(outgoing, LLMError):
+            return outgoing
+        return outgoing.restore(self._send(outgoing.request))
+
+    def _send(self, request: LLMRequest) -> Completion | LLMError:
         model = request.model or self.settings.model
         call = CallInfo(request_hash(request, model), model, request.role, request.task_id)
         started = time.perf_counter()
@@ -174,27 +188,11 @@ class Gateway:
                     "the server or fix its address (e.g. OPENAI_BASE_URL, OLLAMA_API_BASE)")
 
     def estimate_cost(self, request: LLMRequest, model: str | None = None) -> float:
-        """Upper estimate of a call's cost: prompt tokens (with a margin) plus all max_tokens,
-        priced by litellm's table; 0 for free or unpriced models."""
+        """Upper estimate of a call's cost (see :func:`annotate.llm.budget.estimate_cost`)."""
         model = model or request.model or self.settings.model
         if model == DRY_RUN_MODEL:
             return 0.0
-        litellm = load_litellm()
-        messages = [m.model_dump() for m in request.messages]
-        try:
-            counted: int = litellm.token_counter(model=model, messages=messages)
-        except Exception:  # no tokenizer for this model: assume 2 characters per token
-            counted = sum(len(m.content) for m in request.messages) // 2
-        prompt_tokens = math.ceil(counted * self.settings.prompt_token_margin) + 16
-        try:
-            costs = litellm.cost_per_token(
-                model=model, prompt_tokens=prompt_tokens,
-                completion_tokens=request.params.max_tokens,
-            )
-        except Exception:  # litellm raises when the model has no price
-            _warn_unpriced(model)
-            return 0.0
-        return float(costs[0]) + float(costs[1])
+        return estimate_cost(load_litellm(), request, model, self.settings.prompt_token_margin)
 
     def _call_with_retries(self, request: LLMRequest, call: CallInfo) -> _Answer | _Failure:
         litellm = load_litellm()
@@ -251,7 +249,7 @@ class Gateway:
             return LLMError(result.kind, result.message, None, call.model, call.request_hash,
                             call_id, result.attempts)
         data, problem = check_answer(result.text, result.finish_reason, request.json_schema)
-        overrun = _overrun(reservation, result.cost_usd)
+        over = overrun(reservation, result.cost_usd)
         call_id = self.ledger.close_call(call, reservation, CallResult(
             "ok" if problem is None else "invalid", latency, result.prompt_tokens,
             result.completion_tokens, result.cost_usd, raw_text=result.text,
@@ -259,13 +257,13 @@ class Gateway:
             error=problem.message if problem else None,
             response={"content": result.text, "finish_reason": result.finish_reason,
                       "provider_model": result.provider_model, "attempts": result.attempts},
-            overrun_usd=overrun,
+            overrun_usd=over,
         ))
-        if overrun > 0:
+        if over > 0:
             raise BudgetExceeded(
                 f"{call.model} reported {result.completion_tokens} completion tokens for "
                 f"max_tokens {request.params.max_tokens}: the call cost ${result.cost_usd:.6g}, "
-                f"${overrun:.6g} more than it reserved (on the ledger as overrun_usd, call "
+                f"${over:.6g} more than it reserved (on the ledger as overrun_usd, call "
                 f"{call_id}); stopped so the budget cap is crossed by this call at most. Check "
                 "that the provider honours max_tokens before running again.")
         if problem is not None:
@@ -276,14 +274,6 @@ class Gateway:
                           latency, False, call.request_hash, call_id)
 
 
-def _overrun(reservation: Reservation, cost_usd: float) -> float:
-    """What a call cost above its reservation (0 without one, or within float noise)."""
-    if reservation.call_id is None:
-        return 0.0
-    over = cost_usd - reservation.reserved_usd
-    return over if over > 1e-9 * reservation.reserved_usd + 1e-12 else 0.0
-
-
 def _answer_from(litellm: Any, response: Any, model: str, attempts: int) -> _Answer:
     choice = response.choices[0]
     usage = getattr(response, "usage", None)
@@ -292,23 +282,10 @@ def _answer_from(litellm: Any, response: Any, model: str, attempts: int) -> _Ans
         finish_reason=str(choice.finish_reason or "stop"),
         prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
         completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-        cost_usd=_cost(litellm, response, model),
+        cost_usd=response_cost(litellm, response, model),
         provider_model=getattr(response, "model", None),
         attempts=attempts,
     )
-
-
-def _cost(litellm: Any, response: Any, model: str) -> float:
-    """Cost from litellm's price table (litellm already priced the response); 0 when unknown."""
-    hidden = getattr(response, "_hidden_params", None) or {}
-    cost = hidden.get("response_cost")
-    if isinstance(cost, int | float):
-        return float(cost)
-    try:
-        return float(litellm.completion_cost(completion_response=response, model=model))
-    except Exception:
-        _warn_unpriced(model)
-        return 0.0
 
 
 def _classify(litellm: Any, exc: Exception) -> tuple[ErrorKind, bool]:
@@ -351,12 +328,6 @@ def _setup_problem(litellm: Any, exc: Exception, model: str, message: str) -> st
 def error_line(exc: Exception) -> str:
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return str(text).strip().splitlines()[0][:500]
-
-
-def _warn_unpriced(model: str) -> None:
-    if model not in _unpriced_warned:
-        _unpriced_warned.add(model)
-        log.warning("litellm has no price for %s: its calls are counted as $0", model)
 
 
 # ---- litellm, loaded once per process -------------------------------------------------------

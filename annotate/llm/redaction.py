@@ -5,8 +5,10 @@ identity numbers, dates of birth and IP addresses (recall and precision per kind
 ``benchmarks/pii.py``); each becomes a placeholder naming its kind (``[PERSON_1]``,
 ``[IBAN_1]``...) and the model's answer has them put back, so people see the real text.
 
-:class:`RedactingClient` is the one door every model call of a project passes through
-(``annotate.llm.client.make_client`` wraps the gateway in it). For a model that leaves the machine:
+The door is :meth:`annotate.llm.gateway.Gateway.complete`, the one way to litellm: it reads the
+project's policy when it is built and passes every request through :func:`through_door` before
+the cache, the budget and the call, whoever built the request or the gateway. For a model that
+leaves the machine:
 
 - ``local_only_personal_data``: a request with any personal data goes to the local model;
 - else, with redaction on (the default for remote models), a request is redacted, unless it
@@ -26,7 +28,10 @@ from dataclasses import dataclass, field
 
 from annotate.llm.pii import Span, detect, is_doubtful
 from annotate.llm.types import DEFAULT_MODEL as LOCAL_MODEL
-from annotate.llm.types import Completion, LLMClient, LLMError, LLMRequest, Message
+from annotate.llm.types import Completion, LLMError, LLMRequest, Message
+from annotate.projects.catalog import project_policy
+from annotate.store.engine import Store
+from annotate.store.models import Project
 
 LOCAL_PREFIXES = ("local/", "dry-run", "distilled:")
 
@@ -84,51 +89,73 @@ def contains_personal_data(text: str) -> bool:
     return bool(detect(text))
 
 
-class RedactingClient:
-    """The door to the models: personal data never reaches a remote model as it is."""
+@dataclass(frozen=True)
+class PersonalDataRule:
+    """What the door does with requests to a remote model, from the project's policy."""
 
-    def __init__(self, inner: LLMClient, default_model: str, names: bool = True, *,
-                 redact: bool = True, local_only: bool = False,
-                 local_model: str = LOCAL_MODEL) -> None:
-        self.inner = inner
-        self.default_model = default_model
-        self.names = names
-        self.redact = redact
-        self.local_only = local_only
-        self.local_model = local_model
+    redact: bool = True  # the default: on for every model that leaves the machine
+    local_only: bool = False  # a request with personal data goes to ``local_model`` instead
+    local_model: str = LOCAL_MODEL
+    names: bool = True
 
-    def complete(self, request: LLMRequest) -> Completion | LLMError:
-        model = request.model or self.default_model
-        if is_local(model) or not (self.redact or self.local_only):
-            return self.inner.complete(request)
-        if self.local_only and any(contains_personal_data(m.content) for m in request.messages):
-            return self.inner.complete(request.model_copy(update={"model": self.local_model}))
-        redactor = Redactor(names=self.names)
-        messages = tuple(Message(role=m.role, content=redactor.redact(m.content))
-                         for m in request.messages)
-        if redactor.doubtful:
-            return LLMError(kind="personal_data", message="personal data that cannot be "
-                            "redacted with confidence; not sent to a remote model, left to a "
-                            "person", raw_text=None, model=model, request_hash="", call_id=None)
-        result = self.inner.complete(request.model_copy(update={"messages": messages}))
-        if isinstance(result, LLMError) or not redactor.mapping:
+    @classmethod
+    def of(cls, redact_personal_data: bool | None, local_only: bool) -> PersonalDataRule:
+        """The rule of a policy's ``redact_personal_data`` (None: the default, on) and
+        ``local_only_personal_data``."""
+        return cls(redact=redact_personal_data is not False, local_only=local_only)
+
+
+def project_rule(store: Store, project_id: int | None) -> PersonalDataRule:
+    """The rule of a project's stored policy; the default rule (redaction on, not local-only)
+    without a project."""
+    if project_id is None:
+        return PersonalDataRule()
+    with store.session() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            return PersonalDataRule()
+        policy = project_policy(project)
+    return PersonalDataRule.of(policy.redact_personal_data, policy.local_only_personal_data)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A request as it may leave the machine, and how to put the placeholders back."""
+
+    request: LLMRequest
+    redactor: Redactor | None = None
+
+    def restore(self, result: Completion | LLMError) -> Completion | LLMError:
+        """The answer with the original values in place of the placeholders."""
+        redactor = self.redactor
+        if isinstance(result, LLMError) or redactor is None or not redactor.mapping:
             return result
-        text = redactor.restore(result.text)
         data = json.loads(redactor.restore(json.dumps(result.data, ensure_ascii=False))) \
             if result.data is not None else None
-        return dataclasses.replace(result, text=text, data=data)
+        return dataclasses.replace(result, text=redactor.restore(result.text), data=data)
+
+
+def through_door(rule: PersonalDataRule, request: LLMRequest, model: str
+                 ) -> Outgoing | LLMError:
+    """What of ``request`` (for ``model``) may be sent: as it is to a local model or with
+    redaction off, to the local model under ``local_only``, else redacted; a request that
+    cannot be redacted with confidence is not sent (an ``LLMError`` of kind
+    ``personal_data``)."""
+    if is_local(model) or not (rule.redact or rule.local_only):
+        return Outgoing(request)
+    if rule.local_only and any(contains_personal_data(m.content) for m in request.messages):
+        return Outgoing(request.model_copy(update={"model": rule.local_model}))
+    redactor = Redactor(names=rule.names)
+    messages = tuple(Message(role=m.role, content=redactor.redact(m.content))
+                     for m in request.messages)
+    if redactor.doubtful:
+        return LLMError(kind="personal_data", message="personal data that cannot be "
+                        "redacted with confidence; not sent to a remote model, left to a "
+                        "person", raw_text=None, model=model, request_hash="", call_id=None)
+    return Outgoing(request.model_copy(update={"messages": messages}), redactor)
 
 
 def redaction_applies(redact_personal_data: bool | None, model: str) -> bool:
     """Whether requests to ``model`` are redacted under a policy's ``redact_personal_data``
     (``None``: the default, on for every model that leaves the machine)."""
     return not is_local(model) and redact_personal_data is not False
-
-
-def through_door(llm: LLMClient, model: str, redact_personal_data: bool | None,
-                 local_only: bool) -> LLMClient:
-    """``llm`` behind the personal-data door (as it is when it is already behind it)."""
-    if isinstance(llm, RedactingClient):
-        return llm
-    return RedactingClient(llm, default_model=model, redact=redact_personal_data is not False,
-                           local_only=local_only)

@@ -8,9 +8,15 @@ import pytest
 
 from annotate.kinds.schema import LabelSchema
 from annotate.llm.gateway import Gateway
-from annotate.llm.redaction import RedactingClient, Redactor, contains_personal_data, luhn_ok
+from annotate.llm.redaction import (
+    PersonalDataRule,
+    Redactor,
+    contains_personal_data,
+    luhn_ok,
+    through_door,
+)
 from annotate.llm.testing import install_fake, reply
-from annotate.llm.types import LLMRequest
+from annotate.llm.types import LLMError, LLMRequest
 from annotate.store.engine import Store
 from roles.runner import run_project
 from tests.llm_roles.conftest import answer_json
@@ -51,7 +57,7 @@ def test_remote_model_gets_placeholders_and_people_see_real_text(
                                  confidence=90))
 
     fake = install_fake(responder=echo)  # type: ignore[arg-type]
-    client = RedactingClient(gateway_for(pid), default_model="fake/m")
+    client = gateway_for(pid)  # the gateway is the door: nothing wraps it
     run_project(sqlite_store, "p", client, model="fake/m")
     payloads = " ".join(m["content"] for call in fake.calls for m in call["messages"])
     for secret in SECRETS:
@@ -65,13 +71,6 @@ def test_remote_model_gets_placeholders_and_people_see_real_text(
 
 
 def test_local_models_see_the_text_as_it_is() -> None:
-    seen: list[LLMRequest] = []
-
-    class Inner:
-        def complete(self, request: LLMRequest) -> object:
-            seen.append(request)
-            return None
-
-    RedactingClient(Inner(), default_model="local/smollm2").complete(  # type: ignore[arg-type]
-        LLMRequest.chat("s", TEXT))
-    assert seen[0].messages[1].content == TEXT
+    outgoing = through_door(PersonalDataRule(), LLMRequest.chat("s", TEXT), "local/smollm2")
+    assert not isinstance(outgoing, LLMError)
+    assert outgoing.request.messages[1].content == TEXT
