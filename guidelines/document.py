@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from annotate.kinds.registry import get_kind
+
 if TYPE_CHECKING:
     from annotate.kinds.schema import LabelSchema
-
-_KIND_TASKS = {
-    "classification": "Choose the one label that fits the text best.",
-    "multilabel": "Choose every label that applies to the text (possibly none).",
-    "spans": "Mark every entity mention in the text with its label, exactly at its characters.",
-    "rating": "Rate the text on each feature, on that feature's scale.",
-    "choice": "Choose the better of the options, or a tie when neither is better.",
-    "text": "Choose the best candidate, edit it if needed, or write your own if none fits.",
-}
 
 
 def default_guideline(project: str, schema: LabelSchema) -> str:
     """A first guideline built from the schema, for the team to refine."""
-    lines = [f"# {project}", "", "## Task", "", _KIND_TASKS[schema.kind], ""]
+    lines = [f"# {project}", "", "## Task", "", get_kind(schema.kind).guideline_task, ""]
     if schema.labels:
         lines += ["## Labels", ""] + [f"- **{label}**: (define)" for label in schema.labels] + [""]
     if schema.features:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from annotate.errors import InvalidInput
+from annotate.kinds.registry import get_kind
 from annotate.kinds.schema import LabelSchema, validate_value
 from annotate.queue.leases import ClaimedTask
 from annotate.queue.wants import RoleWants, Stage
@@ -21,30 +22,23 @@ from roles.base import RoleContext, RoleFailure, call_model, reject
 
 
 def output_schema(schema: LabelSchema, n: int) -> dict[str, Any]:
-    if schema.kind == "text":
-        item = {"type": "object", "additionalProperties": False, "required": ["text"],
-                "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 400}}}
-        body: dict[str, Any] = {"candidates": {"type": "array", "minItems": n, "maxItems": n,
-                                               "items": item}}
-    elif schema.kind == "classification":
-        item = {"type": "object", "additionalProperties": False, "required": ["label", "score"],
-                "properties": {"label": {"type": "string", "enum": schema.labels},
-                               "score": annotator.CONFIDENCE}}
-        k = min(n, len(schema.labels))
-        body = {"ranking": {"type": "array", "minItems": 1, "maxItems": k, "items": item}}
-    else:
+    """Several candidates when the kind has a way to offer them, else one answer."""
+    form = get_kind(schema.kind).candidates
+    if form is None:
         return annotator.output_schema(schema)
+    body = form.output_schema(schema, n)
     return {"type": "object", "additionalProperties": False, "required": list(body),
             "properties": body}
 
 
 def task_text(schema: LabelSchema, n: int) -> str:
-    if schema.kind == "text":
-        return (f"Write {n} different candidate answers for a person to choose from; each must "
-                "be faithful to the item (no facts that are not in it).")
-    if schema.kind == "classification":
-        return "Rank the labels that could fit the item, most likely first, each with a score."
-    return annotator._TASKS[schema.kind]
+    kind = get_kind(schema.kind)
+    return kind.candidates.instruction(n) if kind.candidates else kind.instruction
+
+
+def _max_tokens(schema: LabelSchema, n: int) -> int:
+    form = get_kind(schema.kind).candidates
+    return form.max_tokens(n) if form else 300
 
 
 def render_prompt(ctx: RoleContext, text: str) -> RenderedPrompt:
@@ -55,23 +49,11 @@ def render_prompt(ctx: RoleContext, text: str) -> RenderedPrompt:
 
 def parse_candidates(schema: LabelSchema, data: dict[str, Any], text: str) -> list[dict[str, Any]]:
     """Candidates as ``[{value, text?, score}]``, each a valid value of the project's kind."""
-    if schema.kind == "text":
-        out = []
-        for i, cand in enumerate(data.get("candidates", [])):
-            value = validate_value(schema, {"text": cand["text"], "candidate": i}, text)
-            out.append({"value": value, "text": cand["text"], "score": None})
-        return out
-    if schema.kind == "classification":
-        seen: set[str] = set()
-        ranked = []
-        for entry in data.get("ranking", []):
-            label = entry.get("label")
-            if label in seen:
-                continue
-            seen.add(label)
-            ranked.append({"value": validate_value(schema, {"label": label}, text),
-                           "score": annotator.confidence_of({"confidence": entry.get("score")})})
-        return ranked
+    form = get_kind(schema.kind).candidates
+    if form is not None:
+        return [{**cand, "value": validate_value(schema, cand["value"], text),
+                 "score": annotator.confidence_of({"confidence": cand["score"]})}
+                for cand in form.parse(schema, data)]
     value = annotator.parse_value(schema, data, text)
     return [{"value": value, "score": annotator.confidence_of(data)}]
 
@@ -86,7 +68,7 @@ class HelperRole:
         prompt = render_prompt(ctx, item.text)
         n = ctx.project.policy.helper_candidates
         result = call_model(ctx, prompt, output_schema(schema, n), task,
-                            max_tokens=180 * n if schema.kind == "text" else 300)
+                            max_tokens=_max_tokens(schema, n))
         if isinstance(result, RoleFailure):
             return result.as_answer()
         data = result.data if isinstance(result.data, dict) else {}

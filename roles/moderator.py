@@ -9,10 +9,10 @@ person. It may use a different model from the annotators' (models prefer their o
 
 from __future__ import annotations
 
-import json
 import string
 from typing import Any
 
+from annotate.kinds.registry import get_kind
 from annotate.kinds.schema import comparable
 from annotate.llm.types import Completion
 from annotate.queue.leases import ClaimedTask
@@ -38,14 +38,9 @@ def distinct_answers(kind: str, values: list[dict[str, Any]]) -> list[dict[str, 
 
 
 def show(kind: str, value: dict[str, Any]) -> str:
-    """An answer as the moderator sees it."""
-    if kind == "classification":
-        return str(value["label"])
-    if kind == "choice":
-        return str(value["choice"])
-    if kind == "spans":
-        return "; ".join(f"{s['text']} [{s['label']}]" for s in value["spans"]) or "(no entities)"
-    return json.dumps(value, ensure_ascii=False)
+    """An answer as the moderator sees it: the kind's one-line form, the same people see
+    (no provenance such as a text answer's candidate number)."""
+    return get_kind(kind).show(value)
 
 
 def output_schema(names: list[str]) -> dict[str, Any]:

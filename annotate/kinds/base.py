@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from annotate.kinds.schema import LabelSchema
 
 TIE = "tie"
+PERCENT = {"type": "integer", "minimum": 0, "maximum": 100}
+"""A 0-100 score in a model's answer (llama.cpp grammars enforce integer ranges)."""
 NONE = "(none)"
 """The label of an empty answer (no labels, no spans), the same in every frame."""
 
@@ -62,6 +64,11 @@ class TaskKind(Protocol):
         """The answer budget of one annotator call."""
 
     @property
+    def candidates(self) -> CandidatesForm | None:
+        """How the Helper offers several candidates to choose from, if the kind has a way;
+        without one the Helper proposes one answer as the annotator would."""
+
+    @property
     def labelstudio(self) -> LabelStudioForm | None:
         """The Label Studio mapping, if the kind has one."""
 
@@ -84,6 +91,10 @@ class TaskKind(Protocol):
     def parse_output(self, schema: LabelSchema, data: dict[str, Any], text: str) -> Any:
         """The model's JSON answer as a raw value of this kind (validated afterwards)."""
 
+    def example_value(self, label: str) -> dict[str, Any] | None:
+        """A guideline example's label as an answer of this kind (the annotator's few-shot
+        examples); None when the kind takes no examples."""
+
     def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
         """The one comparable label string of a valid value (per ``feature`` for kinds that
         have features); None when the value has no label (for that feature)."""
@@ -93,6 +104,21 @@ class TaskKind(Protocol):
 
     def show(self, value: dict[str, Any]) -> str:
         """A one-line, human-readable form (review tables, the moderator's prompt)."""
+
+
+class CandidatesForm(Protocol):
+    """The Helper's task for a kind: several candidates for a person to choose from."""
+
+    def instruction(self, n: int) -> str: ...
+
+    def output_schema(self, schema: LabelSchema, n: int) -> dict[str, Any]:
+        """The properties of the JSON object the Helper answers in."""
+
+    def max_tokens(self, n: int) -> int: ...
+
+    def parse(self, schema: LabelSchema, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """Candidates as ``{"value": raw value, "text"?: shown text, "score": 0-100 or
+        None}``, best first; each value is validated afterwards."""
 
 
 class LabelStudioForm(Protocol):

@@ -105,6 +105,7 @@ class Choice:
     guideline_task = "Choose the better of the options, or a tie when neither is better."
     max_tokens = 200
     labelstudio = ChoiceStudio()
+    candidates = None
     widget = None
 
     def check_schema(self, schema: LabelSchema) -> None:
@@ -127,6 +128,9 @@ class Choice:
 
     def parse_output(self, schema: LabelSchema, data: dict[str, Any], text: str) -> Any:
         return {"choice": data.get("choice")}
+
+    def example_value(self, label: str) -> dict[str, Any] | None:
+        return None
 
     def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
         return None if value.get("choice") is None else str(value["choice"])

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from annotate.errors import InvalidInput
 from annotate.kinds.base import (
+    PERCENT,
     LSControls,
     LSResult,
     Strict,
@@ -54,12 +55,41 @@ class ClassificationStudio:
         return {"label": chosen[0]}
 
 
+class ClassificationRanking:
+    """The Helper ranks the labels that could fit, most likely first, each with a score."""
+
+    def instruction(self, n: int) -> str:
+        return "Rank the labels that could fit the item, most likely first, each with a score."
+
+    def output_schema(self, schema: LabelSchema, n: int) -> dict[str, Any]:
+        item = {"type": "object", "additionalProperties": False, "required": ["label", "score"],
+                "properties": {"label": {"type": "string", "enum": schema.labels},
+                               "score": PERCENT}}
+        k = min(n, len(schema.labels))
+        return {"ranking": {"type": "array", "minItems": 1, "maxItems": k, "items": item}}
+
+    def max_tokens(self, n: int) -> int:
+        return 300
+
+    def parse(self, schema: LabelSchema, data: dict[str, Any]) -> list[dict[str, Any]]:
+        seen: set[str] = set()
+        ranked = []
+        for entry in data.get("ranking", []):
+            label = entry.get("label")
+            if label in seen:
+                continue
+            seen.add(label)
+            ranked.append({"value": {"label": label}, "score": entry.get("score")})
+        return ranked
+
+
 class Classification:
     name = "classification"
     value_model = ClassificationValue
     instruction = "Choose the one label that fits the item best."
     guideline_task = "Choose the one label that fits the text best."
     max_tokens = 200
+    candidates = ClassificationRanking()
     labelstudio = ClassificationStudio()
     widget = None
 
@@ -79,6 +109,9 @@ class Classification:
 
     def parse_output(self, schema: LabelSchema, data: dict[str, Any], text: str) -> Any:
         return {"label": data.get("label")}
+
+    def example_value(self, label: str) -> dict[str, Any] | None:
+        return {"label": label}
 
     def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
         return None if value.get("label") is None else str(value["label"])

@@ -59,6 +59,7 @@ class Multilabel:
     guideline_task = "Choose every label that applies to the text (possibly none)."
     max_tokens = 200
     labelstudio = MultilabelStudio()
+    candidates = None
     widget = None
 
     def check_schema(self, schema: LabelSchema) -> None:
@@ -80,6 +81,9 @@ class Multilabel:
 
     def parse_output(self, schema: LabelSchema, data: dict[str, Any], text: str) -> Any:
         return {"labels": data.get("labels")}
+
+    def example_value(self, label: str) -> dict[str, Any] | None:
+        return None
 
     def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
         """The labels in a fixed order joined by ``|``; no labels is :data:`NONE`."""

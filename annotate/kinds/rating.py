@@ -104,6 +104,7 @@ class Rating:
     guideline_task = "Rate the text on each feature, on that feature's scale."
     max_tokens = 300
     labelstudio = RatingStudio()
+    candidates = None
     widget = None
 
     def check_schema(self, schema: LabelSchema) -> None:
@@ -139,6 +140,9 @@ class Rating:
 
     def parse_output(self, schema: LabelSchema, data: dict[str, Any], text: str) -> Any:
         return {"ratings": data.get("ratings")}
+
+    def example_value(self, label: str) -> dict[str, Any] | None:
+        return None
 
     def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
         """The point given to ``feature`` (a rating has no label without one)."""

@@ -145,6 +145,7 @@ class Spans:
                       "characters.")
     max_tokens = 700
     labelstudio = SpansStudio()
+    candidates = None
     widget = None
 
     def check_schema(self, schema: LabelSchema) -> None:
@@ -183,6 +184,9 @@ class Spans:
 
     def parse_output(self, schema: LabelSchema, data: dict[str, Any], text: str) -> Any:
         return {"spans": locate_entities(data.get("entities", []), text)}
+
+    def example_value(self, label: str) -> dict[str, Any] | None:
+        return None
 
     def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
         """``start-end:label`` per span joined by ``;``; no spans is :data:`NONE`."""

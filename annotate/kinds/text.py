@@ -70,6 +70,26 @@ class TextStudio:
         return {"text": answer, "edited": False}
 
 
+class TextCandidates:
+    """The Helper writes ``n`` different candidate answers for a person to choose from."""
+
+    def instruction(self, n: int) -> str:
+        return (f"Write {n} different candidate answers for a person to choose from; each must "
+                "be faithful to the item (no facts that are not in it).")
+
+    def output_schema(self, schema: LabelSchema, n: int) -> dict[str, Any]:
+        item = {"type": "object", "additionalProperties": False, "required": ["text"],
+                "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 400}}}
+        return {"candidates": {"type": "array", "minItems": n, "maxItems": n, "items": item}}
+
+    def max_tokens(self, n: int) -> int:
+        return 180 * n
+
+    def parse(self, schema: LabelSchema, data: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"value": {"text": cand["text"], "candidate": i}, "text": cand["text"],
+                 "score": None} for i, cand in enumerate(data.get("candidates", []))]
+
+
 class Text:
     name = "text"
     value_model = TextValue
@@ -77,6 +97,7 @@ class Text:
     guideline_task = ("Choose the best candidate, edit it if needed, or write your own if none "
                       "fits.")
     max_tokens = 600
+    candidates = TextCandidates()
     labelstudio = TextStudio()
     widget = None
 
@@ -97,6 +118,9 @@ class Text:
 
     def parse_output(self, schema: LabelSchema, data: dict[str, Any], text: str) -> Any:
         return {"text": data.get("text")}
+
+    def example_value(self, label: str) -> dict[str, Any] | None:
+        return None
 
     def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
         """The text with case and spacing ignored (None when there is none)."""
