@@ -20,6 +20,7 @@ from annotate.llm.types import Completion, LLMClient, LLMError, LLMParams, LLMRe
 from annotate.projects.catalog import current_guideline, get_project, project_policy, project_schema
 from annotate.projects.policy import RoutingPolicy
 from annotate.queue.leases import ClaimedTask, Provenance
+from annotate.queue.wants import RoleWants
 from annotate.queue.worker import Answer
 from annotate.store.engine import Store
 from annotate.store.models import Item, LLMCall
@@ -89,9 +90,11 @@ class RoleFailure:
 
 
 class Role(Protocol):
-    """A role answers one claimed task (render -> call -> parse -> validate)."""
+    """A role answers one claimed task (render -> call -> parse -> validate); ``wants`` says
+    which tasks routing creates for it (first pass, before people, after a disagreement)."""
 
     name: str
+    wants: RoleWants
 
     def answer(self, ctx: RoleContext, task: ClaimedTask) -> Answer: ...
 
