@@ -4,9 +4,10 @@ tokens (and back), and short human-readable forms of answers. No Streamlit here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from annotate.kinds.registry import get_kind
 
 _TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]", re.UNICODE)
 TIE = "tie"
@@ -64,27 +65,17 @@ def option_texts(data: dict[str, Any], options: list[str]) -> dict[str, str]:
 
 
 def short(kind: str, value: dict[str, Any] | None) -> str:
-    """A one-line form of an answer for tables and captions."""
+    """A one-line form of an answer for tables and captions: the kind's own, cut to
+    :data:`SHORT` characters."""
     if not value:
         return "—"
     if value.get("decision") == "none":
         return "none of them"
-    return _SHORT.get(kind, _short_text)(value)
+    shown = get_kind(kind).show(value)
+    return shown if len(shown) <= SHORT else shown[:SHORT - 3] + "..."
 
 
-def _short_text(value: dict[str, Any]) -> str:
-    text = str(value.get("text", ""))
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
-_SHORT: dict[str, Callable[[dict[str, Any]], str]] = {
-    "classification": lambda v: str(v.get("label")),
-    "multilabel": lambda v: ", ".join(v.get("labels") or []) or "(no labels)",
-    "choice": lambda v: str(v.get("choice")),
-    "rating": lambda v: ", ".join(f"{k}={x}" for k, x in (v.get("ratings") or {}).items()),
-    "spans": lambda v: "; ".join(f"{s.get('text', '')!s} [{s['label']}]"
-                                 for s in v.get("spans") or []) or "(no spans)",
-}
+SHORT = 160
 
 
 _PALETTE = ("blue", "green", "orange", "violet", "red", "gray", "rainbow")

@@ -1,8 +1,9 @@
 """From the database to the agreement module's plain tables, and the project summaries.
 
-The agreement module works on long-form frames; this module builds them from a project's
-annotations (one row per final answer, decisions by moderators and adjudicators tagged by
-``role``), and computes what the demo and `annotate report` print on top of it.
+The agreement module works on long-form frames; :mod:`annotate.agreement.frames` builds
+them from a project's annotations (one row per final answer, decisions by moderators and
+adjudicators tagged by ``role``) and this module computes what the demo and
+`annotate report` print on top of them.
 """
 
 from __future__ import annotations
@@ -12,41 +13,26 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from annotate.agreement import frames
+from annotate.agreement.frames import label_of
+from annotate.kinds.registry import get_kind
 from annotate.projects.catalog import project_schema
-from annotate.store.models import Annotation, Item, Project
+from annotate.store.models import Project
+
+__all__ = ["AgreementOverview", "agreement_overview", "annotations_frame", "label_of",
+           "label_table", "write_project_report"]
 
 THRESHOLDS = (0.0, 0.5, 0.7, 0.8, 0.9)
-
-
-def label_of(kind: str, value: dict[str, Any]) -> str | None:
-    """One comparable label string for kinds that have one (None for spans/ratings/text)."""
-    if kind == "classification":
-        return str(value.get("label")) if "label" in value else None
-    if kind == "choice":
-        return str(value.get("choice")) if "choice" in value else None
-    if kind == "multilabel":
-        return "|".join(sorted(value.get("labels", []))) if "labels" in value else None
-    return None
+REPORT_COLUMNS = ["annotator", "annotator_kind", "role", "value", "confidence", "rationale",
+                  "item_id", "text", "label"]
 
 
 def annotations_frame(session: Session, project: Project) -> pd.DataFrame:
     """Every final answer: item_id, annotator, annotator_kind, role, value, label, confidence,
-    rationale, text."""
-    rows = session.execute(
-        select(Annotation.item_id, Annotation.annotator_id, Annotation.annotator_kind,
-               Annotation.role, Annotation.value, Annotation.confidence, Annotation.rationale,
-               Item.external_id, Item.text)
-        .join(Item, Item.id == Annotation.item_id)
-        .where(Annotation.project_id == project.id, Annotation.phase == "final")
-        .order_by(Annotation.id)
-    ).all()
-    frame = pd.DataFrame(rows, columns=["item_pk", "annotator", "annotator_kind", "role",
-                                        "value", "confidence", "rationale", "item_id", "text"])
-    frame["label"] = [label_of(project.kind, v) for v in frame["value"]]
-    return frame.drop(columns=["item_pk"])
+    rationale, text (:func:`annotate.agreement.frames.annotations_frame`)."""
+    return frames.annotations_frame(session, project)[REPORT_COLUMNS]
 
 
 def label_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -124,12 +110,13 @@ def write_project_report(session: Session, project: Project, out_dir: Path,
     frame = annotations_frame(session, project)
     kwargs: dict[str, Any] = {"task_kind": project.kind, "title": f"Agreement: {project.name}",
                               "bootstrap": bootstrap}
-    if project.kind in ("classification", "choice", "multilabel"):
+    measure = get_kind(project.kind).agreement
+    if measure == "labels":
         kwargs["labels"] = label_table(frame)
         kwargs["order"] = schema.labels or schema.choices()
-    elif project.kind == "spans":
+    elif measure == "spans":
         kwargs["spans"] = span_pairs(frame)
-    elif project.kind == "rating":
+    elif measure == "ratings":
         kwargs["ratings"] = rating_table(frame)
         kwargs["rating_scales"] = {f.name: list(f.scale) for f in schema.features}
     return write_report(out_dir, **kwargs)

@@ -5,7 +5,9 @@
 - ``csv``: long form, one row per annotation with the item's columns beside it; an item
   without annotations gets one row with empty annotation fields. JSON-valued fields
   (``item_data``, ``item_meta``, ``value``, ``params``, ``annotation_meta``) are JSON text;
-  ``label`` is a flat copy of simple values (a label, ``a|b`` labels, a choice).
+  ``label`` is the answer's label as agreement compares it (the task kind's one projection:
+  a label, ``a|b`` labels, a choice, ``start-end:label`` spans, ...; empty when the kind has
+  none, e.g. a rating, or for a moderator's "none of them").
 - ``parquet``: the same rows and columns as the CSV, typed.
 
 An exporter is a small object with ``write(items, out)``; :data:`EXPORTERS` maps format
@@ -30,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotate.errors import InvalidInput, SetupError
+from annotate.kinds.registry import kind_of_value, label_of
 from annotate.outfile import safe_output
 from annotate.projects.catalog import get_project
 from annotate.store.models import Annotation, Item, Project
@@ -128,15 +131,11 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def flat_label(value: dict[str, Any]) -> str | None:
-    """A plain-text copy of a simple value, for spreadsheets; None for structured ones."""
-    if isinstance(value.get("label"), str):
-        return str(value["label"])
-    if isinstance(value.get("choice"), str):
-        return str(value["choice"])
-    if isinstance(value.get("labels"), list):
-        return "|".join(map(str, value["labels"]))
-    return None
+def flat_label(value: dict[str, Any], kind: str | None = None) -> str | None:
+    """The value's label as agreement compares it (the kind's projection; the kind is found
+    from the value's shape when not given); None when it has none."""
+    kind = kind or kind_of_value(value)
+    return label_of(kind, value) if kind else None
 
 
 def flat_rows(item: dict[str, Any]) -> Iterator[dict[str, Any]]:

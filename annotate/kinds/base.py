@@ -64,6 +64,12 @@ class TaskKind(Protocol):
         """The answer budget of one annotator call."""
 
     @property
+    def agreement(self) -> str | None:
+        """How the agreement report compares answers: ``"labels"`` (nominal agreement on
+        :meth:`label`), ``"spans"`` (span matching), ``"ratings"`` (ordinal, per feature),
+        or None when it has no measure for the kind."""
+
+    @property
     def candidates(self) -> CandidatesForm | None:
         """How the Helper offers several candidates to choose from, if the kind has a way;
         without one the Helper proposes one answer as the annotator would."""

@@ -104,6 +104,7 @@ class Choice:
     instruction = "Which option is better for the item? Choose one option, or tie."
     guideline_task = "Choose the better of the options, or a tie when neither is better."
     max_tokens = 200
+    agreement = "labels"
     labelstudio = ChoiceStudio()
     candidates = None
     widget = None

@@ -89,6 +89,7 @@ class Classification:
     instruction = "Choose the one label that fits the item best."
     guideline_task = "Choose the one label that fits the text best."
     max_tokens = 200
+    agreement = "labels"
     candidates = ClassificationRanking()
     labelstudio = ClassificationStudio()
     widget = None

@@ -58,6 +58,7 @@ class Multilabel:
     instruction = "Choose every label that applies to the item (possibly none)."
     guideline_task = "Choose every label that applies to the text (possibly none)."
     max_tokens = 200
+    agreement = "labels"
     labelstudio = MultilabelStudio()
     candidates = None
     widget = None

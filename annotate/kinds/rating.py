@@ -103,6 +103,7 @@ class Rating:
     instruction = "Rate the item on each feature, on that feature's scale."
     guideline_task = "Rate the text on each feature, on that feature's scale."
     max_tokens = 300
+    agreement = "ratings"
     labelstudio = RatingStudio()
     candidates = None
     widget = None

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import functools
 from importlib.metadata import entry_points
+from typing import Any
+
+from pydantic import ValidationError
 
 from annotate.errors import InvalidInput
 from annotate.kinds import choice, classification, multilabel, rating, spans, text
@@ -47,3 +50,23 @@ def get_kind(name: str) -> TaskKind:
         raise InvalidInput(f"unknown task kind {name!r}; choose one of "
                            f"{', '.join(available_kinds())}")
     return kind
+
+
+def label_of(kind: str, value: Any, feature: str | None = None) -> str | None:
+    """The kind's one comparable label of an answer (per ``feature`` for kinds with features);
+    None for no answer, a moderator's "none of them", or a kind without labels."""
+    if not isinstance(value, dict) or not value or value.get("decision") == "none":
+        return None
+    return get_kind(kind).label(value, feature)
+
+
+def kind_of_value(value: Any) -> str | None:
+    """The first registered kind whose value model accepts ``value`` (the models refuse
+    unknown keys, so a value's shape names its kind); None when none does."""
+    for name, kind in available_kinds().items():
+        try:
+            kind.value_model.model_validate(value)
+        except ValidationError:
+            continue
+        return name
+    return None

@@ -144,6 +144,7 @@ class Spans:
     guideline_task = ("Mark every entity mention in the text with its label, exactly at its "
                       "characters.")
     max_tokens = 700
+    agreement = "spans"
     labelstudio = SpansStudio()
     candidates = None
     widget = None

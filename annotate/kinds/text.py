@@ -97,6 +97,7 @@ class Text:
     guideline_task = ("Choose the best candidate, edit it if needed, or write your own if none "
                       "fits.")
     max_tokens = 600
+    agreement = None
     candidates = TextCandidates()
     labelstudio = TextStudio()
     widget = None

@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from annotate.agreement.reporting import annotations_frame, label_of, label_table
 from annotate.errors import InvalidInput
+from annotate.kinds.registry import get_kind, kind_names
 from annotate.projects.catalog import project_policy
 from annotate.queue.routing import task_row
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item, LLMCall, Project, Task, utcnow
 
-LABEL_KINDS = ("classification", "multilabel", "choice")
 MIN_ITEMS = 10
 CHUNK = 4  # items per annotate_items call (one progress step each)
 Progress = Callable[[str, int, int], None]  # model, items done, items in the sample
@@ -48,8 +48,9 @@ def human_labelled(session: Session, project: Project) -> list[int]:
 
 def choose_sample(session: Session, project: Project, n: int, seed: int) -> Sample:
     """``n`` human-labelled items picked with ``seed`` (all of them when there are fewer)."""
-    if project.kind not in LABEL_KINDS:
-        raise InvalidInput(f"a pilot needs one label per answer ({', '.join(LABEL_KINDS)}); "
+    label_kinds = [k for k in kind_names() if get_kind(k).agreement == "labels"]
+    if project.kind not in label_kinds:
+        raise InvalidInput(f"a pilot needs one label per answer ({', '.join(label_kinds)}); "
                            f"project {project.name!r} is {project.kind}")
     ids = human_labelled(session, project)
     if len(ids) < min(n, MIN_ITEMS):

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from annotate.agreement.frames import annotations_frame, label_of, latest_answers
 from annotate.kinds.schema import LabelSchema
 from annotate.projects.catalog import ProjectStatus, project_schema, project_status
 from annotate.store.models import Annotation, Item, Project
@@ -55,68 +56,25 @@ def progress(session: Session, project: Project) -> Progress:
 
 def value_label(kind: str, value: dict[str, Any] | None, feature: str | None = None
                 ) -> str | None:
-    """One comparable label for an answer (per feature for ratings); None when it has none."""
-    if not value or value.get("decision") == "none":
-        return None
-    return _LABELS[kind](value, feature)
-
-
-Labeler = Callable[[dict[str, Any], str | None], str | None]
-
-
-def _plain(key: str) -> Labeler:
-    def label(value: dict[str, Any], _feature: str | None) -> str | None:
-        return None if value.get(key) is None else str(value[key])
-    return label
-
-
-def _multilabel(value: dict[str, Any], _feature: str | None) -> str:
-    return "|".join(value.get("labels") or []) or "(none)"
-
-
-def _rating(value: dict[str, Any], feature: str | None) -> str | None:
-    raw = (value.get("ratings") or {}).get(feature) if feature else None
-    return None if raw is None else str(raw)
-
-
-def _spans(value: dict[str, Any], _feature: str | None) -> str:
-    return ";".join(f"{s['start']}-{s['end']}:{s['label']}"
-                    for s in value.get("spans") or []) or "(none)"
-
-
-def _text(value: dict[str, Any], _feature: str | None) -> str | None:
-    text = value.get("text")
-    return " ".join(str(text).split()).lower() if text else None
-
-
-_LABELS: dict[str, Labeler] = {"classification": _plain("label"), "multilabel": _multilabel,
-           "choice": _plain("choice"), "rating": _rating, "spans": _spans, "text": _text}
+    """One comparable label for an answer (per feature for ratings); None when it has none
+    (:func:`annotate.agreement.frames.label_of`)."""
+    return label_of(kind, value, feature)
 
 
 def answers_frame(session: Session, project: Project, *, feature: str | None = None,
                   unbiased: bool = False) -> pd.DataFrame:
     """The project's answers as the agreement module's long-form frame (one per item and
-    annotator: the latest). ``unbiased``: people's answers made before seeing a suggestion."""
-    rows = session.execute(
-        select(Annotation.item_id, Annotation.annotator_id, Annotation.annotator_kind,
-               Annotation.role, Annotation.value, Annotation.rationale, Annotation.phase,
-               Annotation.suggestion_visible)
-        .where(Annotation.project_id == project.id).order_by(Annotation.id)).all()
-    chosen: dict[tuple[int, str, str], list[Any]] = {}
-    for item_id, who, kind, role, value, rationale, phase, visible in rows:
-        if unbiased and kind == "human" and role == "annotator":
-            if phase == "final" and visible:
-                continue  # assisted answer: its blind twin (if any) was kept instead
-        elif phase != "final":
-            continue
-        label = value_label(project.kind, value, feature)
-        chosen[(item_id, who, role)] = [item_id, who, label, kind, role, rationale]
-    frame = pd.DataFrame(list(chosen.values()), columns=FRAME_COLUMNS)
-    return frame[frame["label"].notna()].reset_index(drop=True)
+    annotator: the latest; ``item_id`` is the item's row id). ``unbiased``: people's answers
+    made before seeing a suggestion."""
+    frame = latest_answers(annotations_frame(session, project, feature=feature,
+                                             unbiased=unbiased))
+    frame = frame.rename(columns={"item_id": "external_id", "item_pk": "item_id"})
+    return frame.loc[frame["label"].notna(), FRAME_COLUMNS].reset_index(drop=True)
 
 
 def level_and_order(schema: LabelSchema, feature: str | None) -> tuple[str, list[str] | None]:
-    if schema.kind == "rating" and feature:
+    """Answers on one feature's scale are ordinal; other labels are nominal."""
+    if feature and schema.features:
         scale = next((f.scale for f in schema.features if f.name == feature), None)
         return "ordinal", [str(s) for s in scale] if scale else None
     return "nominal", None
