@@ -134,3 +134,37 @@ def test_a_policy_change_asks_the_roles_again(sqlite_store: Store, with_roles) -
     with sqlite_store.session() as session:
         change = reconcile_tasks(session, get_project(session, "p"), off, roles)
         assert change.describe() == "creates 1 adjudicator task, cancels 1 judge task"
+
+
+def test_a_role_that_settles_disagreements_may_answer_none_and_no_other_may(
+        sqlite_store: Store, with_roles) -> None:
+    with_roles(annotator=BUILTIN_ROLES.wants["annotator"], judge=JUDGE, critic=CRITIC)
+    make_project(sqlite_store, 1, policy=RoutingPolicy(human_annotations=0, llm_annotations=2))
+    critic = claim_next_task(sqlite_store, "c", worker_kind="llm", roles=["critic"])
+    assert critic is not None
+    with pytest.raises(InvalidInput, match="invalid classification value"):
+        submit_annotation(sqlite_store, critic.id, {"decision": "none"}, Provenance("c", "llm"))
+    answer(sqlite_store, "annotator", "llm", "a")
+    answer(sqlite_store, "annotator", "llm", "b")
+    judge = claim_next_task(sqlite_store, "j", worker_kind="llm", roles=["judge"])
+    assert judge is not None
+    stored = submit_annotation(sqlite_store, judge.id, {"decision": "none"},
+                               Provenance("j", "llm"))
+    assert stored.value == {"decision": "none"}
+    assert ("adjudicator", "human", "pending") in tasks(sqlite_store)
+
+
+def test_a_first_pass_role_out_of_attempts_hands_the_item_to_people(
+        sqlite_store: Store, with_roles) -> None:
+    from annotate.queue.leases import fail_task
+
+    with_roles(critic=CRITIC)
+    policy = RoutingPolicy(human_annotations=1, llm_annotations=1, human_below_confidence=0.8)
+    make_project(sqlite_store, 1, policy=policy)
+    assert tasks(sqlite_store) == [("critic", "llm", "pending")]
+    for attempt in range(3):
+        task = claim_next_task(sqlite_store, f"w{attempt}", worker_kind="llm", roles=["critic"])
+        assert task is not None
+        fail_task(sqlite_store, task.id, f"w{attempt}", "the model answered nonsense")
+    assert tasks(sqlite_store) == [("critic", "llm", "failed"),
+                                   ("annotator", "human", "pending")]

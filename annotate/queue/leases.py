@@ -27,6 +27,7 @@ from annotate.kinds.schema import LabelSchema, validate_value
 from annotate.projects.catalog import project_policy
 from annotate.projects.policy import RoutingPolicy
 from annotate.queue.routing import Done, after_llm_first, on_task_done
+from annotate.queue.wants import NO_DECISION, Stage, is_no_decision, registered_roles
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item, Project, Suggestion, Task, utcnow
 
@@ -118,8 +119,9 @@ def expire_exhausted(session: Session, now: datetime, project_id: int | None = N
         ).execution_options(synchronize_session=False)
     )
     session.flush()
+    first_pass = [name for name, _ in registered_roles().at(Stage.FIRST_PASS)]
     for task in session.scalars(select(Task).where(Task.id.in_(expired),
-                                                   Task.role == "annotator",
+                                                   Task.role.in_(first_pass),
                                                    Task.worker_kind == "llm")):
         _after_failure(session, task)
     return len(expired)
@@ -231,8 +233,9 @@ def fail_task(store: Store, task_id: int, worker_id: str, reason: str) -> str:
 
 
 def _after_failure(session: Session, task: Task) -> None:
-    """An LLM annotator task that failed for good hands its item to people (LLM first)."""
-    if task.role != "annotator" or task.worker_kind != "llm":
+    """A first-pass LLM task (the annotator's) that failed for good hands its item to people
+    (LLM first)."""
+    if task.worker_kind != "llm" or registered_roles().stage_of(task.role) is not Stage.FIRST_PASS:
         return
     project = session.get(Project, task.project_id)
     assert project is not None
@@ -321,8 +324,8 @@ def _check_owner(task: Task, worker_id: str) -> None:
 
 
 def _clean_value(schema: LabelSchema, role: str, value: Any, item_text: str) -> dict[str, Any]:
-    if role == "moderator" and isinstance(value, dict) and value.get("decision") == "none":
-        return {"decision": "none"}
+    if is_no_decision(role, value):
+        return dict(NO_DECISION)
     return validate_value(schema, value, item_text)
 
 

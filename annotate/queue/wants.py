@@ -133,3 +133,13 @@ def registered_roles() -> RoleSet:
             source = _installed.source
             _installed.roles = source() if source is not None else BUILTIN_ROLES
         return _installed.roles
+
+
+NO_DECISION: dict[str, str] = {"decision": "none"}
+
+
+def is_no_decision(role: str, value: object) -> bool:
+    """A role that settles disagreements may answer "none of them" and leave the item to a
+    person; no other answer may take that form."""
+    return (isinstance(value, dict) and value.get("decision") == "none"
+            and registered_roles().stage_of(role) is Stage.AFTER_DISAGREEMENT)

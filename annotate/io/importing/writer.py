@@ -23,6 +23,7 @@ from annotate.kinds.schema import LabelSchema, validate_value
 from annotate.projects.policy import RoutingPolicy
 from annotate.queue.leases import _provenance_columns
 from annotate.queue.routing import PlannedItem, plan_initial_tasks
+from annotate.queue.wants import is_no_decision
 from annotate.store.bulk import bulk_insert
 from annotate.store.models import Base, Item, Project, Task, utcnow
 
@@ -95,7 +96,7 @@ class BatchWriter:
         return values, keys
 
     def _validated(self, record: ItemRecord, draft: AnnotationDraft) -> dict[str, Any]:
-        if draft.role == "moderator" and draft.value == {"decision": "none"}:
+        if is_no_decision(draft.role, draft.value):
             return {"decision": "none"}
         try:
             return validate_value(self.schema, draft.value, record.text)
