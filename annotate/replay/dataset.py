@@ -15,7 +15,7 @@ from typing import Any
 from annotate.agreement.reporting import label_of
 from annotate.errors import InvalidInput
 from annotate.io.importing.context import ReadContext
-from annotate.io.importing.formats import available_readers, detect_format
+from annotate.io.importing.formats import detect_format, load_reader
 from annotate.io.importing.records import RowError
 from annotate.kinds.schema import LabelSchema
 
@@ -86,7 +86,7 @@ def load_dataset(dataset: Path, *, limit: int | None = None) -> ReplayDataset:
     items: list[ReplayItem] = []
     try:
         with path.open("rb") as stream:
-            for record in available_readers()[fmt](stream, ctx):
+            for record in load_reader(fmt)(stream, ctx):
                 if limit is not None and len(items) >= limit:
                     break
                 items.append(_item(schema.kind, record))

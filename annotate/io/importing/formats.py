@@ -66,10 +66,6 @@ def load_reader(name: str) -> Reader:
     return reader
 
 
-def available_readers() -> dict[str, Reader]:
-    """The built-in readers plus those other packages register under the entry point group
-    ``annotate.importers`` (each names a ``read(stream, ctx)`` function; chosen by name)."""
-    return {name: load_reader(name) for name in reader_names()}
 CSV_SUFFIXES = (".csv", ".tsv")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 

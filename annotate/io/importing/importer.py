@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from annotate.errors import InvalidInput
 from annotate.io.importing.context import ReadContext
-from annotate.io.importing.formats import Reader, available_readers, detect_format
+from annotate.io.importing.formats import Reader, detect_format, load_reader
 from annotate.io.importing.records import RowError, check_record
 from annotate.io.importing.writer import BatchWriter
 from annotate.projects.catalog import get_project, project_policy, project_schema
@@ -56,11 +56,10 @@ def import_file(
     (:data:`annotate.io.importing.FORMATS`, or one a plugin registers). ``on_progress(n)`` is
     called after each batch with the number of items stored so far.
     """
-    readers = available_readers()
-    if fmt != "auto" and fmt not in readers:
-        raise InvalidInput(f"unknown import format {fmt!r}; choose auto or {', '.join(readers)}")
+    if fmt != "auto":
+        load_reader(fmt)  # an unknown format or a broken plugin fails before any work
     source = Path(path)
-    run = _Run(source, fmt, readers, plan_tasks, on_progress, batch_size)
+    run = _Run(source, fmt, load_reader, plan_tasks, on_progress, batch_size)
     if isinstance(target, Store):
         with target.session() as session:
             return run(session, project)
@@ -72,7 +71,7 @@ def import_file(
 class _Run:
     path: Path
     fmt: str
-    readers: dict[str, Reader]
+    reader: Callable[[str], Reader]  # only the chosen format's plugin is ever loaded
     plan_tasks: bool
     on_progress: ProgressCallback | None
     batch_size: int
@@ -99,7 +98,7 @@ class _Run:
                              plan_tasks=self.plan_tasks, batch_size=self.batch_size,
                              on_progress=self.on_progress)
         with self.path.open("rb") as stream:
-            for record in self.readers[fmt](stream, ctx):
+            for record in self.reader(fmt)(stream, ctx):
                 check_record(record)
                 writer.add(record)
         writer.finish()
