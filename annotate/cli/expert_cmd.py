@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from annotate.cli.common import out, print_json, store_from
+from annotate.cli.common import out, print_json, settings_of, store_from
 from annotate.projects.catalog import get_project
 from annotate.settings import DEFAULT_MODEL
 from annotate.store.engine import Store
@@ -22,10 +22,11 @@ MODEL = typer.Option(DEFAULT_MODEL, "--model", "-m", envvar="ANNOTATE_MODEL",
                      help="Any litellm model string; default: the embedded model.")
 
 
-def _gateway(store: Store, project_id: int, model: str) -> LLMClient:
+def _gateway(ctx: typer.Context, store: Store, project_id: int, model: str) -> LLMClient:
     from annotate.llm.client import make_client
 
-    return make_client(store, project_id, model)
+    return make_client(store, project_id, model,
+                       reservation_ttl_s=settings_of(ctx).reservation_ttl_s)
 
 
 @expert_app.command("review")
@@ -40,7 +41,7 @@ def review_cmd(ctx: typer.Context, name: str, model: str = MODEL,
     with store_from(ctx) as store:
         with store.session() as session:
             pid = get_project(session, name).id
-        result = review(store, _gateway(store, pid, model), name, model=model,
+        result = review(store, _gateway(ctx, store, pid, model), name, model=model,
                         n_items=items)
     if json_out:
         print_json(result.__dict__)
@@ -63,7 +64,7 @@ def synth_cmd(ctx: typer.Context, name: str, model: str = MODEL,
     with store_from(ctx) as store:
         with store.session() as session:
             pid = get_project(session, name).id
-        ids = synthesise(store, _gateway(store, pid, model), name, model=model, n=n,
+        ids = synthesise(store, _gateway(ctx, store, pid, model), name, model=model, n=n,
                          from_real=from_real)
     if json_out:
         print_json({"created": len(ids)})

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from annotate.cli.common import out, print_json, store_from
+from annotate.cli.common import out, print_json, settings_of, store_from
 from annotate.projects.catalog import get_project
 from annotate.settings import DEFAULT_MODEL
 
@@ -43,7 +43,8 @@ def demo(
         def run_roles(name: str) -> dict[str, Any]:
             with store.session() as session:
                 pid = get_project(session, name).id
-            gateway = make_client(store, pid, model, workers=workers)
+            gateway = make_client(store, pid, model, workers=workers,
+                                  reservation_ttl_s=settings_of(ctx).reservation_ttl_s)
             load_embedded_model(model, progress)
             total = task_counts(store, pid, LLM_ROLES).get("pending", 0)
             progress.phase(f"running the helper, annotator and moderator with {model}")

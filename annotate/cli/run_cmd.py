@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from annotate.cli.common import out, print_json, store_from
+from annotate.cli.common import out, print_json, settings_of, store_from
 from annotate.cli.run_progress import RunProgress
 from annotate.errors import BudgetExceeded, InvalidInput
 from annotate.projects.catalog import get_project
@@ -52,7 +52,8 @@ def run(
             project_id = get_project(session, name).id
         if model != "dry-run":
             progress.phase(f"checking {model}")
-        gateway = make_client(store, project_id, model, workers=workers, threads=threads)
+        gateway = make_client(store, project_id, model, workers=workers, threads=threads,
+                              reservation_ttl_s=settings_of(ctx).reservation_ttl_s)
         load_embedded_model(model, progress)
         total = task_counts(store, project_id, roles)
         open_tasks = total.get("pending", 0) + total.get("leased", 0)

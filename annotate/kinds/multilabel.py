@@ -18,7 +18,6 @@ from annotate.kinds.base import (
     needs_labels,
     require_label,
 )
-from annotate.kinds.classification import LabelButtons
 
 if TYPE_CHECKING:
     from annotate.kinds.schema import LabelSchema
@@ -62,7 +61,7 @@ class Multilabel:
     agreement = "labels"
     labelstudio = MultilabelStudio()
     candidates = None
-    widget = LabelButtons(multiple=True)
+    widget = None
 
     def check_schema(self, schema: LabelSchema) -> None:
         if not schema.labels:

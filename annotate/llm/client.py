@@ -10,17 +10,18 @@ from annotate.llm.gateway import Gateway, GatewaySettings
 from annotate.llm.model_check import ensure_model_ready
 from annotate.llm.types import LLMClient
 from annotate.projects.catalog import project_policy
-from annotate.settings import load_settings
+from annotate.settings import DEFAULT_RESERVATION_TTL_S
 from annotate.store.engine import Store
 from annotate.store.models import Project
 
 
 def make_client(store: Store, project_id: int | None, model: str, *, workers: int = 1,
-                threads: int | None = None) -> LLMClient:
+                threads: int | None = None,
+                reservation_ttl_s: float = DEFAULT_RESERVATION_TTL_S) -> LLMClient:
     ensure_model_ready(model)
     gateway = Gateway(store, project_id, GatewaySettings(
         model=model, max_in_flight=workers, local_threads=threads,
-        reservation_ttl_s=load_settings().reservation_ttl_s))  # ANNOTATE_RESERVATION_TTL_S
+        reservation_ttl_s=reservation_ttl_s))  # the edge passes ANNOTATE_RESERVATION_TTL_S
     if project_id is None:
         return gateway
     with store.session() as session:
