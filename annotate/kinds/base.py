@@ -12,6 +12,7 @@ A new kind is one module with one class and an entry point in the ``annotate.kin
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -151,8 +152,6 @@ class LabelStudioForm(Protocol):
 class WidgetState(Protocol):
     """Where a widget keeps its inputs: the UI's session state under one task's keys."""
 
-    prefix: str
-
     def get(self, name: str, default: Any = None) -> Any: ...
 
     def set(self, name: str, value: Any) -> None: ...
@@ -227,3 +226,20 @@ def ls_choices(view: ET.Element, name: str, values: list[str], *, multiple: bool
     choices = ls_sub(view, "Choices", **attrs)
     for value in values:
         ls_sub(choices, "Choice", value=value)
+
+
+# -- helpers of the built-in answer widgets (pure; Streamlit is imported where drawn) -------
+
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain_markdown(text: str) -> str:
+    """Text (an item, a model's rationale or candidate) as Markdown that shows it literally:
+    every ASCII punctuation mark is escaped, so it can draw no heading, box, link, image
+    (nothing is fetched), colour, icon or formula."""
+    return _PUNCTUATION.sub(r"\\\1", text)
+
+
+def shortcut(form: Any, index: int) -> str | None:
+    """The keyboard shortcut of the ``index``-th button of a form: 1-9, when enabled."""
+    return str(index + 1) if form.shortcuts and index < 9 else None

@@ -4,6 +4,7 @@ or ``"tie"`` when the schema allows ties. The options' texts are in the item's d
 
 from __future__ import annotations
 
+import string
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -14,11 +15,13 @@ from annotate.kinds.base import (
     LSControls,
     LSResult,
     Strict,
+    WidgetState,
     ls_choices,
     ls_chosen,
     ls_item,
     ls_sub,
     ls_text,
+    shortcut,
 )
 
 if TYPE_CHECKING:
@@ -98,6 +101,38 @@ class ChoiceStudio:
         return {"choice": schema.options[0 if sides[0] == "left" else 1]}
 
 
+def choice_names(schema: LabelSchema) -> dict[str, str]:
+    """Display names of the options of a choice task: A, B, ... and Tie."""
+    names = {o: string.ascii_uppercase[i] for i, o in enumerate(schema.options)}
+    if schema.allow_tie:
+        names[TIE] = "Tie"
+    return names
+
+
+class ChoiceButtons:
+    """One button per option ("A is better", ...) and a tie button, keys 1-9."""
+
+    def seed(self, form: Any, state: WidgetState, value: dict[str, Any]) -> None:
+        state.set("choice", value.get("choice"))
+
+    def value(self, form: Any, state: WidgetState) -> dict[str, Any] | None:
+        choice = state.get("choice")
+        return {"choice": choice} if choice else None
+
+    def render(self, form: Any, state: WidgetState) -> None:
+        import streamlit as st
+
+        chosen = state.get("choice")
+        names = choice_names(form.schema)
+        with st.container(horizontal=True):
+            for i, option in enumerate(form.schema.choices()):
+                title = "Tie" if option == TIE else f"{names[option]} is better"
+                st.button(title, key=state.key(f"opt:{option}"),
+                          type="primary" if option == chosen else "secondary",
+                          shortcut=shortcut(form, i), on_click=state.set,
+                          args=("choice", option))
+
+
 class Choice:
     name = "choice"
     value_model = ChoiceValue
@@ -107,7 +142,7 @@ class Choice:
     agreement = "labels"
     labelstudio = ChoiceStudio()
     candidates = None
-    widget = None
+    widget = ChoiceButtons()
 
     def check_schema(self, schema: LabelSchema) -> None:
         if len(schema.options) < 2:

@@ -12,12 +12,14 @@ from annotate.kinds.base import (
     LSControls,
     LSResult,
     Strict,
+    WidgetState,
     ls_choices,
     ls_chosen,
     ls_item,
     ls_text,
     needs_labels,
     require_label,
+    shortcut,
 )
 
 if TYPE_CHECKING:
@@ -83,6 +85,44 @@ class ClassificationRanking:
         return ranked
 
 
+class LabelButtons:
+    """One button per label, keys 1-9; ``multiple``: each button toggles its label."""
+
+    def __init__(self, multiple: bool = False) -> None:
+        self.multiple = multiple
+
+    def seed(self, form: Any, state: WidgetState, value: dict[str, Any]) -> None:
+        if self.multiple:
+            state.set("labels", list(value.get("labels") or []))
+        else:
+            state.set("label", value.get("label"))
+
+    def value(self, form: Any, state: WidgetState) -> dict[str, Any] | None:
+        if self.multiple:
+            return {"labels": list(state.get("labels", []))}
+        label = state.get("label")
+        return {"label": label} if label else None
+
+    def render(self, form: Any, state: WidgetState) -> None:
+        import streamlit as st
+
+        chosen = state.get("labels", []) if self.multiple else [state.get("label")]
+        with st.container(horizontal=True):
+            for i, label in enumerate(form.schema.labels):
+                st.button(label, key=state.key(f"btn:{label}"),
+                          type="primary" if label in chosen else "secondary",
+                          shortcut=shortcut(form, i),
+                          on_click=_toggle if self.multiple else state.set,
+                          args=(state, label) if self.multiple else ("label", label))
+        if self.multiple:
+            st.caption("Choose every label that applies (press a number to toggle).")
+
+
+def _toggle(state: WidgetState, label: str) -> None:
+    chosen = list(state.get("labels", []))
+    state.set("labels", [x for x in chosen if x != label] if label in chosen else [*chosen, label])
+
+
 class Classification:
     name = "classification"
     value_model = ClassificationValue
@@ -92,7 +132,7 @@ class Classification:
     agreement = "labels"
     candidates = ClassificationRanking()
     labelstudio = ClassificationStudio()
-    widget = None
+    widget = LabelButtons()
 
     def check_schema(self, schema: LabelSchema) -> None:
         if not schema.labels:

@@ -18,6 +18,7 @@ from annotate.kinds.base import (
     needs_labels,
     require_label,
 )
+from annotate.kinds.classification import LabelButtons
 
 if TYPE_CHECKING:
     from annotate.kinds.schema import LabelSchema
@@ -61,7 +62,7 @@ class Multilabel:
     agreement = "labels"
     labelstudio = MultilabelStudio()
     candidates = None
-    widget = None
+    widget = LabelButtons(multiple=True)
 
     def check_schema(self, schema: LabelSchema) -> None:
         if not schema.labels:

@@ -13,6 +13,7 @@ from annotate.kinds.base import (
     LSControls,
     LSResult,
     Strict,
+    WidgetState,
     ls_choices,
     ls_chosen,
     ls_item,
@@ -97,6 +98,32 @@ class RatingStudio:
         return {"ratings": ratings}
 
 
+class RatingControls:
+    """A segmented control per feature, on that feature's scale."""
+
+    def seed(self, form: Any, state: WidgetState, value: dict[str, Any]) -> None:
+        for name, point in (value.get("ratings") or {}).items():
+            state.set(f"r:{name}", _on_scale(form.schema, name, point))
+
+    def value(self, form: Any, state: WidgetState) -> dict[str, Any] | None:
+        ratings = {f.name: state.get(f"r:{f.name}") for f in form.schema.features}
+        return {"ratings": ratings} if all(v is not None for v in ratings.values()) else None
+
+    def render(self, form: Any, state: WidgetState) -> None:
+        import streamlit as st
+
+        for feature in form.schema.features:
+            st.segmented_control(feature.name, feature.scale, help=feature.description or None,
+                                 key=state.key(f"r:{feature.name}"))
+
+
+def _on_scale(schema: LabelSchema, name: str, point: Any) -> Any:
+    feature = next((f for f in schema.features if f.name == name), None)
+    if feature is None:
+        return point
+    return next((s for s in feature.scale if str(s) == str(point)), point)
+
+
 class Rating:
     name = "rating"
     value_model = RatingValue
@@ -106,7 +133,7 @@ class Rating:
     agreement = "ratings"
     labelstudio = RatingStudio()
     candidates = None
-    widget = None
+    widget = RatingControls()
 
     def check_schema(self, schema: LabelSchema) -> None:
         if not schema.features:

@@ -10,8 +10,10 @@ keeps both exact (they differ only after a character outside the Basic Multiling
 from __future__ import annotations
 
 import itertools
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
@@ -22,10 +24,12 @@ from annotate.kinds.base import (
     LSControls,
     LSResult,
     Strict,
+    WidgetState,
     ls_item,
     ls_sub,
     ls_text,
     needs_labels,
+    plain_markdown,
     require_label,
 )
 
@@ -136,6 +140,109 @@ class SpansStudio:
         return {"spans": spans}
 
 
+# -- the answer widget: per label, the item's tokens as pills ------------------------------
+
+_TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]", re.UNICODE)
+_PALETTE = ("blue", "green", "orange", "violet", "red", "gray", "rainbow")
+
+
+@dataclass(frozen=True)
+class Token:
+    index: int
+    start: int
+    end: int
+    text: str
+
+
+def tokenize(text: str) -> list[Token]:
+    """Words (with inner hyphens/apostrophes) and single punctuation marks, with offsets."""
+    return [Token(i, m.start(), m.end(), m.group()) for i, m in enumerate(_TOKEN.finditer(text))]
+
+
+def spans_from_tokens(text: str, tokens: list[Token],
+                      selected: dict[str, list[int]]) -> list[dict[str, Any]]:
+    """Runs of adjacent selected tokens become one span per label (``start``, ``end``,
+    ``label``, ``text``), in text order."""
+    spans = []
+    for label, indices in selected.items():
+        run: list[int] = []
+        for index in sorted(set(indices)):
+            if run and index != run[-1] + 1:
+                spans.append(_span(text, tokens, run, label))
+                run = []
+            run.append(index)
+        if run:
+            spans.append(_span(text, tokens, run, label))
+    return sorted(spans, key=lambda s: (s["start"], s["end"], s["label"]))
+
+
+def _span(text: str, tokens: list[Token], run: list[int], label: str) -> dict[str, Any]:
+    start, end = tokens[run[0]].start, tokens[run[-1]].end
+    return {"start": start, "end": end, "label": label, "text": text[start:end]}
+
+
+def tokens_of_spans(tokens: list[Token], spans: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """The tokens each label's spans cover (a token counts when it overlaps the span)."""
+    out: dict[str, list[int]] = {}
+    for span in spans:
+        covered = [t.index for t in tokens if t.start < span["end"] and t.end > span["start"]]
+        out.setdefault(span["label"], []).extend(covered)
+    return {label: sorted(set(idx)) for label, idx in out.items()}
+
+
+def highlighted(text: str, spans: list[dict[str, Any]], labels: list[str]) -> str:
+    """Markdown with each span coloured by its label (Streamlit's ``:color-background[]``)."""
+    colour = {label: _PALETTE[i % len(_PALETTE)] for i, label in enumerate(labels)}
+    out, pos = [], 0
+    for span in sorted(spans, key=lambda s: s["start"]):
+        if span["start"] < pos:
+            continue
+        out.append(plain_markdown(text[pos:span["start"]]))
+        inner = plain_markdown(text[span["start"]:span["end"]])
+        out.append(f":{colour.get(span['label'], 'gray')}-background[{inner} **{span['label']}**]")
+        pos = span["end"]
+    out.append(plain_markdown(text[pos:]))
+    return "".join(out)
+
+
+class TokenPills:
+    """Per label, the item's tokens as pills; adjacent selected tokens become one span."""
+
+    def seed(self, form: Any, state: WidgetState, value: dict[str, Any]) -> None:
+        covered = tokens_of_spans(tokenize(form.text), list(value.get("spans") or []))
+        for label in form.schema.labels:
+            state.set(f"spans:{label}", covered.get(label, []))
+            state.set(f"pills:{label}", covered.get(label, []))
+
+    def value(self, form: Any, state: WidgetState) -> dict[str, Any] | None:
+        selected = {label: list(state.get(f"spans:{label}", []))
+                    for label in form.schema.labels}
+        return {"spans": spans_from_tokens(form.text, tokenize(form.text), selected)}
+
+    def render(self, form: Any, state: WidgetState) -> None:
+        import streamlit as st
+
+        tokens = tokenize(form.text)
+        labels = form.schema.labels
+        active = st.segmented_control("Label to mark", labels, default=labels[0], required=True,
+                                      key=state.key("active"))
+        active = active or labels[0]
+        pills_name = f"pills:{active}"
+        if state.get(pills_name) is None:  # restore from the mirror
+            state.set(pills_name, list(state.get(f"spans:{active}", [])))
+        st.pills(f"Tokens that are {active} (adjacent tokens make one span)",
+                 list(range(len(tokens))), selection_mode="multi",
+                 format_func=lambda i: tokens[i].text, key=state.key(pills_name),
+                 on_change=_copy_pills, args=(state, active))
+        current = self.value(form, state) or {"spans": []}
+        st.markdown(highlighted(form.text, current["spans"], labels) if current["spans"]
+                    else "_No spans marked yet._")
+
+
+def _copy_pills(state: WidgetState, label: str) -> None:
+    state.set(f"spans:{label}", list(state.get(f"pills:{label}", [])))
+
+
 class Spans:
     name = "spans"
     value_model = SpansValue
@@ -147,7 +254,7 @@ class Spans:
     agreement = "spans"
     labelstudio = SpansStudio()
     candidates = None
-    widget = None
+    widget = TokenPills()
 
     def check_schema(self, schema: LabelSchema) -> None:
         if not schema.labels:

@@ -14,10 +14,13 @@ from annotate.kinds.base import (
     LSControls,
     LSResult,
     Strict,
+    WidgetState,
     ls_item,
     ls_sub,
     ls_text,
     normalised_text,
+    plain_markdown,
+    shortcut,
 )
 
 if TYPE_CHECKING:
@@ -90,6 +93,52 @@ class TextCandidates:
                  "score": None} for i, cand in enumerate(data.get("candidates", []))]
 
 
+OWN = -1  # the "write my own" choice of the text widget
+
+
+class CandidateButtons:
+    """The Helper's candidates as buttons (keys 1-9) to choose and then edit, or "none fits
+    — write my own" (key N). There is no blank text box to start from."""
+
+    def seed(self, form: Any, state: WidgetState, value: dict[str, Any]) -> None:
+        cand = value.get("candidate")
+        state.set("cand", cand if isinstance(cand, int) else OWN)
+        state.set("text", str(value.get("text", "")))
+
+    def value(self, form: Any, state: WidgetState) -> dict[str, Any] | None:
+        cand = state.get("cand")
+        text = str(state.get("text", "") or "").strip()
+        if cand is None or not text:
+            return None
+        if cand == OWN:
+            return {"text": text, "edited": False}
+        original = ((form.candidates[cand].text or "").strip()
+                    if cand < len(form.candidates) else "")
+        return {"text": text, "candidate": cand, "edited": text != original}
+
+    def render(self, form: Any, state: WidgetState) -> None:
+        import streamlit as st
+
+        cand = state.get("cand")
+        for i, c in enumerate(form.candidates):
+            score = f"  ·  score {c.score:.2f}" if c.score is not None else ""
+            st.button(f"{plain_markdown(c.text or '')}{score}", key=state.key(f"cand:{i}"),
+                      type="primary" if cand == i else "secondary", shortcut=shortcut(form, i),
+                      on_click=_pick, args=(form, state, i), width="stretch")
+        st.button("None fits — write my own", key=state.key("own"),
+                  type="primary" if cand == OWN else "tertiary",
+                  shortcut="N" if form.shortcuts else None, on_click=_pick,
+                  args=(form, state, OWN))
+        if cand is not None:
+            st.text_area("Edit the chosen text" if cand != OWN else "Your own text",
+                         key=state.key("text"), max_chars=form.schema.max_text_length)
+
+
+def _pick(form: Any, state: WidgetState, index: int) -> None:
+    state.set("cand", index)
+    state.set("text", "" if index == OWN else (form.candidates[index].text or ""))
+
+
 class Text:
     name = "text"
     value_model = TextValue
@@ -100,7 +149,7 @@ class Text:
     agreement = None
     candidates = TextCandidates()
     labelstudio = TextStudio()
-    widget = None
+    widget = CandidateButtons()
 
     def check_schema(self, schema: LabelSchema) -> None:
         return None

@@ -135,11 +135,12 @@ def open_next_task(store: Store, person: str, project_id: int, *, lease_seconds:
                               exclude=exclude)
     if claimed is None:
         return None
-    return load_view(store, claimed.id, person)
+    return load_view(store, claimed.id, person, member=True)
 
 
-def load_view(store: Store, task_id: int, person: str) -> WorkView:
-    """The view of a task the person holds (after a claim, an undo, or a page reload)."""
+def load_view(store: Store, task_id: int, person: str, *, member: bool = False) -> WorkView:
+    """The view of a task the person holds (after a claim, an undo, or a page reload);
+    ``member``: the caller has just checked that the person may see the project."""
     with store.sessions() as session:
         row = session.execute(
             select(Task, Item, Project).join(Item, Item.id == Task.item_id)
@@ -150,7 +151,7 @@ def load_view(store: Store, task_id: int, person: str) -> WorkView:
         task, item, project = row
         if task.lease_owner != person or task.status != "leased":
             raise Conflict(f"task {task_id} is not leased by {person}")
-        if not may_see_project(session, person, project.id):
+        if not member and not may_see_project(session, person, project.id):
             raise NotFound(f"no project {project.id} for {person}")
         policy = RoutingPolicy.model_validate(project.policy_json)
         guideline = (session.get(GuidelineVersion, project.current_guideline_id)
