@@ -112,8 +112,10 @@ def write_project_report(session: Session, project: Project, out_dir: Path,
                               "bootstrap": bootstrap}
     measure = get_kind(project.kind).agreement
     if measure == "labels":
-        kwargs["labels"] = label_table(frame)
-        kwargs["order"] = schema.labels or schema.choices()
+        kwargs["labels"] = labels = label_table(frame)
+        order = schema.labels or schema.choices()
+        if set(labels["label"]) <= set(order):  # not for "a|b" multilabel or ranking labels
+            kwargs["order"] = order
     elif measure == "spans":
         kwargs["spans"] = span_pairs(frame)
     elif measure == "ratings":

@@ -4,7 +4,7 @@ so a test adds a real :class:`~importlib.metadata.EntryPoint` to what the regist
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from importlib.metadata import EntryPoint
+from importlib.metadata import EntryPoint, entry_points
 
 import pytest
 
@@ -17,16 +17,15 @@ Register = Callable[[str, str], None]
 def register_kind(monkeypatch: pytest.MonkeyPatch) -> Iterator[Register]:
     """``register_kind(name, "module:attr")`` as if an installed package declared it."""
     extra: list[EntryPoint] = []
-    real = registry.entry_points
 
-    def entry_points(*, group: str) -> list[EntryPoint]:
-        return [*real(group=group), *(ep for ep in extra if ep.group == group)]
+    def with_extra(*, group: str) -> list[EntryPoint]:
+        return [*entry_points(group=group), *(ep for ep in extra if ep.group == group)]
 
     def register(name: str, target: str) -> None:
         extra.append(EntryPoint(name=name, value=target, group=registry.GROUP))
         registry.available_kinds.cache_clear()
 
-    monkeypatch.setattr(registry, "entry_points", entry_points)
+    monkeypatch.setattr(registry, "entry_points", with_extra)
     registry.available_kinds.cache_clear()
     yield register
     registry.available_kinds.cache_clear()

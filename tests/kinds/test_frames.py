@@ -57,7 +57,8 @@ def test_report_dashboard_and_export_read_the_same_labels(store: Store) -> None:
         export_project(session, project.name, "csv", out)
         names = dict(session.query(Item.id, Item.external_id).all())
     assert {(r.item_id, r.annotator): r.label for r in report.itertuples()} == EXPECTED
-    assert {(names[r.item_id], r.annotator): r.label for r in dashboard.itertuples()} == EXPECTED
+    assert {(names[int(str(r.item_id))], r.annotator): r.label
+            for r in dashboard.itertuples()} == EXPECTED
     exported = pd.read_csv(io.StringIO(out.getvalue()), keep_default_na=False)
     assert {(r.item_id, r.annotator_id): r.label for r in exported.itertuples()
             if r.role == "annotator"} == EXPECTED
