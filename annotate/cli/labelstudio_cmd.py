@@ -188,7 +188,9 @@ def backend_cmd(
                 err.print(f"Basic Authentication: user {credentials.user}, password as given",
                           highlight=False, markup=False)
 
-        predictor = load_predictor(store, name, settings_of(ctx).model)
+        settings = settings_of(ctx)
+        predictor = load_predictor(store, name, settings.model,
+                                   reservation_ttl_s=settings.reservation_ttl_s)
         serve_backend(store, name, predictor, host, port, credentials=credentials,
                       limits=limits, on_ready=ready)
     err.print(f"ML backend for {name!r} stopped", highlight=False)

@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 from annotate.kinds.schema import LabelSchema
 from annotate.llm.client import make_client
 from annotate.llm.types import DEFAULT_MODEL
+from annotate.settings import DEFAULT_RESERVATION_TTL_S
 from annotate.store.engine import Store
 from roles.annotator import label_text
 from roles.base import Attempt, ProjectContext, RoleContext, RoleFailure
@@ -83,10 +84,11 @@ class AnnotatorPredictor:
         return out
 
 
-def load_predictor(store: Store, project: str, model: str = DEFAULT_MODEL) -> Predictor:
+def load_predictor(store: Store, project: str, model: str = DEFAULT_MODEL, *,
+                   reservation_ttl_s: float = DEFAULT_RESERVATION_TTL_S) -> Predictor:
     """The project's annotator role, answering with ``model`` (the edge reads it from the
     settings), as the backend's predictor."""
     context = ProjectContext.load(store, project)
-    client = make_client(store, context.project_id, model)
+    client = make_client(store, context.project_id, model, reservation_ttl_s=reservation_ttl_s)
     return AnnotatorPredictor(RoleContext(store=store, llm=client, project=context,
                                           model=model, worker_id="labelstudio-backend"))
