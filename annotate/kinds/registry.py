@@ -6,12 +6,12 @@ so an editable install whose metadata predates a kind still finds it."""
 from __future__ import annotations
 
 import functools
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from pydantic import ValidationError
 
-from annotate.errors import InvalidInput
+from annotate.errors import InvalidInput, SetupError
 from annotate.kinds import choice, classification, multilabel, rating, spans, text
 from annotate.kinds.base import TaskKind
 
@@ -23,33 +23,52 @@ BUILTIN: dict[str, TaskKind] = {
 
 
 @functools.lru_cache(maxsize=1)
-def available_kinds() -> dict[str, TaskKind]:
-    """Kind name -> kind, built-ins first (in their documented order), then entry points;
-    an entry point named like a built-in replaces it."""
-    found = dict(BUILTIN)
-    for ep in entry_points(group=GROUP):
-        if ep.name in BUILTIN and ep.value == _target(BUILTIN[ep.name]):
-            continue  # the built-in's own declaration: nothing to load
-        loaded = ep.load()
-        found[ep.name] = loaded() if isinstance(loaded, type) else loaded
-    return found
+def _declared() -> dict[str, EntryPoint]:
+    """Kinds declared by entry points (names only: nothing is imported here), without the
+    built-ins' own declarations."""
+    return {ep.name: ep for ep in entry_points(group=GROUP)
+            if not (ep.name in BUILTIN and ep.value == _target(BUILTIN[ep.name]))}
 
 
 def _target(kind: TaskKind) -> str:
     return f"{type(kind).__module__}:KIND"
 
 
+@functools.cache
+def _load(name: str) -> TaskKind:
+    ep = _declared()[name]
+    try:
+        loaded = ep.load()
+        kind: TaskKind = loaded() if isinstance(loaded, type) else loaded
+    except Exception as exc:  # a broken plugin: one line naming it, not a traceback
+        raise SetupError(f"task kind {name!r} ({ep.value}) cannot be loaded: {exc}") from exc
+    return kind
+
+
+def refresh() -> None:
+    """Read the entry points again (a plugin installed into a running process)."""
+    _declared.cache_clear()
+    _load.cache_clear()
+
+
 def kind_names() -> tuple[str, ...]:
-    return tuple(available_kinds())
+    """Every kind's name: the built-ins in their documented order, then the plugins'."""
+    return (*BUILTIN, *(name for name in _declared() if name not in BUILTIN))
 
 
 def get_kind(name: str) -> TaskKind:
-    """The kind called ``name``; InvalidInput listing the known kinds otherwise."""
-    kind = available_kinds().get(name)
-    if kind is None:
-        raise InvalidInput(f"unknown task kind {name!r}; choose one of "
-                           f"{', '.join(available_kinds())}")
-    return kind
+    """The kind called ``name`` (a plugin's entry point may replace a built-in);
+    InvalidInput listing the known kinds otherwise."""
+    if name in _declared():
+        return _load(name)
+    if name in BUILTIN:
+        return BUILTIN[name]
+    raise InvalidInput(f"unknown task kind {name!r}; choose one of {', '.join(kind_names())}")
+
+
+def available_kinds() -> dict[str, TaskKind]:
+    """Kind name -> kind, every plugin loaded."""
+    return {name: get_kind(name) for name in kind_names()}
 
 
 def label_of(kind: str, value: Any, feature: str | None = None) -> str | None:

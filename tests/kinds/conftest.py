@@ -23,9 +23,9 @@ def register_kind(monkeypatch: pytest.MonkeyPatch) -> Iterator[Register]:
 
     def register(name: str, target: str) -> None:
         extra.append(EntryPoint(name=name, value=target, group=registry.GROUP))
-        registry.available_kinds.cache_clear()
+        registry.refresh()
 
     monkeypatch.setattr(registry, "entry_points", with_extra)
-    registry.available_kinds.cache_clear()
+    registry.refresh()
     yield register
-    registry.available_kinds.cache_clear()
+    registry.refresh()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from annotate.errors import InvalidInput
+from annotate.errors import InvalidInput, SetupError
 from annotate.kinds import schema
 from annotate.kinds.base import TaskKind
 from annotate.kinds.classification import Classification
@@ -67,3 +67,13 @@ def test_an_entry_point_may_replace_a_builtin(register_kind: Register) -> None:
     register_kind("classification", "tests.kinds.test_registry:Shouting")
     assert isinstance(available_kinds()["classification"], Shouting)
     assert kind_names() == BUILTIN_ORDER  # same name, same place
+
+
+def test_a_broken_plugin_is_named_and_breaks_only_its_own_kind(register_kind: Register) -> None:
+    register_kind("broken", "tests.kinds.no_such_module:KIND")
+    assert kind_names() == (*BUILTIN_ORDER, "broken")  # names come without importing
+    assert get_kind("classification").name == "classification"
+    with pytest.raises(SetupError) as caught:
+        get_kind("broken")
+    assert str(caught.value).startswith(
+        "task kind 'broken' (tests.kinds.no_such_module:KIND) cannot be loaded: ")
