@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from annotate.cli.common import out, print_json
+from annotate.cli.common import out, print_json, settings_of
 from annotate.cli.progress import command_progress
 from annotate.settings import DEFAULT_MODEL
 
@@ -72,7 +72,8 @@ def replay(
                            f"worker{'s' if workers > 1 else ''}...")
             run = run_replay(store, data, policy=policy, model=model, seed=seed,
                              workers=workers, inject=inject, name=f"replay-{data.path.stem}",
-                             on_progress=progress.status)
+                             on_progress=progress.status,
+                             reservation_ttl_s=settings_of(ctx).reservation_ttl_s)
             progress.phase(f"scoring and baselines ({len(items)} items)")
             with store.session() as session:
                 answers = project_answers(session, run.project_id)

@@ -25,6 +25,7 @@ from annotate.projects.catalog import create_project
 from annotate.projects.policy import RoutingPolicy
 from annotate.queue.leases import Provenance, claim_task, fail_task, submit_annotation
 from annotate.replay.dataset import ReplayDataset, ReplayItem
+from annotate.settings import DEFAULT_RESERVATION_TTL_S
 from annotate.store.engine import Store
 from annotate.store.models import Item, Task
 
@@ -123,6 +124,7 @@ def run_replay(
     inject: float = 0.0,
     name: str = "replay",
     on_progress: Callable[[str], None] | None = None,
+    reservation_ttl_s: float = DEFAULT_RESERVATION_TTL_S,
 ) -> ReplayRun:
     """Replay ``dataset`` under ``policy`` on ``store`` (a fresh database is best: the LLM
     cache lives there); returns what the metrics need."""
@@ -149,7 +151,8 @@ def run_replay(
         project_id = project.id
     run = ReplayRun(project=name, project_id=project_id, items=items, holdout=holdout,
                     pool=pool, injection=injection)
-    client = llm or make_client(store, project_id, model, workers=workers)
+    client = llm or make_client(store, project_id, model, workers=workers,
+                                reservation_ttl_s=reservation_ttl_s)
     people = _People(store, dataset, pool, random.Random(f"people:{seed}"))
     while True:
         run.rounds += 1
