@@ -23,8 +23,10 @@ from sqlalchemy.orm import Session
 
 from annotate.errors import InvalidInput
 from annotate.kinds.schema import comparable
+from annotate.llm.client import make_client
 from annotate.projects.catalog import current_guideline, project_policy, save_guideline
 from annotate.queue.reconcile import set_policy
+from annotate.settings import DEFAULT_RESERVATION_TTL_S
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, GuidelineVersion, Item, Project, Task, utcnow
 from roles.offline import annotate_items
@@ -102,12 +104,14 @@ class PlaygroundRun:
 
 
 def run_annotator(store: Store, project: Project, examples: Sequence[Example],
-                  guideline: str, model: str) -> PlaygroundRun:
+                  guideline: str, model: str,
+                  reservation_ttl_s: float = DEFAULT_RESERVATION_TTL_S) -> PlaygroundRun:
     """Run the LLM annotator role under the draft guideline on the examples (nothing is
     stored as an annotation) and compare with the expected answers."""
     try:
+        llm = make_client(store, project.id, model, reservation_ttl_s=reservation_ttl_s)
         outputs = annotate_items(store, project.id, [e.item_id for e in examples],
-                                 guideline=guideline, model=model)
+                                 guideline=guideline, model=model, llm=llm)
     except Exception as exc:  # a role failure is shown, never swallowed
         return PlaygroundRun(error=f"the annotator role failed: {exc}")
     by_item = {_field(o, "item_id"): o for o in outputs}

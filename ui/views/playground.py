@@ -73,8 +73,9 @@ def _run(store: Store, project: Project, examples: list[Example], draft: str) ->
     if st.button("Run the annotator role on these examples", icon=":material/play_arrow:",
                  disabled=not examples):
         with st.spinner("The annotator role is working..."):
-            state.remember(memo, run_annotator(store, project, examples, draft,
-                                               model=model or settings().model))
+            state.remember(memo, run_annotator(
+                store, project, examples, draft, model=model or settings().model,
+                reservation_ttl_s=settings().reservation_ttl_s))
     run = state.recall(memo)
     if isinstance(run, PlaygroundRun) and run.error:
         st.warning(run.error)
