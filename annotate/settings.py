@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     threads: int | None = None
     # ANNOTATE_RESERVATION_TTL_S: a killed run's budget reservations are freed after this
     reservation_ttl_s: float = Field(default=DEFAULT_RESERVATION_TTL_S, gt=0)
-    models_dir: Path = DEFAULT_MODELS_DIR  # ANNOTATE_MODELS_DIR: where distilled models live
+    # ANNOTATE_MODELS_DIR: where distilled models live. roles/distilled.py still reads the
+    # variable itself when a run resolves `distilled:NAME` (an exception in tests/test_settings).
+    models_dir: Path = DEFAULT_MODELS_DIR
     backend_user: str = DEFAULT_BACKEND_USER  # ANNOTATE_BACKEND_USER: the ML backend's user
     backend_password: SecretStr | None = None  # ANNOTATE_BACKEND_PASSWORD (16+ characters)
     label_studio_url: str | None = Field(
