@@ -21,8 +21,10 @@ def pilot(
     models: str = typer.Option(DEFAULT_MODEL, "--models", "-m",
                                help="Comma-separated litellm model strings (dry-run: instant "
                                "random answers; default: the embedded model)."),
-    error_cost: float = typer.Option(10.0, "--error-cost",
-                                     help="Cost of one wrong final label."),
+    error_cost: list[str] = typer.Option(
+        ["10"], "--error-cost", help="Cost of one wrong final label: N for every label, "
+        "LABEL=N for an item whose true label is LABEL (repeat it: --error-cost "
+        "abusive=20 --error-cost 10)."),
     human_cost: float = typer.Option(1.0, "--human-cost", help="Cost of one human label."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sample and the bootstrap."),
     bootstrap: int = typer.Option(1000, "--bootstrap",
@@ -41,19 +43,19 @@ def pilot(
     write it as OUTPUT/policy.json for `annotate policy set NAME FILE`. Nothing is stored as a
     label."""
     from annotate.llm.model_check import ensure_model_ready
-    from annotate.pilot.metrics import Costs
     from annotate.pilot.recommend import PilotOptions, run_pilot
     from annotate.pilot.report import write_pilot_files
 
     names = _models(models)
-    _check(sample, error_cost, human_cost, bootstrap)
+    costs = parse_costs(error_cost, human_cost)
+    _check(sample, costs, bootstrap)
     for model_name in names:  # every model, before the first one spends anything
         ensure_model_ready(model_name)
     with store_from(ctx) as store:
         if ask_people:
             _ask_people(store, name, sample, seed)
             return
-        options = PilotOptions(costs=Costs(error_cost, human_cost), models=names,
+        options = PilotOptions(costs=costs, models=names,
                                sample=sample, seed=seed, bootstrap=bootstrap)
         with command_progress(ctx, "pilot") as progress:
             progress.phase(f"sampling up to {sample} items people labelled in {name}")
@@ -79,10 +81,35 @@ def _models(text: str) -> tuple[str, ...]:
     return names
 
 
-def _check(sample: int, error_cost: float, human_cost: float, bootstrap: int) -> None:
+def parse_costs(error_costs: list[str], human_cost: float) -> Any:
+    """``--error-cost`` values: one plain number (the default, 10 when none) and any number of
+    ``LABEL=N``."""
+    from annotate.pilot.metrics import Costs
+
+    default: list[float] = []
+    per_label: dict[str, float] = {}
+    for text in error_costs:
+        label, _, number = text.rpartition("=")
+        try:
+            value = float(number)
+        except ValueError:
+            raise InvalidInput(f"--error-cost {text!r}: give N or LABEL=N, e.g. --error-cost "
+                               "abusive=20 --error-cost 10") from None
+        if label.strip():
+            per_label[label.strip()] = value
+        else:
+            default.append(value)
+    if len(default) > 1:
+        raise InvalidInput("give one default --error-cost N (and LABEL=N for the labels whose "
+                           f"errors cost otherwise); got {len(default)} defaults")
+    return Costs(default[0] if default else 10.0, human_cost, per_label)
+
+
+def _check(sample: int, costs: Any, bootstrap: int) -> None:
     if sample < 1:
         raise InvalidInput(f"--sample must be at least 1 (got {sample})")
-    if error_cost < 0 or human_cost < 0:
+    if (costs.error_cost < 0 or costs.human_cost < 0
+            or any(v < 0 for v in costs.label_costs.values())):
         raise InvalidInput("--error-cost and --human-cost must not be negative")
     if bootstrap < 0:
         raise InvalidInput("--bootstrap must not be negative")
@@ -119,10 +146,14 @@ def _print(result: Any) -> None:
 
     table = Table("", *[r.model for r in result.models], title=(
         f"Pilot: {result.project} ({result.sample['items']} items; an error costs "
-        f"{result.costs.error_cost:g}, a human label {result.costs.human_cost:g})"))
+        f"{_error_costs(result.costs)}, a human label {result.costs.human_cost:g})"))
     rows = {
         "alpha human-LLM [95% CI]": [_ci(r.alpha, r.alpha_ci) for r in result.models],
         "accuracy vs majority [CI]": [_ci(r.accuracy, r.accuracy_ci) for r in result.models],
+        "always answering the most common label": [_majority(r) for r in result.models],
+        "confidence AUROC, right vs wrong [CI]": [_ci(r.skill.auroc, r.skill.auroc_ci)
+                                                  for r in result.models],
+        "can do this task": ["yes" if r.skill.can_do_task else "NO" for r in result.models],
         "ECE": [_fmt(r.ece) for r in result.models],
         "invalid outputs": [f"{r.invalid}/{r.items} ({r.invalid_rate:.0%})"
                             for r in result.models],
@@ -150,6 +181,19 @@ def _print(result: Any) -> None:
               soft_wrap=True, highlight=False)
     for line in [*rec.reasons[1:], *result.notes]:
         out.print(f"  - {line}", soft_wrap=True, highlight=False)
+
+
+def _majority(report: Any) -> str:
+    """The majority-class share on the same items as the accuracy (the model's valid ones)."""
+    skill = report.skill
+    if skill.majority_share is None:
+        return "n/a"
+    return f"{skill.majority_share:.2f} ({skill.majority_label}, {skill.n} items)"
+
+
+def _error_costs(costs: Any) -> str:
+    return ", ".join([*(f"{v:g} on {k}" for k, v in costs.label_costs.items()),
+                      f"{costs.error_cost:g}" + (" on others" if costs.label_costs else "")])
 
 
 def _seconds(report: Any) -> str:

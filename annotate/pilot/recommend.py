@@ -18,6 +18,14 @@ where coverage counts failed calls as routed to people (as the routing does), an
 ``human_error_rate`` is the share of human labels that differ from the majority of the
 *other* people on the same item (leave-one-out; items with a tie among the others are
 skipped). Ties in cost go to the higher threshold (more people where the sample cannot tell).
+With per-label error costs (``Costs.label_costs``) a wrong label costs the error cost of the
+item's true label, and a person's errors the mean of those over the sample.
+
+No threshold is recommended for a model that cannot do the task (:func:`skill_gate`): it
+must beat always answering the most common label on the same items (paired bootstrap
+interval above 0) and its confidence must separate its right answers from its wrong ones
+(bootstrap AUROC interval above 0.5). Otherwise the routing is people only and the report
+says "this model cannot do this task", whatever the costs.
 
 The result is plain data (:class:`PilotResult`); :mod:`annotate.pilot.report` writes the
 HTML report, ``numbers.json``, ``policy.json`` and the record the UI reads.
@@ -41,10 +49,12 @@ from annotate.pilot.metrics import (
     Costs,
     CoveragePoint,
     HumanErrorRate,
+    Skill,
     best_point,
     coverage_curve,
     human_error_rate,
     people_cost,
+    skill_gate,
 )
 from annotate.pilot.run import (
     ModelAnswer,
@@ -97,6 +107,12 @@ def evaluation_frame(humans: pd.DataFrame, answers: Sequence[ModelAnswer]) -> pd
                                        "valid", "correct"])
 
 
+def _true_labels(humans: pd.DataFrame) -> list[str]:
+    from annotate.agreement import majority_vote
+
+    return [str(x) for x in majority_vote(humans).dropna(subset=["label"])["label"]]
+
+
 def majority_baseline(humans: pd.DataFrame) -> tuple[str, float] | None:
     """The most common human-majority label and the share of items it is."""
     from annotate.agreement import majority_vote
@@ -145,7 +161,9 @@ class ModelReport:
     model_seconds_per_1000: float  # the model's own time, cache hits at their original call
     usage: Usage
     llm_only: Choice
-    best: Choice
+    best: Choice  # the cheapest routing the skill gate allows (people only when it fails)
+    cheapest: Choice  # the cheapest routing by cost alone, before the skill gate
+    skill: Skill
     failures: list[str] = field(default_factory=list)  # a few messages, for the report
     answers: list[dict[str, Any]] = field(default_factory=list)  # per item, vs people
 
@@ -162,10 +180,17 @@ def model_report(run: ModelRun, humans: pd.DataFrame, costs: Costs, human_error:
     points = coverage_curve(evals, options.thresholds, costs, human_error, llm_cost)
     best = best_point(points)
     all_right = float(evals["correct"].mean()) if len(evals) else 0.0  # failures count wrong
-    people = people_cost(costs, human_error)
-    choice = Choice(best.threshold, best.coverage, best.expected_cost, best.expected_accuracy)
+    wrong_cost = (sum(costs.error_cost_of(t) for t in evals.loc[~evals["correct"].astype(bool),
+                                                                "human_label"]) / len(evals)
+                  if len(evals) else 0.0)
+    people = people_cost(costs, human_error, evals["human_label"])
+    people_only = Choice(None, 0.0, people, 1 - human_error)
+    cheapest = Choice(best.threshold, best.coverage, best.expected_cost, best.expected_accuracy)
     if people <= best.expected_cost + 1e-12:  # a tie needs no LLM calls
-        choice = Choice(None, 0.0, people, 1 - human_error)
+        cheapest = people_only
+    baseline = majority_baseline(humans)
+    skill = skill_gate(evals, baseline[0] if baseline else None, options.bootstrap,
+                       options.seed)
     return ModelReport(
         model=run.model, items=len(run.answers), evaluable=len(evals), valid=len(valid),
         invalid=invalid, errors=sum(kinds.values()) - invalid, invalid_rate=invalid / n,
@@ -180,8 +205,9 @@ def model_report(run: ModelRun, humans: pd.DataFrame, costs: Costs, human_error:
         coverage=points, llm_cost_per_item=llm_cost, cost_per_1000=1000 * llm_cost,
         seconds_per_1000=1000 * run.seconds / n,
         model_seconds_per_1000=1000 * run.usage.latency_s_uncached / n, usage=run.usage,
-        llm_only=Choice(0.0, 1.0, (1 - all_right) * costs.error_cost + llm_cost, all_right),
-        best=choice, failures=[a.error for a in run.answers if a.error][:5],
+        llm_only=Choice(0.0, 1.0, wrong_cost + llm_cost, all_right),
+        best=cheapest if skill.can_do_task else people_only, cheapest=cheapest, skill=skill,
+        failures=[a.error for a in run.answers if a.error][:5],
         answers=[{str(k): v for k, v in row.items()} for row in evals.to_dict("records")])
 
 
@@ -229,11 +255,14 @@ class Recommendation:
 
 
 def recommend(project: Project, reports: Sequence[ModelReport], costs: Costs,
-              human_error: HumanErrorRate, humans_alpha: float | None) -> Recommendation:
-    """The cheapest model's routing, written as a full policy for `annotate policy set`."""
+              human_error: HumanErrorRate, humans_alpha: float | None,
+              true_labels: Sequence[str] = ()) -> Recommendation:
+    """The cheapest routing of a model that can do the task, written as a full policy for
+    `annotate policy set`; people only when no model passes the skill gate."""
     rate = human_error.rate or 0.0
-    people = Choice(None, 0.0, people_cost(costs, rate), 1 - rate)
-    best = min(reports, key=lambda r: r.best.expected_cost) if reports else None
+    people = Choice(None, 0.0, people_cost(costs, rate, true_labels), 1 - rate)
+    able = [r for r in reports if r.skill.can_do_task]
+    best = min(able, key=lambda r: r.best.expected_cost) if able else None
     share, why_share = double_share(human_error, humans_alpha)
     base = project_policy(project)
     reasons = [why_share]
@@ -241,10 +270,18 @@ def recommend(project: Project, reports: Sequence[ModelReport], costs: Costs,
         policy = base.model_copy(update={
             "human_annotations": max(1, base.human_annotations), "llm_annotations": 0,
             "human_below_confidence": None, "double_annotation_share": share})
-        reasons.insert(0, "people only: no model's routing is cheaper than people alone")
+        reasons[:0] = [_people_only_reason(reports, best), *_unable(reports)]
+        shown = best or (min(reports, key=lambda r: r.llm_only.expected_cost)
+                         if reports else None)
         return Recommendation(None, people, _checked(policy), people,
-                              best.llm_only if best else None, reasons)
+                              shown.llm_only if shown else None, reasons)
     moderator, why_moderator = moderator_on(best, rate)
+    if best.best.coverage >= 1.0:  # nobody labels anything: there is nothing to double
+        share, why_share = 0.0, (
+            "no double annotation: this routing sends no item to people (only failed calls), "
+            "so their error rate stays unmeasured; rerun the pilot on new human labels to "
+            "check the threshold")
+        reasons = [why_share]
     policy = base.model_copy(update={
         "human_annotations": 1, "llm_annotations": max(1, base.llm_annotations),
         "helper_first": False, "human_below_confidence": best.best.threshold,
@@ -254,6 +291,22 @@ def recommend(project: Project, reports: Sequence[ModelReport], costs: Costs,
     reasons.append(why_moderator)
     return Recommendation(best.model, best.best, _checked(policy), people, best.llm_only,
                           reasons)
+
+
+def _people_only_reason(reports: Sequence[ModelReport], best: ModelReport | None) -> str:
+    if not reports:
+        return "people only: no model was tried"
+    if best is None:
+        names = ", ".join(r.model for r in reports)
+        return (f"people only: this model cannot do this task ({names})" if len(reports) == 1
+                else f"people only: none of these models can do this task ({names})")
+    return "people only: no model's routing is cheaper than people alone"
+
+
+def _unable(reports: Sequence[ModelReport]) -> list[str]:
+    """Why each model failed the skill gate, in plain words."""
+    return [f"{r.model} cannot do this task: {'; '.join(r.skill.reasons)}"
+            for r in reports if not r.skill.can_do_task]
 
 
 def double_share(human_error: HumanErrorRate, humans_alpha: float | None) -> tuple[float, str]:
@@ -314,6 +367,17 @@ class PilotResult:
         return data
 
 
+def _check_label_costs(project: Project, costs: Costs) -> None:
+    from annotate.projects.catalog import project_schema
+
+    schema = project_schema(project)
+    labels = [str(x) for x in (schema.labels or schema.choices() or [])]
+    unknown = [k for k in costs.label_costs if k not in labels]
+    if unknown:
+        raise InvalidInput(f"--error-cost {unknown[0]}=...: project {project.name!r} has no label "
+                           f"{unknown[0]!r} (its labels: {', '.join(labels)})")
+
+
 def run_pilot(store: Store, name: str, options: PilotOptions,
               on_progress: Progress | None = None) -> PilotResult:
     """Sample, run every model, measure, recommend. Stores no annotation."""
@@ -321,6 +385,7 @@ def run_pilot(store: Store, name: str, options: PilotOptions,
         raise InvalidInput("no model given: --models m1,m2")
     with store.session() as session:
         project = get_project(session, name)
+        _check_label_costs(project, options.costs)
         sample = choose_sample(session, project, options.sample, options.seed)
         session.expunge(project)
     runs = [run_model(store, project, sample.item_ids, m, on_progress) for m in options.models]
@@ -341,6 +406,10 @@ def run_pilot(store: Store, name: str, options: PilotOptions,
                      f"on {baseline[1]:.0%} of the items: compare accuracy with that; alpha "
                      "corrects for chance")
     notes.append("accuracy is measured against the people's majority, itself not always right")
+    if options.costs.label_costs:
+        notes.append("an error costs " + ", ".join(
+            f"{v:g} on an item that is {k}" for k, v in options.costs.label_costs.items())
+            + f", {options.costs.error_cost:g} on any other")
     return PilotResult(
         project=project.name, kind=project.kind,
         created=datetime.now(UTC).isoformat(timespec="seconds"), costs=options.costs,
@@ -351,6 +420,7 @@ def run_pilot(store: Store, name: str, options: PilotOptions,
                 "error_estimator": error.estimator,
                 "majority_label_share": baseline[1] if baseline else None},
         models=reports,
-        recommendation=recommend(project, reports, options.costs, error, alpha["alpha"]),
+        recommendation=recommend(project, reports, options.costs, error, alpha["alpha"],
+                                 _true_labels(sample.humans)),
         notes=notes)
 

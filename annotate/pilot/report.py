@@ -99,7 +99,11 @@ def models_table(result: PilotResult) -> pd.DataFrame:
         "model": r.model, "items": r.items, "alpha_human_llm": r.alpha,
         "alpha_ci_low": r.alpha_ci[0], "alpha_ci_high": r.alpha_ci[1],
         "accuracy": r.accuracy, "accuracy_ci_low": r.accuracy_ci[0],
-        "accuracy_ci_high": r.accuracy_ci[1], "ece": r.ece, "invalid_rate": r.invalid_rate,
+        "accuracy_ci_high": r.accuracy_ci[1],
+        "majority_class_share": r.skill.majority_share, "majority_label": r.skill.majority_label,
+        "auroc_right_vs_wrong": r.skill.auroc, "auroc_ci_low": r.skill.auroc_ci[0],
+        "auroc_ci_high": r.skill.auroc_ci[1], "can_do_task": r.skill.can_do_task, "ece": r.ece,
+        "invalid_rate": r.invalid_rate,
         "errors": r.errors, "usd_per_1000": r.cost_per_1000,
         "seconds_per_1000": r.seconds_per_1000,
         "best_threshold": r.best.threshold, "expected_cost": r.best.expected_cost,
@@ -146,6 +150,10 @@ def model_section(report: ModelReport) -> Any:
         f"{report.usage.calls} calls and {report.usage.cache_hits} cache hits."))
     section.kpis = [{"label": "alpha (human-LLM)", "value": _fmt(report.alpha)},
                     {"label": "accuracy vs majority", "value": _fmt(report.accuracy)},
+                    {"label": f"always answering {report.skill.majority_label} (same items)",
+                     "value": _fmt(report.skill.majority_share)},
+                    {"label": "confidence AUROC (right vs wrong)",
+                     "value": _fmt(report.skill.auroc)},
                     {"label": "ECE", "value": _fmt(report.ece)},
                     {"label": "invalid outputs", "value": f"{report.invalid_rate:.1%}"},
                     {"label": "USD / 1,000 items", "value": f"{report.cost_per_1000:.4f}"},
@@ -155,6 +163,7 @@ def model_section(report: ModelReport) -> Any:
                      "value": f"{report.model_seconds_per_1000:.0f}"}]
     if report.alpha_note:
         section.notes.append(f"alpha: {report.alpha_note}")
+    section.notes += [f"this model cannot do this task: {why}" for why in report.skill.reasons]
     section.notes += [f"failure: {f}" for f in report.failures]
     from annotate.agreement.serialize import to_jsonable
 

@@ -3,6 +3,9 @@
 Every item's people say ``pos``. The fake LLM reads the item text in its prompt: on
 ``ITEM-RIGHT-n`` it answers ``pos`` with confidence 90 (right), on ``ITEM-WRONG-n`` ``neg``
 with confidence 40 (wrong), on ``ITEM-BROKEN-n`` text that is not JSON (an invalid output).
+On ``ITEM-NEG-n`` the people say ``neg`` and so does the fake, with confidence 90 (right):
+with enough of them the model beats always answering the most common label and its
+confidence separates its right answers from its wrong ones, so the pilot may trust it.
 """
 
 from __future__ import annotations
@@ -24,12 +27,12 @@ CALL_COST = 10 * PRICE[0] + 5 * PRICE[1]  # a scripted reply uses 10 + 5 tokens
 
 def make_pilot_project(store: Store, *, right: int, wrong: int, broken: int = 0,
                        unlabelled: int = 0, extra_humans: dict[int, list[str]] | None = None,
-                       name: str = "p") -> int:
+                       name: str = "p", neg: int = 0) -> int:
     """Items ``ITEM-RIGHT-i``, ``ITEM-WRONG-i``, ``ITEM-BROKEN-i`` with one human ``pos``
-    each (``extra_humans``: more human labels on the n-th item), then ``unlabelled`` items
-    without any human label."""
+    each, ``ITEM-NEG-i`` with one human ``neg`` (``extra_humans``: more human labels on the
+    n-th item), then ``unlabelled`` items without any human label."""
     texts = ([f"ITEM-RIGHT-{i}" for i in range(right)] + [f"ITEM-WRONG-{i}" for i in range(wrong)]
-             + [f"ITEM-BROKEN-{i}" for i in range(broken)])
+             + [f"ITEM-BROKEN-{i}" for i in range(broken)] + [f"ITEM-NEG-{i}" for i in range(neg)])
     with store.session() as session:
         project = create_project(session, name, LabelSchema(kind="classification",
                                                             labels=["pos", "neg"]),
@@ -39,7 +42,8 @@ def make_pilot_project(store: Store, *, right: int, wrong: int, broken: int = 0,
         session.add_all(items)
         session.flush()
         for n, item in enumerate(items[:len(texts)]):
-            labels = ["pos", *(extra_humans or {}).get(n, [])]
+            first = "neg" if item.text.startswith("ITEM-NEG") else "pos"
+            labels = [first, *(extra_humans or {}).get(n, [])]
             session.add_all(Annotation(project_id=project.id, item_id=item.id,
                                        annotator_id=f"h{k}", annotator_kind="human",
                                        role="annotator", value={"label": label})
@@ -51,6 +55,8 @@ def answer(model: str, messages: list[dict[str, Any]], params: dict[str, Any]) -
     text = messages[-1]["content"]
     if "ITEM-RIGHT" in text:
         return reply(json.dumps({"label": "pos", "reason": "r", "confidence": 90}))
+    if "ITEM-NEG" in text:
+        return reply(json.dumps({"label": "neg", "reason": "r", "confidence": 90}))
     if "ITEM-WRONG" in text:
         return reply(json.dumps({"label": "neg", "reason": "r", "confidence": 40}))
     return reply("this is not JSON")

@@ -27,23 +27,27 @@ def options(error_cost: float, human_cost: float, sample: int = 50) -> PilotOpti
 
 
 def test_costly_errors_route_the_unsure_items_to_people(store: Store) -> None:
-    make_pilot_project(store, right=6, wrong=4)
+    # 6 right pos + 16 right neg at confidence 0.9, 4 wrong at 0.4: the model beats always
+    # answering neg (16 of 26) and its confidence separates right from wrong (AUROC 1)
+    make_pilot_project(store, right=6, wrong=4, neg=16)
     install_pilot_fake()
     result = run_pilot(store, "p", options(error_cost=100, human_cost=1))
     (report,) = result.models
-    assert report.items == 10 and report.accuracy == pytest.approx(0.6)
-    assert result.humans["majority_label_share"] == 1.0  # people say pos on every item
+    assert report.items == 26 and report.accuracy == pytest.approx(22 / 26)
+    assert result.humans["majority_label_share"] == pytest.approx(16 / 26)
+    assert report.skill.can_do_task and report.skill.auroc == pytest.approx(1.0)
+    assert report.skill.majority_share == pytest.approx(16 / 26)
     threshold = result.recommendation.policy["human_below_confidence"]
     assert 0.4 < threshold <= 0.9  # right answers (0.9) alone, wrong ones (0.4) to people
     assert result.recommendation.model == MODEL
     choice = result.recommendation.choice
-    assert choice.coverage == pytest.approx(0.6)
-    # 4 of 10 items to people at cost 1 each (their error rate is unmeasured: 0) + LLM calls
-    assert choice.expected_cost == pytest.approx(0.4 + CALL_COST)
+    assert choice.coverage == pytest.approx(22 / 26)
+    # 4 of 26 items to people at cost 1 each (their error rate is unmeasured: 0) + LLM calls
+    assert choice.expected_cost == pytest.approx(4 / 26 + CALL_COST)
     assert choice.expected_accuracy == pytest.approx(1.0)
     assert result.recommendation.people_only.expected_cost == pytest.approx(1.0)
     assert result.recommendation.llm_only is not None
-    assert result.recommendation.llm_only.expected_cost == pytest.approx(40 + CALL_COST)
+    assert result.recommendation.llm_only.expected_cost == pytest.approx(400 / 26 + CALL_COST)
     # below the threshold the LLM is always wrong here: people settle disagreements
     assert result.recommendation.policy["moderator_on_disagreement"] is False
     assert result.recommendation.policy["llm_annotations"] >= 1
@@ -51,12 +55,15 @@ def test_costly_errors_route_the_unsure_items_to_people(store: Store) -> None:
 
 
 def test_costly_people_leave_everything_to_the_llm(sqlite_store: Store) -> None:
-    make_pilot_project(sqlite_store, right=6, wrong=4)
+    make_pilot_project(sqlite_store, right=6, wrong=4, neg=16)
     install_pilot_fake()
     result = run_pilot(sqlite_store, "p", options(error_cost=1, human_cost=100))
     assert result.recommendation.policy["human_below_confidence"] == 0.0
     assert result.recommendation.choice.coverage == 1.0
-    assert result.recommendation.choice.expected_cost == pytest.approx(0.4 + CALL_COST)
+    assert result.recommendation.choice.expected_cost == pytest.approx(4 / 26 + CALL_COST)
+    # nobody labels an item under this routing: no double annotation of "the items people
+    # label" (the project's default asks for 10%)
+    assert result.recommendation.policy["double_annotation_share"] == 0.0
 
 
 def test_invalid_outputs_are_counted_and_go_to_people(sqlite_store: Store) -> None:
@@ -153,7 +160,7 @@ def test_expected_calibration_error_on_a_hand_made_example() -> None:
 
 
 def test_files_policy_and_the_ui_record(sqlite_store: Store, tmp_path: Path) -> None:
-    make_pilot_project(sqlite_store, right=6, wrong=4)
+    make_pilot_project(sqlite_store, right=6, wrong=4, neg=16)
     install_pilot_fake()
     result = run_pilot(sqlite_store, "p", options(100, 1))
     files = write_pilot_files(sqlite_store, result, tmp_path / "out")
@@ -167,4 +174,4 @@ def test_files_policy_and_the_ui_record(sqlite_store: Store, tmp_path: Path) -> 
     assert record["models"][0]["coverage"][0]["threshold"] == 0.0
     assert latest_pilot(sqlite_store, "other") is None
     answers = pd.read_csv(tmp_path / "out" / "answers_1.csv")
-    assert len(answers) == 10 and int(answers["correct"].sum()) == 6
+    assert len(answers) == 26 and int(answers["correct"].sum()) == 22

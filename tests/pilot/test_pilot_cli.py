@@ -20,7 +20,7 @@ from tests.pilot.pilot_data import MODEL, install_pilot_fake, make_pilot_project
 def db(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     store = open_store(url)
-    make_pilot_project(store, right=6, wrong=4, unlabelled=10)
+    make_pilot_project(store, right=6, wrong=4, neg=16, unlabelled=10)
     make_pilot_project(store, right=2, wrong=0, unlabelled=10, name="small")
     from annotate.projects.catalog import create_project
 
@@ -56,7 +56,7 @@ def test_pilot_writes_a_policy_that_policy_set_accepts(db: str, tmp_path: Path,
 def test_the_table_names_the_recommendation(db: str, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert run(db, "pilot", "p", "--models", MODEL, "--error-cost", "1", "--human-cost", "100",
-               "--bootstrap", "0", "-o", str(tmp_path / "o")) == 0
+               "--bootstrap", "100", "-o", str(tmp_path / "o")) == 0
     printed = capsys.readouterr().out
     assert "LLM alone at confidence >= 0" in printed
     assert f"annotate policy set p {tmp_path / 'o' / 'policy.json'}" in printed

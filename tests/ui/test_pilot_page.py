@@ -32,7 +32,8 @@ def _positive(model: str, messages: list[dict[str, Any]], params: dict[str, Any]
 @pytest.fixture
 def piloted(ui_db: UiDb, tmp_path: Path) -> dict[str, Any]:
     """People label the six items of "sentiment" positive, then a pilot runs on them with a
-    fake LLM that agrees (confidence 90): the LLM alone is recommended."""
+    fake LLM that always answers positive (confidence 90): it is the constant most common
+    label, so the pilot says it cannot do the task and recommends people only (#18)."""
     pid = ui_db.seeded.projects["sentiment"]
     for _ in range(6):
         view = open_next_task(ui_db.store, "ann", pid)
@@ -59,7 +60,8 @@ def test_the_page_shows_the_pilot_and_applies_its_policy(app: AppTest, ui_db: Ui
     page = texts(app)
     assert "6 human-labelled items" in page and "People only: cost" in page
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["Recommended"] == piloted["recommendation"]["model"] == "fake/m"
+    assert piloted["recommendation"]["model"] is None
+    assert metrics["Recommended"] == "people only" and "cannot do this task" in page
     assert metrics["Expected cost / item"] == \
         f"{piloted['recommendation']['choice']['expected_cost']:.3f}"
     assert [t.label for t in app.tabs] == ["fake/m"]
@@ -89,7 +91,7 @@ def test_a_pilot_folder_can_be_opened(app: AppTest, ui_db: UiDb,
     app.text_input(key=f"pilot_folder:{ui_db.seeded.projects['sentiment']}").input(
         str(tmp_path / "out")).run()
     assert not app.exception, app.exception
-    assert {m.label: m.value for m in app.metric}["Recommended"] == "fake/m"
+    assert {m.label: m.value for m in app.metric}["Recommended"] == "people only"
 
 
 def test_a_person_without_the_owner_role_is_refused(app: AppTest, ui_db: UiDb) -> None:

@@ -64,6 +64,8 @@ def _recommendation(data: dict[str, Any]) -> None:
 
 def _models(data: dict[str, Any]) -> None:
     rows = [{"model": m["model"], "alpha (human-LLM)": m["alpha"], "accuracy": m["accuracy"],
+             "always the most common label": (m.get("skill") or {}).get("majority_share"),
+             "AUROC right vs wrong": (m.get("skill") or {}).get("auroc"),
              "ECE": m["ece"], "invalid": m["invalid_rate"], "USD / 1k": m["cost_per_1000"],
              "s / 1k": m["seconds_per_1000"], "model s / 1k": m["model_seconds_per_1000"],
              "cache hits": m["usage"]["cache_hits"], "threshold": m["best"]["threshold"],
