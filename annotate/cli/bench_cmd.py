@@ -45,10 +45,12 @@ def replay(
     """Replay a real multi-annotator dataset: simulated people answer with their recorded
     labels (only on items they labelled), the LLM roles answer live, the routing policy decides.
 
-    Prints the final labels' agreement with the people who were not asked (a bootstrap 95%
-    interval), the share of recorded human labels used, LLM calls, tokens, cost and time, the
-    LLM annotator's accuracy@coverage, and baselines on the same items: majority vote and
-    Dawid-Skene over all human labels, the LLM alone, and random people with the same budget.
+    Prints the final labels' agreement with the held-out people, the same people for every
+    system (a bootstrap 95% interval), the share of recorded human labels used, LLM calls,
+    tokens, cost and time, the LLM annotator's accuracy@coverage beside the majority-class
+    share, and baselines on the same items: majority vote and Dawid-Skene over all human
+    labels, the LLM alone, the constant most common label, and random people with the same
+    budget. Majority ties are broken one way for every system (the rule is printed).
     The replay runs on its own fresh database in --out (the global --db is not touched).
     """
     from annotate.projects.policy import default_policy, load_policy
@@ -84,6 +86,7 @@ def replay(
                     "reference": "gold" if any(i.gold for i in items) else "people not asked"}
             report = build_report(run, answers, dataset=info, policy=policy.model_dump(),
                                   model=model, seed=seed)
+            report.notes.extend(data.notes)
         finally:
             store.dispose()
         progress.phase(f"writing {output / 'replay.json'} and {output / 'replay.png'}")
@@ -102,7 +105,7 @@ def _print(report: Any, output: Path) -> None:
     d = report.dataset
     out.print(f"[bold]Replay[/bold] of {d['name']}: {d['items']} items, "
               f"{d['recorded_labels']} recorded human labels; reference: {d['reference']} "
-              f"(one held-out person per item)")
+              f"(one held-out person per item, the same for every system)")
     from rich.table import Column
 
     table = Table(Column("system", no_wrap=True), "agreement [95% CI]",
@@ -115,16 +118,20 @@ def _print(report: Any, output: Path) -> None:
         table.add_row(s.name, f"{s.quality:.3f} [{s.ci[0]:.3f}, {s.ci[1]:.3f}]", diff,
                       f"{s.human_labels_used} ({s.human_share:.0%})", vs, str(s.unlabelled))
     out.print(table)
+    out.print(f"ties: {report.tie_rule} (order: {', '.join(report.label_order)})",
+              soft_wrap=True, highlight=False)
     llm = report.llm
     out.print(f"LLM ({report.model}): {int(llm.get('calls', 0))} calls, "
               f"{int(llm.get('tokens', 0))} tokens, ${llm.get('cost_usd', 0):.4f}, "
               f"{int(llm.get('not_ok', 0))} failed or invalid; wall time {report.seconds:.1f} s")
-    out.print("LLM annotator accuracy@coverage (vs the majority of all recorded people):")
+    out.print("LLM annotator accuracy@coverage (vs the majority of all recorded people; "
+              f"always answering {report.majority_label!r} on the same items in brackets):")
     for row in report.llm_accuracy_at_coverage:
-        acc = row["accuracy"]
+        acc, base = row["accuracy"], row.get("majority_share", float("nan"))
         shown = "n/a" if math.isnan(acc) else f"{acc:.0%}"
+        constant = "n/a" if math.isnan(base) else f"{base:.0%}"
         out.print(f"  confidence >= {row['threshold']:.1f}: coverage {row['coverage']:.0%}, "
-                  f"accuracy {shown}")
+                  f"accuracy {shown} ({constant})")
     inj = report.injection
     if inj["items"]:
         out.print(f"Prompt injection: {inj['items']} items; the LLM's label followed it on "

@@ -20,6 +20,12 @@ from annotate.io.importing.records import RowError
 from annotate.kinds.schema import LabelSchema
 
 REPLAY_FORMATS = ("labelled-csv", "pairwise-jsonl", "export-jsonl")
+PEOPLE_DERIVED_META = frozenset({"human_majority", "majority", "majority_label",
+                                 "human_labels", "agreement", "label", "labels"})
+"""Item fields computed from the recorded people (PandaLM's ``human_majority`` comes from all
+three judges, the held-out one included): dropped when an item is read for replay, so no
+prompt, template or role can see the answer it is scored against. Any ``human_*`` field
+goes too."""
 
 
 @dataclass
@@ -84,24 +90,39 @@ def load_dataset(dataset: Path, *, limit: int | None = None) -> ReplayDataset:
                            "with human_labels, or an `annotate export` JSONL")
     ctx = ReadContext(path=path, schema=schema)
     items: list[ReplayItem] = []
+    dropped: Counter[str] = Counter()
     try:
         with path.open("rb") as stream:
             for record in load_reader(fmt)(stream, ctx):
                 if limit is not None and len(items) >= limit:
                     break
-                items.append(_item(schema.kind, record))
+                items.append(_item(schema.kind, record, dropped))
     except RowError as exc:
         raise InvalidInput(f"{path}:{exc.line}: {exc.message}") from None
     if not items:
         raise InvalidInput(f"{path}: no items")
     if schema.kind == "classification":
         schema = LabelSchema(kind="classification", labels=_label_order(items))
+    notes = [f"{path}:{line}: {what}" for line, what in ctx.skipped.notes]
+    if dropped:
+        notes.append("dropped item field(s) derived from the people replay scores against: "
+                     + ", ".join(f"{k} ({n} items)" for k, n in sorted(dropped.items())))
     return ReplayDataset(path=path, format=fmt, schema=schema, items=items,
-                         guideline=_guideline_for(schema),
-                         notes=[f"{path}:{line}: {what}" for line, what in ctx.skipped.notes])
+                         guideline=_guideline_for(schema), notes=notes)
 
 
-def _item(kind: str, record: Any) -> ReplayItem:
+def without_people_fields(fields: dict[str, Any], dropped: Counter[str]) -> dict[str, Any]:
+    """``fields`` less those in :data:`PEOPLE_DERIVED_META` (counted in ``dropped``)."""
+    kept = {}
+    for key, value in fields.items():
+        if key in PEOPLE_DERIVED_META or key.startswith("human_"):
+            dropped[key] += 1
+        else:
+            kept[key] = value
+    return kept
+
+
+def _item(kind: str, record: Any, dropped: Counter[str]) -> ReplayItem:
     people: dict[str, str] = {}
     gold: str | None = None
     for draft in record.annotations:
@@ -113,8 +134,10 @@ def _item(kind: str, record: Any) -> ReplayItem:
             gold = label
         else:
             people.setdefault(prov.annotator_id, label)
-    return ReplayItem(external_id=record.external_id, text=record.text, data=dict(record.data),
-                      meta=dict(record.meta), people=people, gold=gold)
+    return ReplayItem(external_id=record.external_id, text=record.text,
+                      data=without_people_fields(dict(record.data), dropped),
+                      meta=without_people_fields(dict(record.meta), dropped),
+                      people=people, gold=gold)
 
 
 def _label_order(items: list[ReplayItem]) -> list[str]:

@@ -1,12 +1,17 @@
 """Scoring a replay, and the baselines computed on the same items in the same run.
 
-Quality of a system on an item is the share of the recorded people it did *not* use on that
-item who gave its final label (1 or 0 against gold when the dataset has it). Every item keeps
-one held-out person nobody sees, so the score is never empty and a system never gets credit
-for agreeing with the very labels it copied. The mean over items, with a bootstrap interval
-over items, is the headline figure; ``vs_majority`` (agreement with the majority of *all*
-recorded labels, ties left out) is printed beside it because it is the usual number, but it
-favours systems that used those labels.
+Quality of a system on an item is 1 when its final label is the label of the item's
+held-out person, else 0 (against gold when the dataset has it). Every system - the policy,
+every baseline, the LLM alone - is scored against the same held-out people, whom nobody
+sees: a system never gets credit for agreeing with labels it copied, and no system is
+judged by an easier or harder jury than another. The mean over items, with a bootstrap
+interval over items, is the headline figure; ``vs_majority`` (agreement with the majority of
+*all* recorded labels, ties left out) is printed beside it because it is the usual number,
+but it favours systems that used those labels.
+
+Baselines include ``constant_majority``: the most common label of the pooled (not held-out)
+people on every item, nobody asked. A system that is not above it has learnt nothing about
+the items. Majority ties are broken by one rule for every system (:data:`TIE_RULE`).
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ from annotate.replay.simulate import ReplayRun
 FloatArray = npt.NDArray[np.float64]
 THRESHOLDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)
 BUDGET_STEPS = (0.0, 0.25, 0.5, 0.75, 1.0)
+TIE_RULE = ("a tie between labels goes to the one more common among all pooled (not "
+            "held-out) human labels of the dataset, then to the one first in spelling order; "
+            "the same for every system (the policy's own final labels first prefer a person's "
+            "vote to the LLM's, as the product does)")
 
 
 @dataclass
@@ -50,6 +59,8 @@ class ProjectAnswers:
     final: dict[str, str | None]
     used: dict[str, set[str]]
     llm: dict[str, tuple[str, float | None]]
+    votes: dict[str, list[str]] = field(default_factory=dict)
+    """The people's annotator labels per item (to settle ties the replay's one way)."""
 
 
 @dataclass
@@ -66,6 +77,10 @@ class ReplayReport:
     people: dict[str, Any]
     seconds: float
     notes: list[str] = field(default_factory=list)
+    tie_rule: str = TIE_RULE
+    label_order: list[str] = field(default_factory=list)
+    """The tie order: pooled human labels, most common first."""
+    majority_label: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,31 +102,38 @@ def project_answers(session: Any, project_id: int) -> ProjectAnswers:
                  for i, lab in zip(labels["item_id"], labels["label"], strict=True)}
     used: dict[str, set[str]] = {}
     llm: dict[str, tuple[str, float | None]] = {}
+    votes: dict[str, list[str]] = {}
     for row in table.to_dict("records"):
         item_id = str(row["item_id"])
         if row["annotator_kind"] == "human":  # a person's answer or an adjudication
             used.setdefault(item_id, set()).add(str(row["annotator"]))
+            if row["role"] == "annotator":
+                votes.setdefault(item_id, []).append(str(row["label"]))
         elif row["role"] == "annotator" and item_id not in llm:
             conf = row["confidence"]
             llm[item_id] = (str(row["label"]), None if pd.isna(conf) else float(conf))
-    return ProjectAnswers(final=final, used=used, llm=llm)
+    return ProjectAnswers(final=final, used=used, llm=llm, votes=votes)
 
 
-def score_items(run: ReplayRun, labels: Mapping[str, str | None],
-                used: Mapping[str, set[str]]) -> FloatArray:
-    """Per item: share of the people not used who gave the label (gold: 1 or 0)."""
+def score_items(run: ReplayRun, labels: Mapping[str, str | None]) -> FloatArray:
+    """Per item: 1 when the label is the held-out person's (or gold), else 0. The same
+    people for every system."""
     out = np.zeros(len(run.items))
     for k, item in enumerate(run.items):
         label = labels.get(item.external_id)
         if label is None:
             continue
-        if item.gold is not None:
-            out[k] = float(label == item.gold)
-            continue
-        others = [lab for p, lab in item.people.items()
-                  if p not in used.get(item.external_id, set())]
-        out[k] = sum(lab == label for lab in others) / len(others)
+        held_out = run.holdout.get(item.external_id)
+        truth = item.gold if item.gold is not None else (
+            item.people[held_out] if held_out is not None else None)
+        out[k] = float(truth is not None and label == truth)
     return out
+
+
+def label_order(run: ReplayRun) -> list[str]:
+    """The tie order of :data:`TIE_RULE`: pooled labels, most common first, then spelling."""
+    counts = Counter(lab for people in run.pool.values() for lab in people.values())
+    return sorted(counts, key=lambda lab: (-counts[lab], lab))
 
 
 def majority_reference(run: ReplayRun) -> dict[str, str]:
@@ -137,8 +159,8 @@ def score_system(run: ReplayRun, name: str, description: str, labels: Mapping[st
                  used: Mapping[str, set[str]], seed: int,
                  reference: FloatArray | None = None) -> SystemScore:
     """The system's scores; with ``reference`` (per-item scores of majority_all), also the
-    paired difference to it."""
-    scores = score_items(run, labels, used)
+    paired difference to it. ``used``: the people it asked (for the human share only)."""
+    scores = score_items(run, labels)
     diff = None
     if reference is not None:
         delta = scores - reference
@@ -156,12 +178,14 @@ def score_system(run: ReplayRun, name: str, description: str, labels: Mapping[st
         minus_majority_all=diff)
 
 
-def majority_of(labels: Sequence[str], rng: random.Random) -> str | None:
+def majority_of(labels: Sequence[str], order: Sequence[str] = ()) -> str | None:
+    """The most common label; a tie goes by :data:`TIE_RULE` (``order``: :func:`label_order`)."""
     if not labels:
         return None
     counts = Counter(labels).most_common()
-    tied = sorted(lab for lab, n in counts if n == counts[0][1])
-    return tied[0] if len(tied) == 1 else rng.choice(tied)
+    tied = [lab for lab, n in counts if n == counts[0][1]]
+    rank = {lab: i for i, lab in enumerate(order)}
+    return min(tied, key=lambda lab: (rank.get(lab, len(rank)), lab))
 
 
 def dawid_skene_labels(run: ReplayRun) -> dict[str, str | None]:
@@ -179,7 +203,9 @@ def dawid_skene_labels(run: ReplayRun) -> dict[str, str | None]:
 def random_budget(run: ReplayRun, budget: int, fallback: Mapping[str, str | None], seed: int
                   ) -> tuple[dict[str, str | None], dict[str, set[str]]]:
     """``budget`` recorded labels from the pools spread evenly over random items (majority per
-    item, seeded tie-break); items that get nobody take the ``fallback`` (the LLM's) label."""
+    item, ties by :data:`TIE_RULE`); items that get nobody take the ``fallback`` (the LLM's)
+    label."""
+    order = label_order(run)
     rng = random.Random(f"random-k:{seed}:{budget}")
     ids = [it.external_id for it in run.items]
     rng.shuffle(ids)
@@ -200,43 +226,55 @@ def random_budget(run: ReplayRun, budget: int, fallback: Mapping[str, str | None
         people = sorted(run.pool[item_id])
         chosen = rng.sample(people, k[item_id])
         used[item_id] = set(chosen)
-        labels[item_id] = (majority_of([run.pool[item_id][p] for p in chosen], rng)
+        labels[item_id] = (majority_of([run.pool[item_id][p] for p in chosen], order)
                            if chosen else fallback.get(item_id))
     return labels, used
 
 
 def llm_accuracy_at_coverage(run: ReplayRun, llm: Mapping[str, tuple[str, float | None]],
                              thresholds: Sequence[float] = THRESHOLDS) -> list[dict[str, float]]:
-    """The LLM annotator against the majority of all recorded people (it used none of them)."""
+    """The LLM annotator against the majority of all recorded people (it used none of them),
+    with ``majority_share``: how often always answering the pooled people's most common label
+    matches the same reference on the same items."""
     ref = majority_reference(run)
-    pairs = [(llm[i][0] == lab, llm[i][1] or 0.0) for i, lab in ref.items() if i in llm]
+    order = label_order(run)
+    constant = order[0] if order else None
+    rows = [(llm[i][0] == lab, llm[i][1] or 0.0, lab == constant)
+            for i, lab in ref.items() if i in llm]
     out = []
     for t in thresholds:
-        kept = [hit for hit, conf in pairs if conf >= t]
+        kept = [(hit, base) for hit, conf, base in rows if conf >= t]
         out.append({"threshold": t, "coverage": len(kept) / len(ref) if ref else 0.0,
-                    "accuracy": float(np.mean(kept)) if kept else float("nan"),
-                    "n": float(len(kept))})
+                    "accuracy": float(np.mean([h for h, _ in kept])) if kept else float("nan"),
+                    "majority_share": float(np.mean([b for _, b in kept])) if kept
+                    else float("nan"), "n": float(len(kept))})
     return out
 
 
 def build_report(run: ReplayRun, answers: ProjectAnswers, *, dataset: dict[str, Any],
                  policy: dict[str, Any], model: str, seed: int) -> ReplayReport:
     llm = {**run.llm_outside, **answers.llm}
-    rng = random.Random(f"baselines:{seed}")
     all_pool = {i: set(p) for i, p in run.pool.items()}
     llm_labels: dict[str, str | None] = {i: lab for i, (lab, _) in llm.items()}
-    majority = {i: majority_of(list(p.values()), rng) for i, p in run.pool.items()}
+    order = label_order(run)
+    majority = {i: majority_of(list(p.values()), order) for i, p in run.pool.items()}
+    constant = {it.external_id: (order[0] if order else None) for it in run.items}
+    policy_final = {i: (lab if lab is not None or not answers.votes.get(i)
+                        else majority_of(answers.votes[i], order))
+                    for i, lab in {**dict.fromkeys(answers.votes), **answers.final}.items()}
     policy_used = sum(len(u) for u in answers.used.values())
     rk_labels, rk_used = random_budget(run, policy_used, llm_labels, seed)
-    reference = score_items(run, majority, all_pool)
+    reference = score_items(run, majority)
     systems = [score_system(run, name, description, labels, used, seed, reference)
                for name, description, labels, used in (
-        ("policy", "the routing policy: LLM roles live, people replayed", answers.final,
+        ("policy", "the routing policy: LLM roles live, people replayed", policy_final,
          answers.used),
         ("majority_all", "majority vote over every pooled human label", majority, all_pool),
         ("dawid_skene_all", "Dawid-Skene over every pooled human label",
          dawid_skene_labels(run), all_pool),
         ("llm_alone", "the LLM annotator's answer, nobody asked", llm_labels, {}),
+        ("constant_majority", f"always {order[0] if order else 'n/a'!r}, the pooled people's "
+         "most common label, nobody asked", constant, {}),
         ("random_k_humans", "the policy's human budget spent on random items and people "
          "(majority per item; LLM where nobody was asked)", rk_labels, rk_used))]
     pool_total = sum(len(p) for p in run.pool.values())
@@ -245,7 +283,7 @@ def build_report(run: ReplayRun, answers: ProjectAnswers, *, dataset: dict[str, 
         labels, used = random_budget(run, round(step * pool_total), llm_labels, seed)
         n_used = sum(len(u) for u in used.values())
         curve.append({"human_share": n_used / pool_total if pool_total else 0.0,
-                      "quality": float(score_items(run, labels, used).mean())
+                      "quality": float(score_items(run, labels).mean())
                       if run.items else 0.0})
     targets = run.injection.targets
     injection = {
@@ -261,7 +299,8 @@ def build_report(run: ReplayRun, answers: ProjectAnswers, *, dataset: dict[str, 
         people={"answers": run.people_answers, "nobody_left": run.people_missing,
                 "pool_labels": pool_total, "held_out": sum(h is not None
                                                            for h in run.holdout.values())},
-        seconds=run.seconds, notes=[f"stopped early: {run.stopped_by}"] if run.stopped_by else [])
+        seconds=run.seconds, notes=[f"stopped early: {run.stopped_by}"] if run.stopped_by else [],
+        label_order=order, majority_label=order[0] if order else None)
 
 
 def plot(report: ReplayReport, path: Any) -> None:

@@ -90,7 +90,7 @@ def test_people_answer_with_their_recorded_labels_only_where_the_policy_asks(
     assert len(rows) == 3 + disagreements
 
 
-def test_report_scores_against_the_people_not_asked(store: Store, tmp_path: Path) -> None:
+def test_report_scores_against_the_held_out_people(store: Store, tmp_path: Path) -> None:
     run = replay(store, write_dataset(tmp_path / "d.csv"))
     with store.session() as s:
         answers = project_answers(s, run.project_id)
@@ -99,12 +99,10 @@ def test_report_scores_against_the_people_not_asked(store: Store, tmp_path: Path
     policy = systems["policy"]
     assert policy.human_labels_used == run.people_answers
     assert policy.human_share == pytest.approx(run.people_answers / 10)  # 5 items x 2 pooled
-    # by hand: the share of the people not asked who gave the final label, per item
-    expected = []
-    for item in run.items:
-        others = [lab for p, lab in item.people.items()
-                  if p not in answers.used.get(item.external_id, set())]
-        expected.append(others.count(answers.final[item.external_id]) / len(others))
+    # by hand: does the final label match the item's held-out person (the same people for
+    # every system)
+    expected = [answers.final[item.external_id] == item.people[run.holdout[item.external_id]]
+                for item in run.items]
     assert policy.quality == pytest.approx(float(np.mean(expected)))
     assert policy.ci[0] <= policy.quality <= policy.ci[1]
     assert systems["majority_all"].minus_majority_all == (0.0, 0.0, 0.0)
@@ -154,8 +152,9 @@ def test_scoring_by_hand() -> None:
     ]
     holdout, pool = split_people(items, seed=1)
     run = ReplayRun("p", 1, items, holdout, pool, injection=_no_injection())
-    scores = score_items(run, {"x": "b", "y": "a"}, {"x": {"B"}})
-    assert scores.tolist() == [pytest.approx(0.5), 1.0]  # x: A says a, C says b
+    scores = score_items(run, {"x": "b", "y": "a"})
+    # against the held-out person only, whoever a system asked
+    assert scores.tolist() == [float(items[0].people[holdout["x"]] == "b"), 1.0]
     assert majority_reference(run) == {"x": "b", "y": "a"}
     tie = ReplayRun("p", 1, [_item("z", {"A": "a", "B": "b"})], {}, {}, _no_injection())
     assert majority_reference(tie) == {}
@@ -175,7 +174,7 @@ def test_cli_replays_shared_datasets_with_json_and_plot(
         assert report["dataset"]["kind"] == kind and report["dataset"]["items"] == 12
         names = [s["name"] for s in report["systems"]]
         assert names == ["policy", "majority_all", "dawid_skene_all", "llm_alone",
-                         "random_k_humans"]
+                         "constant_majority", "random_k_humans"]
         assert report["llm"]["calls"] > 0 and "llm_followed" in report["injection"]
         assert json.loads((out_dir / "replay.json").read_text()) == report
         assert (out_dir / "replay.png").read_bytes()[:4] == b"\x89PNG"
