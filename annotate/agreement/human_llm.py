@@ -7,11 +7,17 @@ items without a unique human majority are left out of both.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from annotate.agreement.aggregate import majority_vote
 from annotate.agreement.table import annotation_rows
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from annotate.store.models import Project
 
 
 def human_majority_pairs(frame: pd.DataFrame) -> pd.DataFrame:
@@ -58,3 +64,20 @@ def llm_vs_human_majority(frame: pd.DataFrame) -> pd.DataFrame:
     grouped = match.groupby(pairs["annotator"])
     return pd.DataFrame({"annotator": grouped.size().index, "n_items": grouped.size().to_numpy(),
                          "match_rate": grouped.mean().to_numpy()})
+
+
+def failed_llm_items(session: Session, project: Project) -> list[str]:
+    """External ids of the items whose LLM annotator task failed for good and which have no
+    LLM annotator answer: their answer failed, and a report must count it, not drop it."""
+    from sqlalchemy import select
+
+    from annotate.store.models import Annotation, Item, Task
+
+    answered = select(Annotation.item_id).where(
+        Annotation.project_id == project.id, Annotation.annotator_kind == "llm",
+        Annotation.role == "annotator")
+    return list(session.scalars(
+        select(Item.external_id).join(Task, Task.item_id == Item.id).where(
+            Task.project_id == project.id, Task.role == "annotator", Task.worker_kind == "llm",
+            Task.status == "failed", Task.item_id.not_in(answered))
+        .distinct().order_by(Item.external_id)))

@@ -176,23 +176,34 @@ def span_sections(content: ReportContent, spans: Iterable[SpanPair] | pd.DataFra
     content.tables["span_matches"] = comparison.matches_frame()
     content.tables["span_type_confusions"] = confusions
     content.numbers["spans"] = {"counts": comparison.counts, "rates": comparison.rates,
+                                "answers": comparison.answers,
+                                "failed_answers": comparison.failed_answers,
+                                "failed_references": comparison.failed_references,
                                 "scores": to_jsonable(scores),
                                 "type_confusions": to_jsonable(confusions)}
     overall = comparison.overall
     section = Section("spans", "Span comparison (predicted vs reference)", intro=(
         "Outcomes per reference entity: exact, type confusion (same span, other label), "
         "over-extended, under-extended, crossing, missed; per prediction: spurious (overlaps "
-        "no reference) or extra overlap (overlaps only already matched references)."))
+        "no reference) or extra overlap (overlaps only already matched references). An answer "
+        "that failed (unusable output) is not left out: every reference entity of its item "
+        "counts as missed."))
     rates = comparison.rates
     section.kpis = [
         {"label": "reference entities", "value": str(overall.n_reference)},
         {"label": "predicted entities", "value": str(overall.n_predicted)},
+        {"label": "failed answers (entities all missed)",
+         "value": f"{comparison.failed_answers} of {comparison.answers}"},
         {"label": "missed (share of references)", "value": _fmt(rates["missed"])},
         {"label": "over-extended", "value": _fmt(rates["over_extended"])},
         {"label": "type confusion", "value": _fmt(rates["type_confusion"])},
         {"label": "exact F1", "value": _fmt(overall.exact[2])},
         {"label": "partial F1", "value": _fmt(overall.partial[2])},
     ]
+    if comparison.failed_answers:
+        section.notes.append(
+            f"{comparison.failed_answers} of {comparison.answers} answers failed; their "
+            f"{comparison.failed_references} reference entities count as missed")
     breakdown = pd.DataFrame({"count": comparison.counts})
     section.add_image(plots.bar_chart(breakdown, "Span outcomes"), "span error breakdown")
     per_label = scores[scores["label"] != "(all)"].set_index("label")

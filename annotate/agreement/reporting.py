@@ -8,6 +8,7 @@ adjudicators tagged by ``role``) and this module computes what the demo and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,17 +118,26 @@ def write_project_report(session: Session, project: Project, out_dir: Path,
         if set(labels["label"]) <= set(order):  # not for "a|b" multilabel or ranking labels
             kwargs["order"] = order
     elif measure == "spans":
-        kwargs["spans"] = span_pairs(frame)
+        from annotate.agreement.human_llm import failed_llm_items
+
+        kwargs["spans"] = span_pairs(frame, failed=failed_llm_items(session, project))
     elif measure == "ratings":
         kwargs["ratings"] = rating_table(frame)
         kwargs["rating_scales"] = {f.name: list(f.scale) for f in schema.features}
     return write_report(out_dir, **kwargs)
 
 
-def span_pairs(frame: pd.DataFrame) -> pd.DataFrame:
-    """(item_id, reference, predicted): the human (or gold) spans against each LLM's."""
+def span_pairs(frame: pd.DataFrame, failed: Sequence[str] = ()) -> pd.DataFrame:
+    """(item_id, reference, predicted): the human (or gold) spans against each LLM's;
+    ``failed``: items whose LLM answer failed (predicted None: all their entities missed)."""
     answers = frame[frame["role"] == "annotator"]
     rows = []
+    for failed_id in failed:
+        human = answers[(answers["item_id"] == failed_id)
+                        & (answers["annotator_kind"] == "human")]
+        if not human.empty:
+            rows.append({"item_id": failed_id, "reference": human.iloc[0]["value"]["spans"],
+                         "predicted": None})
     for item_id, group in answers.groupby("item_id", sort=False):
         human = group[group["annotator_kind"] == "human"]
         llm = group[group["annotator_kind"] == "llm"]

@@ -18,13 +18,18 @@ to one, in this order of preference:
 Every reference gets exactly one of the first six outcomes; every prediction is either
 matched or one of the last two. Exact scores count only ``exact``; partial scores count any
 overlapping match with the same label.
+
+A failed answer (predicted ``None``: the model's output could not be used) is not dropped:
+every reference entity of its item counts as ``missed``, so a model that fails on most items
+cannot look good on the few it answered. ``failed_answers`` says how many there were.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import pandas as pd
@@ -106,6 +111,9 @@ class SpanComparison:
     matches: tuple[SpanMatch, ...]
     overall: LabelScores
     per_label: tuple[LabelScores, ...]
+    answers: int = 0  # predicted answers compared, failed ones included
+    failed_answers: int = 0  # predicted None: all of the item's references are missed
+    failed_references: int = 0  # reference entities on items whose answer failed
 
     @property
     def counts(self) -> dict[str, int]:
@@ -147,14 +155,17 @@ class SpanComparison:
         return pd.DataFrame(rows)
 
 
-SpanPair = tuple[object, Sequence[Mapping[str, object]], Sequence[Mapping[str, object]]]
+SpanPair = tuple[object, Sequence[Mapping[str, object]],
+                 Sequence[Mapping[str, object]] | None]
 
 
 def compare_spans(pairs: Iterable[SpanPair] | pd.DataFrame) -> SpanComparison:
     """Compare predictions with references over many items.
 
     ``pairs`` holds ``(item_id, reference_spans, predicted_spans)`` tuples, or is a frame
-    with columns ``item_id, reference, predicted`` holding lists of span mappings.
+    with columns ``item_id, reference, predicted`` holding lists of span mappings;
+    ``predicted_spans`` None (or NaN in a frame) is a failed answer: every reference of the
+    item is missed.
     """
     if isinstance(pairs, pd.DataFrame):
         missing = {"item_id", "reference", "predicted"} - set(pairs.columns)
@@ -165,9 +176,22 @@ def compare_spans(pairs: Iterable[SpanPair] | pd.DataFrame) -> SpanComparison:
     else:
         rows = pairs
     matches: list[SpanMatch] = []
+    answers = failed = failed_refs = 0
     for item_id, reference, predicted in rows:
-        matches += match_spans(reference, predicted, item_id)
-    return summarise_matches(matches)
+        answers += 1
+        given: Sequence[Mapping[str, object]] = []
+        if predicted is None or _failed(predicted):
+            failed += 1
+            failed_refs += len(reference)
+        else:
+            given = predicted
+        matches += match_spans(reference, given, item_id)
+    return replace(summarise_matches(matches), answers=answers, failed_answers=failed,
+                   failed_references=failed_refs)
+
+
+def _failed(predicted: object) -> bool:
+    return predicted is None or (isinstance(predicted, float) and math.isnan(predicted))
 
 
 def match_spans(reference: Sequence[Mapping[str, object]],
