@@ -58,7 +58,8 @@ def _print_report(report: dict[str, Any]) -> None:
 
     out.print(f"[bold]{report['model']}[/bold]: trained on {report['n_train']} items "
               f"({', '.join(report['labels'])}), held out {report['n_heldout']}; "
-              f"{report['dropped_low_confidence']} low-confidence labels dropped")
+              f"{report['dropped_low_confidence']} low-confidence labels dropped; split by "
+              f"distinct text, {report.get('duplicates_removed', 0)} duplicate texts removed")
     rows = [("new model", s) for s in [report["distilled"]] if s is not None]
     rows += [("stored LLM answers", s) for s in report["llm"]]
     table = Table("annotator", "answers", "held-out items", "accuracy", "95% CI", "ECE",
@@ -72,6 +73,10 @@ def _print_report(report: dict[str, Any]) -> None:
                                         f" (n={s['n_with_confidence']})"))
     if rows:
         out.print(table)
+    if report.get("majority_share") is not None:
+        out.print(f"always answering {report['majority_label']!r} (the training split's most "
+                  f"common label) is right on {report['majority_share']:.3f} of the same "
+                  "held-out items", soft_wrap=True, highlight=False)
     if report["n_heldout"] and not report["llm"]:
         out.print("LLM annotator: no LLM answers on these items")
     if report["distilled"]:

@@ -9,6 +9,12 @@ label). Each final label has a *confidence*: the winning label's vote share (2 o
 0.67; one vote: 1.0), or for a decision the decider's stated confidence (1.0 when none was
 stated, e.g. a person adjudicating). ``min_confidence`` drops labels below it.
 
+The split is by distinct text: items whose texts are equal once case-folded and with
+whitespace collapsed are one example (:func:`distinct_texts`: the label most of them carry),
+so no held-out text also occurs in training (on ConvAbuse a row split put a third of the
+held-out texts in training too, and scored them 0.98 against 0.88 on unseen texts). The
+number of duplicates removed is reported.
+
 The saved model is the one trained on the training split, so the held-out figures describe
 exactly the model on disk.
 """
@@ -77,6 +83,27 @@ def _decider_confidence(table: pd.DataFrame, decided: pd.DataFrame) -> pd.Series
     rows = table.assign(role=table["role"].astype(str).str.lower()).merge(
         deciders, on=["item_id", "role", "annotator"])
     return rows.drop_duplicates("item_id", keep="last").set_index("item_id")["confidence"]
+
+
+def normalise_text(text: object) -> str:
+    """The text as the split compares it: case-folded, whitespace collapsed."""
+    return " ".join(str(text).casefold().split())
+
+
+def distinct_texts(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """One row per distinct normalised text (the first item carrying the label most of its
+    copies carry; a tie goes to the first copy's label) and the number of rows removed."""
+    if frame.empty:
+        return frame, 0
+    key = frame["text"].map(normalise_text)
+    kept = []
+    for _, group in frame.groupby(key, sort=False):
+        counts = group["label"].value_counts(sort=False)
+        top = counts[counts == counts.max()].index
+        label = next(lab for lab in group["label"] if lab in set(top))
+        kept.append(group.index[group["label"] == label][0])
+    out = frame.loc[sorted(kept)].reset_index(drop=True)
+    return out, len(frame) - len(out)
 
 
 def training_hash(frame: pd.DataFrame) -> str:
@@ -210,6 +237,11 @@ class DistillReport:
     training_hash: str
     distilled: Scores | None
     llm: list[Scores]
+    duplicates_removed: int = 0
+    """Items whose normalised text repeats another's: one example per distinct text, so no
+    held-out text is also in training."""
+    majority_label: str | None = None  # the training split's most common label
+    majority_share: float | None = None  # always answering it, on the held-out items
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -247,11 +279,12 @@ def distill_project(store: Store, name: str, options: DistillOptions = DistillOp
     everything = training_frame(annotations, include_llm_votes=options.include_llm_votes)
     frame = training_frame(annotations, min_confidence=options.min_confidence,
                            include_llm_votes=options.include_llm_votes)
+    frame, duplicates = distinct_texts(frame)
     _check_learnable(name, frame, options)
     folder = options.out or models_dir() / name
     model_string = PREFIX + (name if options.out is None else str(folder.resolve()))
-    phase(f"embedding and training on {len(frame)} labelled items "
-          f"({options.heldout:.0%} held out)")
+    phase(f"embedding and training on {len(frame)} distinct labelled texts "
+          f"({options.heldout:.0%} held out; {duplicates} duplicate texts removed)")
     model, test = _train(frame, name, folder, guideline_version, options, embedder)
     reference = frame[test]
     distilled = None
@@ -267,7 +300,18 @@ def distill_project(store: Store, name: str, options: DistillOptions = DistillOp
                          n_heldout=int(test.sum()),
                          dropped_low_confidence=len(everything) - len(frame),
                          training_hash=model.card.training_hash, distilled=distilled,
-                         llm=llm_scores(annotations, reference, options.bootstrap, options.seed))
+                         llm=llm_scores(annotations, reference, options.bootstrap, options.seed),
+                         duplicates_removed=duplicates, **_majority(frame[~test], reference))
+
+
+def _majority(train: pd.DataFrame, heldout: pd.DataFrame) -> dict[str, Any]:
+    """The majority-class baseline: the training split's most common label, and how often it
+    is the held-out items' label (to print beside every held-out accuracy)."""
+    if train.empty:
+        return {}
+    label = str(train["label"].value_counts().index[0])
+    share = float((heldout["label"] == label).mean()) if len(heldout) else None
+    return {"majority_label": label, "majority_share": share}
 
 
 def _check_learnable(name: str, frame: pd.DataFrame, options: DistillOptions) -> None:
