@@ -55,15 +55,31 @@ def human_llm_confusion(frame: pd.DataFrame, order: Sequence[object] | None = No
     return table
 
 
+MATCH_COLUMNS = ["annotator", "n_items", "match_rate", "majority_label", "majority_share"]
+
+
 def llm_vs_human_majority(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per LLM annotator: items compared and the share matching the human majority."""
+    """Per LLM annotator: items compared, the share matching the human majority, and beside
+    it the majority-class baseline on the same items: the most common human-majority label
+    among them (``majority_label``) and the share of them it is (``majority_share``) - what
+    always answering that one label would score."""
     pairs = human_majority_pairs(frame)
     if pairs.empty:
-        return pd.DataFrame(columns=["annotator", "n_items", "match_rate"])
-    match = pairs["human_label"] == pairs["llm_label"]
-    grouped = match.groupby(pairs["annotator"])
-    return pd.DataFrame({"annotator": grouped.size().index, "n_items": grouped.size().to_numpy(),
-                         "match_rate": grouped.mean().to_numpy()})
+        return pd.DataFrame(columns=MATCH_COLUMNS)
+    rows = []
+    for annotator, group in pairs.groupby("annotator", sort=True):
+        label, share = majority_class(group["human_label"])
+        rows.append({"annotator": annotator, "n_items": len(group),
+                     "match_rate": float((group["human_label"] == group["llm_label"]).mean()),
+                     "majority_label": label, "majority_share": share})
+    return pd.DataFrame(rows, columns=MATCH_COLUMNS)
+
+
+def majority_class(labels: pd.Series) -> tuple[str, float]:
+    """The most common label (a tie: the first in spelling order) and its share."""
+    counts = labels.astype(str).value_counts()
+    top = sorted(counts[counts == counts.max()].index)[0]
+    return str(top), float(counts[top] / counts.sum())
 
 
 def failed_llm_items(session: Session, project: Project) -> list[str]:

@@ -119,7 +119,12 @@ def human_llm_section(content: ReportContent, labels: pd.DataFrame, options: Rep
     section.add_image(plots.heatmap(confusion.astype(float), "Human majority vs LLM",
                                     value_format="{:.0f}", cmap="Blues", xlabel="LLM",
                                     ylabel="human majority"), "human vs LLM confusion matrix")
-    section.add_table(match, "Share of items where each LLM matches the human majority")
+    section.notes = [
+        f"{row.annotator} matches the human majority on {row.match_rate:.3f} of {row.n_items} "
+        f"items (always answering the most common label, {row.majority_label}: "
+        f"{row.majority_share:.3f})" for row in match.itertuples()]
+    section.add_table(match, "Share of items where each LLM matches the human majority, and "
+                             "the share always answering the most common label would match")
     content.sections.append(section)
 
 

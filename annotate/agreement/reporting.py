@@ -58,12 +58,15 @@ def accuracy_at_coverage(frame: pd.DataFrame,
     conf = table[table["annotator_kind"] == "llm"][["item_id", "annotator", "confidence"]]
     pairs = pairs.merge(conf, on=["item_id", "annotator"], how="left")
     pairs["confidence"] = pairs["confidence"].fillna(0.0)
+    top = pairs["human_label"].value_counts().index[0]  # majority class, shown beside accuracy
     out = []
     for t in thresholds:
         kept = pairs[pairs["confidence"] >= t]
         out.append({"threshold": t, "coverage": len(kept) / len(pairs),
                     "accuracy": float((kept["human_label"] == kept["llm_label"]).mean())
-                    if len(kept) else float("nan"), "n": float(len(kept))})
+                    if len(kept) else float("nan"), "n": float(len(kept)),
+                    "majority_share": float((kept["human_label"] == top).mean())
+                    if len(kept) else float("nan")})
     return out
 
 
@@ -78,6 +81,7 @@ class AgreementOverview:
     llm_items: int
     coverage: list[dict[str, float]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    llm_majority_share: float | None = None  # always the most common label, same items
 
 
 def agreement_overview(session: Session, project: Project) -> AgreementOverview:
@@ -99,7 +103,9 @@ def agreement_overview(session: Session, project: Project) -> AgreementOverview:
         alpha_humans=alpha_h.value if alpha_h is not None else None,
         alpha_all=alpha_a.value, llm_accuracy=accuracy,
         llm_items=int(match["n_items"].sum()) if not match.empty else 0,
-        coverage=accuracy_at_coverage(frame), notes=notes)
+        coverage=accuracy_at_coverage(frame), notes=notes,
+        llm_majority_share=float((match["majority_share"] * match["n_items"]).sum()
+                                 / match["n_items"].sum()) if not match.empty else None)
 
 
 def write_project_report(session: Session, project: Project, out_dir: Path,

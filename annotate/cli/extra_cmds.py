@@ -81,10 +81,12 @@ def _print_demo(summary: Any, model: str) -> None:
     out.print(f"Krippendorff's alpha (nominal): people {fmt(agree.get('alpha_humans'))}, "
               f"people + LLM {fmt(agree.get('alpha_all'))}")
     out.print(f"LLM matches the people's majority on {fmt(agree.get('llm_accuracy'))} of "
-              f"{agree.get('llm_items', 0)} items; accuracy@coverage:")
+              f"{agree.get('llm_items', 0)} items (always answering the most common label: "
+              f"{fmt(agree.get('llm_majority_share'))}); accuracy@coverage (always the most "
+              "common label on the same items):")
     for row in agree.get("coverage", []):
         out.print(f"  confidence >= {row['threshold']:.1f}: coverage {row['coverage']:.0%}, "
-                  f"accuracy {row['accuracy']:.0%}")
+                  f"accuracy {row['accuracy']:.0%} ({row.get('majority_share', 0.0):.0%})")
     tasks = summary.status.get("tasks_by_role", {})
     if "adjudicator" in tasks:
         out.print(f"{sum(tasks['adjudicator'].values())} items wait for a person to adjudicate.")
