@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from annotate.cli.common import out, print_json, store_from
+from annotate.cli.common import out, print_json, settings_of, store_from
 from annotate.cli.progress import CommandProgress, command_progress
 from annotate.errors import InvalidInput
 from annotate.settings import DEFAULT_MODEL
@@ -60,7 +60,8 @@ def pilot(
         with command_progress(ctx, "pilot") as progress:
             progress.phase(f"sampling up to {sample} items people labelled in {name}")
             result = run_pilot(store, name, options,
-                               on_progress=_on_model_progress(progress, names, bootstrap))
+                               on_progress=_on_model_progress(progress, names, bootstrap),
+                               reservation_ttl_s=settings_of(ctx).reservation_ttl_s)
             progress.phase(f"writing the report to {output}")
             files = write_pilot_files(store, result, output, policy_out)
     if json_out:

@@ -67,7 +67,7 @@ from annotate.pilot.run import (
 )
 from annotate.projects.catalog import get_project, project_policy
 from annotate.projects.policy import RoutingPolicy
-from annotate.settings import DEFAULT_MODEL
+from annotate.settings import DEFAULT_MODEL, DEFAULT_RESERVATION_TTL_S
 from annotate.store.engine import Store
 from annotate.store.models import Project
 
@@ -379,7 +379,8 @@ def _check_label_costs(project: Project, costs: Costs) -> None:
 
 
 def run_pilot(store: Store, name: str, options: PilotOptions,
-              on_progress: Progress | None = None) -> PilotResult:
+              on_progress: Progress | None = None,
+              reservation_ttl_s: float = DEFAULT_RESERVATION_TTL_S) -> PilotResult:
     """Sample, run every model, measure, recommend. Stores no annotation."""
     if not options.models:
         raise InvalidInput("no model given: --models m1,m2")
@@ -388,7 +389,8 @@ def run_pilot(store: Store, name: str, options: PilotOptions,
         _check_label_costs(project, options.costs)
         sample = choose_sample(session, project, options.sample, options.seed)
         session.expunge(project)
-    runs = [run_model(store, project, sample.item_ids, m, on_progress) for m in options.models]
+    runs = [run_model(store, project, sample.item_ids, m, on_progress, reservation_ttl_s)
+            for m in options.models]
     error = human_error_rate(sample.humans)
     alpha = human_alpha(sample.humans, options.bootstrap, options.seed)
     reports = [model_report(r, sample.humans, options.costs, error.rate or 0.0, options)

@@ -19,6 +19,7 @@ from annotate.errors import InvalidInput
 from annotate.kinds.registry import get_kind, kind_names
 from annotate.projects.catalog import project_policy
 from annotate.queue.routing import task_row
+from annotate.settings import DEFAULT_RESERVATION_TTL_S
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item, LLMCall, Project, Task, utcnow
 
@@ -123,14 +124,15 @@ class ModelRun:
 
 
 def run_model(store: Store, project: Project, item_ids: Sequence[int], model: str,
-              on_progress: Progress | None = None) -> ModelRun:
+              on_progress: Progress | None = None,
+              reservation_ttl_s: float = DEFAULT_RESERVATION_TTL_S) -> ModelRun:
     """The annotator role on the items, a chunk at a time; stores no annotation."""
     from annotate.llm.client import make_client
     from roles.offline import annotate_items
 
     if on_progress is not None:
         on_progress(model, 0, len(item_ids))
-    llm = make_client(store, project.id, model)
+    llm = make_client(store, project.id, model, reservation_ttl_s=reservation_ttl_s)
     names = _names(store, item_ids)
     before = _last_call_id(store, project.id)
     answers: list[ModelAnswer] = []
