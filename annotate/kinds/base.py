@@ -12,9 +12,12 @@ A new kind is one module with one class and an entry point in the ``annotate.kin
 
 from __future__ import annotations
 
+import json
 import re
+import string
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -42,7 +45,9 @@ class Strict(BaseModel):
 
 
 class TaskKind(Protocol):
-    """One kind of annotation task."""
+    """One kind of annotation task: what every kind has. The members a kind may leave out
+    (reading a CSV label cell, option fields, the new-project form, policy defaults, ...) are
+    listed, with their defaults, in :mod:`annotate.kinds.optional`."""
 
     @property
     def name(self) -> str: ...
@@ -172,6 +177,19 @@ class AnswerWidget(Protocol):
         """Draw the inputs."""
 
 
+@dataclass(frozen=True)
+class SetupForm:
+    """What the new-project form asks for a kind, beyond its name, budget and guideline (the
+    optional ``setup_form`` member of a kind; see :mod:`annotate.kinds.optional`)."""
+
+    labels: str = "Labels"
+    """The caption of the comma-separated names field (labels, features, options)."""
+    scale: bool = False
+    """Whether it asks a rating scale."""
+    tie: bool = False
+    """Whether it asks if a tie is allowed."""
+
+
 # -- helpers the built-in kinds share -------------------------------------------------------
 
 
@@ -191,6 +209,28 @@ def plain_label(key: str) -> Callable[[dict[str, Any]], str | None]:
     def label(value: dict[str, Any]) -> str | None:
         return None if value.get(key) is None else str(value[key])
     return label
+
+
+def option_names(options: Sequence[str]) -> dict[str, str]:
+    """Short display names of options, in order: A, B, C, ..."""
+    return {option: string.ascii_uppercase[i] for i, option in enumerate(options)}
+
+
+def stripped(cell: Any) -> Any:
+    """A label cell without surrounding white space (a non-string JSON label as it is)."""
+    return cell.strip() if isinstance(cell, str) else cell
+
+
+def json_cell(cell: Any) -> Any:
+    """A label cell that holds JSON, parsed (a JSON label already parsed as it is)."""
+    if not isinstance(cell, str):
+        return cell
+    try:
+        return json.loads(cell)
+    except RecursionError:
+        raise ValueError("label is nested too deeply") from None
+    except ValueError as exc:
+        raise ValueError(f"label is not valid JSON: {exc}") from None
 
 
 def normalised_text(text: Any) -> str:

@@ -4,7 +4,6 @@ or ``"tie"`` when the schema allows ties. The options' texts are in the item's d
 
 from __future__ import annotations
 
-import string
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -14,6 +13,7 @@ from annotate.kinds.base import (
     TIE,
     LSControls,
     LSResult,
+    SetupForm,
     Strict,
     WidgetState,
     ls_choices,
@@ -21,7 +21,9 @@ from annotate.kinds.base import (
     ls_item,
     ls_sub,
     ls_text,
+    option_names,
     shortcut,
+    stripped,
 )
 
 if TYPE_CHECKING:
@@ -103,7 +105,7 @@ class ChoiceStudio:
 
 def choice_names(schema: LabelSchema) -> dict[str, str]:
     """Display names of the options of a choice task: A, B, ... and Tie."""
-    names = {o: string.ascii_uppercase[i] for i, o in enumerate(schema.options)}
+    names = option_names(schema.options)
     if schema.allow_tie:
         names[TIE] = "Tie"
     return names
@@ -143,6 +145,7 @@ class Choice:
     labelstudio = ChoiceStudio()
     candidates = None
     widget = ChoiceButtons()
+    setup_form = SetupForm(labels="Options (the item's fields)", tie=True)
 
     def check_schema(self, schema: LabelSchema) -> None:
         if len(schema.options) < 2:
@@ -152,6 +155,15 @@ class Choice:
 
     def default_schema(self, labels: list[str]) -> dict[str, Any]:
         return {"kind": self.name, "options": labels or ["response1", "response2"]}
+
+    def schema_from_setup(self, names: list[str], scale: list[str],
+                          allow_tie: bool) -> dict[str, Any]:
+        return {**self.default_schema(names), "allow_tie": allow_tie}
+
+    def option_fields(self, schema: LabelSchema) -> list[str]:
+        """The options are fields of the item (``data["options"][option]`` or
+        ``data[option]``): the texts compared."""
+        return list(schema.options)
 
     def check_value(self, schema: LabelSchema, value: Any, text: str) -> dict[str, Any]:
         if value.choice not in schema.choices():
@@ -167,6 +179,9 @@ class Choice:
 
     def example_value(self, label: str) -> dict[str, Any] | None:
         return None
+
+    def value_from_label(self, schema: LabelSchema, cell: Any) -> Any:
+        return {"choice": stripped(cell)}
 
     def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
         return None if value.get("choice") is None else str(value["choice"])

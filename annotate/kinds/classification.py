@@ -20,6 +20,7 @@ from annotate.kinds.base import (
     needs_labels,
     require_label,
     shortcut,
+    stripped,
 )
 
 if TYPE_CHECKING:
@@ -133,6 +134,7 @@ class Classification:
     candidates = ClassificationRanking()
     labelstudio = ClassificationStudio()
     widget = LabelButtons()
+    distillable = True  # a small classifier on embeddings predicts one label per text
 
     def check_schema(self, schema: LabelSchema) -> None:
         if not schema.labels:
@@ -153,6 +155,9 @@ class Classification:
 
     def example_value(self, label: str) -> dict[str, Any] | None:
         return {"label": label}
+
+    def value_from_label(self, schema: LabelSchema, cell: Any) -> Any:
+        return {"label": stripped(cell)}
 
     def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
         return None if value.get("label") is None else str(value["label"])

@@ -87,6 +87,12 @@ class Multilabel:
     def example_value(self, label: str) -> dict[str, Any] | None:
         return None
 
+    def value_from_label(self, schema: LabelSchema, cell: Any) -> Any:
+        """A cell separates its labels with ``|`` (the order of :meth:`label`)."""
+        if isinstance(cell, str):
+            cell = [part.strip() for part in cell.split("|") if part.strip()]
+        return {"labels": cell}
+
     def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
         """The labels in a fixed order joined by ``|``; no labels is :data:`NONE`."""
         if "labels" not in value:

@@ -12,13 +12,16 @@ from annotate.errors import InvalidInput
 from annotate.kinds.base import (
     LSControls,
     LSResult,
+    SetupForm,
     Strict,
     WidgetState,
+    json_cell,
     ls_choices,
     ls_chosen,
     ls_item,
     ls_sub,
     ls_text,
+    stripped,
 )
 
 if TYPE_CHECKING:
@@ -134,6 +137,7 @@ class Rating:
     labelstudio = RatingStudio()
     candidates = None
     widget = RatingControls()
+    setup_form = SetupForm(labels="Features to rate", scale=True)
 
     def check_schema(self, schema: LabelSchema) -> None:
         if not schema.features:
@@ -142,6 +146,15 @@ class Rating:
     def default_schema(self, labels: list[str]) -> dict[str, Any]:
         return {"kind": self.name, "features": [{"name": n, "scale": [1, 2, 3, 4, 5]}
                                                 for n in labels or ["quality"]]}
+
+    def schema_from_setup(self, names: list[str], scale: list[str],
+                          allow_tie: bool) -> dict[str, Any]:
+        """Each name a feature, all rated on the form's scale (integers where they read so)."""
+        points: list[int | str] = [int(s) if s.lstrip("-").isdigit() else s for s in scale]
+        if len(points) < 2:
+            raise InvalidInput("a rating scale needs at least two points, e.g. 1,2,3,4,5")
+        return {"kind": self.name, "features": [{"name": n, "scale": points}
+                                                for n in names or ["quality"]]}
 
     def check_value(self, schema: LabelSchema, value: Any, text: str) -> dict[str, Any]:
         features = {f.name: f for f in schema.features}
@@ -171,6 +184,18 @@ class Rating:
 
     def example_value(self, label: str) -> dict[str, Any] | None:
         return None
+
+    def value_from_label(self, schema: LabelSchema, cell: Any) -> Any:
+        """A cell holds a JSON object of feature -> point; with one feature it may be a bare
+        point."""
+        if isinstance(cell, str) and cell.lstrip().startswith("{"):
+            cell = json_cell(cell)
+        if isinstance(cell, dict):
+            return {"ratings": cell}
+        if len(schema.features) == 1:
+            return {"ratings": {schema.features[0].name: stripped(cell)}}
+        names = ", ".join(f.name for f in schema.features)
+        raise ValueError(f"a bare rating {cell!r} is ambiguous: give a JSON object for {names}")
 
     def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
         """The point given to ``feature`` (a rating has no label without one)."""

@@ -25,6 +25,7 @@ from annotate.kinds.base import (
     LSResult,
     Strict,
     WidgetState,
+    json_cell,
     ls_item,
     ls_sub,
     ls_text,
@@ -295,6 +296,14 @@ class Spans:
 
     def example_value(self, label: str) -> dict[str, Any] | None:
         return None
+
+    def value_from_label(self, schema: LabelSchema, cell: Any) -> Any:
+        """A cell holds the spans as a JSON list."""
+        return {"spans": json_cell(cell)}
+
+    def highlight(self, schema: LabelSchema, text: str, value: dict[str, Any]) -> str | None:
+        """The spans coloured by label in the text (None when there are none)."""
+        return highlighted(text, value["spans"], schema.labels) if value.get("spans") else None
 
     def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
         """``start-end:label`` per span joined by ``;``; no spans is :data:`NONE`."""

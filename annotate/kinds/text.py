@@ -4,8 +4,9 @@ the Helper's candidates it started from (if any) and whether the person edited i
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
@@ -57,6 +58,10 @@ class TextStudio:
 
     def to_result(self, schema: LabelSchema, value: dict[str, Any], text: str) -> LSResult:
         return [ls_item(ANSWER, "textarea", {"text": [value["text"]]})]
+
+    def candidate_value(self, text: str) -> dict[str, Any]:
+        """Each Helper candidate is pushed as a prediction the answer box starts from."""
+        return {"text": text}
 
     def from_result(self, schema: LabelSchema, controls: LSControls, text: str,
                     candidates: Sequence[str], started_from: int | None) -> dict[str, Any]:
@@ -150,6 +155,9 @@ class Text:
     candidates = TextCandidates()
     labelstudio = TextStudio()
     widget = CandidateButtons()
+    # Nobody writes from scratch: the Helper drafts, a person chooses or edits.
+    default_policy_overrides: ClassVar[Mapping[str, Any]] = MappingProxyType(
+        {"helper_first": True, "llm_annotations": 0, "double_annotation_share": 0.0})
 
     def check_schema(self, schema: LabelSchema) -> None:
         return None
@@ -171,6 +179,9 @@ class Text:
 
     def example_value(self, label: str) -> dict[str, Any] | None:
         return None
+
+    def value_from_label(self, schema: LabelSchema, cell: Any) -> Any:
+        return {"text": cell}
 
     def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
         """The text with case and spacing ignored (None when there is none)."""

@@ -2,8 +2,9 @@
 ``annotate.kinds`` entry point group. An answer orders every option of the schema, best
 first: ``{"ranking": ["b", "a", "c"]}``. Two answers agree when they give the same order.
 
-It brings no answer widget (the workspace then takes the answer as JSON) and a Label Studio
-layout of its own (a ``<Ranker>`` over the options)."""
+It brings no answer widget (the workspace then takes the answer as JSON), a Label Studio
+layout of its own (a ``<Ranker>`` over the options) and one optional member, reading a CSV
+label cell; every other optional member of :mod:`annotate.kinds.optional` keeps its default."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from annotate.errors import InvalidInput
-from annotate.kinds.base import LSControls, LSResult, Strict, ls_item, ls_sub, ls_text
+from annotate.kinds.base import (
+    LSControls,
+    LSResult,
+    Strict,
+    json_cell,
+    ls_item,
+    ls_sub,
+    ls_text,
+)
 from annotate.kinds.schema import LabelSchema
 
 RANKER = "ranking"
@@ -84,6 +93,12 @@ class Ranking:
 
     def example_value(self, label: str) -> dict[str, Any] | None:
         return None
+
+    def value_from_label(self, schema: LabelSchema, cell: Any) -> Any:
+        """A CSV cell: the order as :meth:`label` writes it (``b>a>c``) or a JSON list."""
+        if isinstance(cell, str) and not cell.lstrip().startswith("["):
+            return {"ranking": [part.strip() for part in cell.split(">") if part.strip()]}
+        return {"ranking": json_cell(cell)}
 
     def label(self, value: dict[str, Any], feature: str | None = None) -> str | None:
         return ">".join(value["ranking"]) if value.get("ranking") else None

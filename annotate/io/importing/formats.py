@@ -22,6 +22,7 @@ from annotate.io.importing import csv_formats, jsonl_formats
 from annotate.io.importing.context import ReadContext
 from annotate.io.importing.lines import first_line
 from annotate.io.importing.records import ItemRecord, RowError
+from annotate.kinds.optional import option_fields
 from annotate.kinds.schema import LabelSchema
 
 Reader = Callable[[BinaryIO, ReadContext], Iterator[ItemRecord]]
@@ -101,7 +102,7 @@ def _jsonl_variant(path: Path, schema: LabelSchema) -> str:
         return "export-jsonl"
     if "spans" in obj:
         return "spans-jsonl"
-    options = schema.options if schema.kind == "choice" else []
+    options = option_fields(schema)
     pairwise = any(k in obj for k in jsonl_formats.PAIRWISE_KEYS)
     if pairwise or (options and all(o in obj for o in options)):
         return "pairwise-jsonl"

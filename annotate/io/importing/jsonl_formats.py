@@ -24,6 +24,7 @@ from annotate.io.importing.records import (
     check_text,
     label_draft,
 )
+from annotate.kinds.optional import option_fields
 from annotate.queue.leases import Provenance
 
 ITEM_KEYS = ("id", "text", "data", "meta", "synthetic")
@@ -100,7 +101,7 @@ def parse_pairwise(line: int, obj: dict[str, Any], ctx: ReadContext) -> ItemReco
     ({judge: {"label", "reason", ...}}) become LLM answers with the judge as model and the
     reason as rationale. A null or empty label is skipped and noted.
     """
-    options = ctx.schema.options if ctx.schema.kind == "choice" else []
+    options = option_fields(ctx.schema)
     item = base_item(line, obj, ctx, used=(*PAIRWISE_KEYS, *options), text=_prompt(line, obj))
     item.data = {**item.data, **_options(line, obj, options)}
     for key in ("instruction", "input"):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from annotate.kinds import optional
 from annotate.kinds.schema import LabelSchema
 from annotate.queue.leases import Provenance
 
@@ -119,54 +120,13 @@ def is_empty_label(label: Any) -> bool:
 def value_from_label(schema: LabelSchema, label: Any) -> Any:
     """Turn a bare label (a CSV cell or a JSON value) into a value of the project's task kind.
 
-    A dict is taken as a full value already. Multilabel cells separate labels with ``|``;
-    spans and rating cells hold JSON (a rating with one feature may be a bare scale point).
+    A dict is taken as a full value already; anything else is read by the kind (for example
+    multilabel cells separate labels with ``|``, spans and rating cells hold JSON): a
+    ValueError says what does not read.
     """
     if isinstance(label, dict):
         return label
-    return _LABEL_VALUES[schema.kind](schema, label)
-
-
-def _multilabel_value(_schema: LabelSchema, label: Any) -> Any:
-    if isinstance(label, str):
-        label = [part.strip() for part in label.split("|") if part.strip()]
-    return {"labels": label}
-
-
-def _rating_value(schema: LabelSchema, label: Any) -> Any:
-    if isinstance(label, str) and label.lstrip().startswith("{"):
-        label = _json_cell(label)
-    if isinstance(label, dict):
-        return {"ratings": label}
-    if len(schema.features) == 1:
-        return {"ratings": {schema.features[0].name: _strip(label)}}
-    names = ", ".join(f.name for f in schema.features)
-    raise ValueError(f"a bare rating {label!r} is ambiguous: give a JSON object for {names}")
-
-
-_LABEL_VALUES: dict[str, Callable[[LabelSchema, Any], Any]] = {
-    "classification": lambda _s, label: {"label": _strip(label)},
-    "choice": lambda _s, label: {"choice": _strip(label)},
-    "text": lambda _s, label: {"text": label},
-    "multilabel": _multilabel_value,
-    "spans": lambda _s, label: {"spans": _json_cell(label)},
-    "rating": _rating_value,
-}
-
-
-def _strip(label: Any) -> Any:
-    return label.strip() if isinstance(label, str) else label
-
-
-def _json_cell(label: Any) -> Any:
-    if not isinstance(label, str):
-        return label
-    try:
-        return json.loads(label)
-    except RecursionError:
-        raise ValueError("label is nested too deeply") from None
-    except ValueError as exc:
-        raise ValueError(f"label is not valid JSON: {exc}") from None
+    return optional.value_from_label(schema, label)
 
 
 def label_draft(
