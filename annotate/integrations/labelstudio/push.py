@@ -30,6 +30,7 @@ from annotate.integrations.labelstudio.client import (
 )
 from annotate.integrations.labelstudio.config import config_signature, labeling_config
 from annotate.integrations.labelstudio.convert import LabelStudioCheck, task_data, to_result
+from annotate.kinds.optional import candidate_value
 from annotate.kinds.schema import LabelSchema
 from annotate.projects.catalog import current_guideline, get_project, project_schema
 from annotate.store.engine import Store
@@ -100,13 +101,14 @@ def plan_predictions(
             continue
         planned.append(PlannedPrediction(key, result, ann.confidence,
                                          model_version(ann.model, ann.guideline_version)))
-    if suggestion is not None and schema.kind == "text":
+    to_value = candidate_value(schema)  # None: the kind's config takes no candidates
+    if suggestion is not None and to_value is not None:
         version = model_version(suggestion.model, suggestion.guideline_version, "helper:")
         for index, candidate in enumerate(suggestion.candidates):
             key = f"s{suggestion.id}:{index}"
             try:
                 result = check.check(
-                    to_result(schema, {"text": _candidate_text(candidate)}, text))
+                    to_result(schema, to_value(_candidate_text(candidate)), text))
             except InvalidInput as exc:
                 invalid.append((key, str(exc)))
                 continue
@@ -258,7 +260,7 @@ def _plan_batch(session: Session, info: _Project, item_ids: Sequence[int],
             Annotation.role == "annotator").order_by(Annotation.id)):
         answers[ann.item_id].append(ann)
     suggestions: dict[int, Suggestion] = {}
-    if info.schema.kind == "text":
+    if candidate_value(info.schema) is not None:
         for found in session.scalars(select(Suggestion).where(
                 Suggestion.item_id.in_(item_ids)).order_by(Suggestion.id)):
             suggestions[found.item_id] = found  # the newest wins
