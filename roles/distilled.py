@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from annotate.errors import InvalidInput, NotFound
+from annotate.kinds.optional import distillable
 from annotate.kinds.schema import validate_value
 from annotate.queue.leases import Provenance
 
@@ -47,7 +48,6 @@ EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 CARD_FILE = "model.json"
 WEIGHTS_FILE = "weights.npz"
 FORMAT_VERSION = 1
-SUPPORTED_KINDS = ("classification",)
 
 
 def is_distilled(model: str | None) -> bool:
@@ -286,7 +286,7 @@ def label_distilled(ctx: RoleContext, texts: list[str]) -> list[Predicted | Role
     schema = ctx.project.schema
     try:
         model = load_distilled(ctx.model)
-        if schema.kind not in SUPPORTED_KINDS:
+        if not distillable(schema.kind):
             raise InvalidInput(f"distilled models answer classification projects only; "
                                f"{ctx.project.name!r} is {schema.kind}")
         foreign = sorted(set(model.card.labels) - set(schema.labels))

@@ -266,11 +266,12 @@ def distill_project(store: Store, name: str, options: DistillOptions = DistillOp
 
     phase = on_phase or (lambda text: None)
     phase(f"reading the final labels of {name}")
-    from roles.distilled import PREFIX, SUPPORTED_KINDS, models_dir
+    from annotate.kinds.optional import distillable
+    from roles.distilled import PREFIX, models_dir
 
     with store.session() as session:
         project = get_project(session, name)
-        if project.kind not in SUPPORTED_KINDS:
+        if not distillable(project.kind):
             raise InvalidInput(f"annotate distill supports classification projects only; "
                                f"{name!r} is {project.kind} ({project.kind} is not supported "
                                f"yet)")
