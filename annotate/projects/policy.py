@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -20,12 +20,6 @@ from annotate.kinds.optional import default_policy_overrides
 
 MAX_LEASE_SECONDS = 7 * 24 * 3600
 MAX_PRIORITY = 1_000_000  # priorities are 32-bit INTEGER columns; this leaves ample room
-
-Estimator = Literal["verbalized", "logprob", "consistency"]
-"""How the LLM annotator's confidence is made: the 0-100 number it writes (``verbalized``),
-the probability of its decision from token log-probabilities (``logprob``), or the share of
-sampled answers that agree (``consistency``). A distilled model always gives its own
-predicted probability (``distilled``)."""
 
 
 class RoutingPolicy(BaseModel):
@@ -70,22 +64,10 @@ class RoutingPolicy(BaseModel):
     moderator_model: str | None = Field(
         None, min_length=1, max_length=200,
         description="a different model for the moderator (models prefer their own)")
-    submit_delay_ms: int = Field(
-        400, ge=0, le=5000,
-        description="the workspace ignores a submit until the item has been on screen this "
-        "long (ms) and the key was released (0: off)")
-    preselect_above: float = Field(
-        0.5, ge=0, le=1,
-        description="the LLM's suggestion is pre-selected only at this confidence or above "
-        "(below it is shown, not pre-selected; 0: always)")
-    context_fields: list[str] = Field(
-        default_factory=list, max_length=20,
-        description="item metadata fields shown above the item as context, in order "
-        "(e.g. prev_user, prev_agent)")
 
     @field_validator("human_annotations", "llm_annotations", "helper_candidates",
                      "lease_seconds", "max_attempts", "llm_priority", "human_priority",
-                     "submit_delay_ms", mode="before")
+                     mode="before")
     @classmethod
     def _no_bool_as_number(cls, value: Any) -> Any:
         if isinstance(value, bool):
@@ -99,42 +81,6 @@ class RoutingPolicy(BaseModel):
                 ord(c) < 32 or ord(c) == 127 for c in value)):
             raise ValueError("must be a model name without control characters")
         return value
-
-    @field_validator("context_fields", mode="before")
-    @classmethod
-    def _field_names(cls, value: Any) -> Any:
-        """A list of names; a text field gives "a, b" (or the list as printed: "['a', 'b']")."""
-        if value is None:
-            return []
-        if isinstance(value, str):
-            value = [n.strip().strip("'\"") for n in value.strip().strip("[]").split(",")]
-            value = [n for n in value if n]
-        if isinstance(value, list) and not all(
-                isinstance(n, str) and n.strip() and len(n) <= 100 and n.isprintable()
-                for n in value):
-            raise ValueError("must be names of metadata fields (short, printable)")
-        return value
-
-    confidence: Estimator = Field(
-        "verbalized", description="how the LLM annotator's confidence is estimated: "
-        "verbalized (the number it writes), logprob (token probabilities of its decision), "
-        "consistency (agreement of sampled answers)")
-    confidence_by_model: dict[str, Estimator] = Field(
-        default_factory=dict, description="a different estimator for some models "
-        "(model string -> estimator); the others use `confidence`")
-    consistency_samples: int = Field(
-        5, ge=2, le=20, description="sampled answers per item for the consistency estimator")
-
-    @field_validator("consistency_samples", mode="before")
-    @classmethod
-    def _samples_not_bool(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError("must be a number, not true/false")
-        return value
-
-    def estimator_for(self, model: str) -> Estimator:
-        """The confidence estimator the annotator uses with ``model``."""
-        return self.confidence_by_model.get(model, self.confidence)
 
     def setting_text(self, key: str) -> str:
         """A setting as ``policy show`` prints it (what applies, not only what is stored)."""
