@@ -10,24 +10,26 @@ from typing import Any
 
 import streamlit as st
 
+from annotate.kinds.base import option_names
+from annotate.kinds.optional import highlight, option_fields
 from annotate.kinds.schema import LabelSchema
 from annotate.services.workspace import Prelabel
 from annotate.store.engine import Store
 from annotate.store.models import GuidelineVersion
-from ui.answer_widgets import choice_names
-from ui.answers import highlighted, no_remote_images, option_texts, plain_markdown, short
+from ui.answers import no_remote_images, option_texts, plain_markdown, short
 
 
 def item(kind: str, schema: LabelSchema, text: str, data: dict[str, Any]) -> None:
-    """The item to judge: its text, and for choice tasks the options side by side."""
-    if kind == "choice":
+    """The item to judge: its text, and when the answer chooses among fields of the item
+    (the kind's option fields, e.g. a choice task's responses) those side by side."""
+    options = option_fields(schema)
+    if options:
         if text:
             st.markdown("**Prompt**")
             st.text(text)
-        texts = option_texts(data, schema.options)
-        names = choice_names(schema)
-        for column, option in zip(st.columns(len(schema.options)), schema.options,
-                                  strict=True):
+        texts = option_texts(data, options)
+        names = option_names(options)
+        for column, option in zip(st.columns(len(options)), options, strict=True):
             with column, st.container(border=True):
                 st.markdown(f"**{plain_markdown(names[option])}** · {plain_markdown(option)}")
                 st.text(texts[option] or "(empty)")
@@ -46,8 +48,9 @@ def suggestion(kind: str, schema: LabelSchema, pre: Prelabel, text: str) -> None
     with st.container(border=True):
         st.markdown(f":material/smart_toy: **Suggestion** from {who}{confidence}: "
                     f"**{plain_markdown(short(kind, pre.value))}**")
-        if kind == "spans" and pre.value.get("spans"):
-            st.markdown(highlighted(text, pre.value["spans"], schema.labels))
+        marked = highlight(schema, text, pre.value)
+        if marked:
+            st.markdown(marked)
         if pre.rationale:
             st.caption(f"Rationale: {plain_markdown(pre.rationale)}")
         st.caption("Check it against the text: models can be convincingly wrong.")

@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 
 from annotate.errors import InvalidInput
-from annotate.kinds.schema import LabelSchema, RatingFeature
+from annotate.kinds.optional import schema_from_setup
+from annotate.kinds.schema import LabelSchema, parse_schema
 from annotate.store.engine import Store
 
 UPLOAD_SUFFIXES = ("csv", "tsv", "jsonl", "ndjson", "json")
@@ -27,19 +28,10 @@ def split_list(text: str) -> list[str]:
 
 def schema_from_form(kind: str, labels: str = "", scale: str = "1,2,3,4,5",
                      allow_tie: bool = True) -> LabelSchema:
-    """A label schema from the setup form: labels (or features / options) as a list."""
-    names = split_list(labels)
-    if kind == "rating":
-        points: list[int | str] = [int(s) if s.lstrip("-").isdigit() else s
-                                   for s in split_list(scale)]
-        if len(points) < 2:
-            raise InvalidInput("a rating scale needs at least two points, e.g. 1,2,3,4,5")
-        return LabelSchema(kind="rating", features=[RatingFeature(name=n, scale=points)
-                                                    for n in names or ["quality"]])
-    schema = LabelSchema.default(kind, names)
-    if kind == "choice":
-        schema = schema.model_copy(update={"allow_tie": allow_tie})
-    return schema
+    """A label schema from the setup form: labels (or features / options) as a list, built
+    by the kind (the scale and the tie matter only to kinds whose form asks them)."""
+    data = schema_from_setup(kind, split_list(labels), split_list(scale), allow_tie)
+    return parse_schema(data, source="")
 
 
 def _safe_name(filename: str) -> str:

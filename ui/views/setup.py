@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from annotate.errors import AnnotateError
 from annotate.io.importing import FORMATS
+from annotate.kinds.optional import setup_form
 from annotate.kinds.schema import TASK_KINDS
 from annotate.projects.catalog import create_project, project_policy
 from annotate.projects.policy import RoutingPolicy
@@ -26,17 +27,17 @@ from ui import access, state
 from ui.resources import get_store
 
 EXPORT_FORMATS = ("jsonl", "csv", "parquet")
-_LABEL_HELP = {"rating": "Features to rate", "choice": "Options (the item's fields)"}
 
 
 def _create(store: Store) -> None:
     kind = st.selectbox("Task kind", TASK_KINDS, key="new_kind")
+    asks = setup_form(kind)  # what this kind's schema needs besides a name
     with st.form("create_project"):
         name = st.text_input("Name")
-        labels = st.text_input(_LABEL_HELP.get(kind, "Labels"), help="Comma-separated",
+        labels = st.text_input(asks.labels, help="Comma-separated",
                                placeholder="e.g. positive, negative, neutral")
-        scale = st.text_input("Rating scale", "1,2,3,4,5") if kind == "rating" else "1,2,3,4,5"
-        tie = st.checkbox("Allow a tie", True) if kind == "choice" else True
+        scale = st.text_input("Rating scale", "1,2,3,4,5") if asks.scale else "1,2,3,4,5"
+        tie = st.checkbox("Allow a tie", True) if asks.tie else True
         budget = st.number_input("LLM budget in USD (0 = no cap)", min_value=0.0, value=0.0)
         guideline = st.text_area("Guideline (markdown; empty = a starting draft)")
         if not st.form_submit_button("Create project", type="primary"):
