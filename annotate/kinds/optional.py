@@ -2,7 +2,8 @@
 
 :class:`~annotate.kinds.base.TaskKind` lists what every kind has. The members below are
 optional: a kind that supports the feature defines the member, one that does not simply has
-no such attribute (a plugin kind written before a member existed keeps working unchanged).
+no such attribute, or sets it to None (a plugin kind written before a member existed keeps
+working unchanged).
 The rest of the platform reads them only through these functions, never by naming a kind.
 
 - ``value_from_label(schema, cell) -> value``: a CSV cell (or a bare JSON label) read back
@@ -83,8 +84,9 @@ def schema_from_setup(kind: str, names: list[str], scale: list[str],
 
 def default_policy_overrides(kind: str) -> Mapping[str, Any]:
     """The routing policy fields a new project of ``kind`` sets its own way."""
-    overrides: Mapping[str, Any] = getattr(get_kind(kind), "default_policy_overrides", {})
-    return overrides
+    overrides: Mapping[str, Any] | None = getattr(get_kind(kind), "default_policy_overrides",
+                                                  None)
+    return overrides or {}
 
 
 def distillable(kind: str) -> bool:
