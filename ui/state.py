@@ -212,6 +212,15 @@ def started_at(name: str) -> float:
     return float(st.session_state[key])
 
 
+def tick(name: str) -> None:
+    """Count one more run of something (e.g. the workspace drawing its submit gate)."""
+    st.session_state[f"ticks:{name}"] = ticks(name) + 1
+
+
+def ticks(name: str) -> int:
+    return int(st.session_state.get(f"ticks:{name}", 0))
+
+
 def flash(message: str, kind: str = "success") -> None:
     """A message shown once, on the next run (after an st.rerun)."""
     st.session_state[_FLASH] = (kind, message)

@@ -64,10 +64,22 @@ class RoutingPolicy(BaseModel):
     moderator_model: str | None = Field(
         None, min_length=1, max_length=200,
         description="a different model for the moderator (models prefer their own)")
+    submit_delay_ms: int = Field(
+        400, ge=0, le=5000,
+        description="the workspace ignores a submit until the item has been on screen this "
+        "long (ms) and the key was released (0: off)")
+    preselect_above: float = Field(
+        0.5, ge=0, le=1,
+        description="the LLM's suggestion is pre-selected only at this confidence or above "
+        "(below it is shown, not pre-selected; 0: always)")
+    context_fields: list[str] = Field(
+        default_factory=list, max_length=20,
+        description="item metadata fields shown above the item as context, in order "
+        "(e.g. prev_user, prev_agent)")
 
     @field_validator("human_annotations", "llm_annotations", "helper_candidates",
                      "lease_seconds", "max_attempts", "llm_priority", "human_priority",
-                     mode="before")
+                     "submit_delay_ms", mode="before")
     @classmethod
     def _no_bool_as_number(cls, value: Any) -> Any:
         if isinstance(value, bool):
@@ -80,6 +92,21 @@ class RoutingPolicy(BaseModel):
         if value is not None and (not value.strip() or any(
                 ord(c) < 32 or ord(c) == 127 for c in value)):
             raise ValueError("must be a model name without control characters")
+        return value
+
+    @field_validator("context_fields", mode="before")
+    @classmethod
+    def _field_names(cls, value: Any) -> Any:
+        """A list of names; a text field gives "a, b" (or the list as printed: "['a', 'b']")."""
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = [n.strip().strip("'\"") for n in value.strip().strip("[]").split(",")]
+            value = [n for n in value if n]
+        if isinstance(value, list) and not all(
+                isinstance(n, str) and n.strip() and len(n) <= 100 and n.isprintable()
+                for n in value):
+            raise ValueError("must be names of metadata fields (short, printable)")
         return value
 
     def setting_text(self, key: str) -> str:

@@ -21,10 +21,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from annotate.errors import Conflict, NotFound
@@ -98,6 +98,9 @@ class WorkView:
     prelabel: Prelabel | None = None
     blind_answer: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    submit_delay_ms: int = 400
+    preselect_above: float = 0.5
+    context: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_suggestion(self) -> bool:
@@ -113,6 +116,17 @@ class WorkView:
     def hides_suggestion(self) -> bool:
         """Blind-first: the suggestion stays hidden until the person commits an answer."""
         return self.blind and self.hideable and self.blind_answer is None
+
+    @property
+    def preselects(self) -> bool:
+        """Whether the answer starts from the LLM's pre-label: shown, not a text task, and
+        confident enough (``preselect_above``; an unknown confidence only when that is 0)."""
+        if self.prelabel is None or self.hides_suggestion or self.kind == "text":
+            return False
+        confidence = self.prelabel.confidence
+        if confidence is None:
+            return self.preselect_above <= 0
+        return confidence >= self.preselect_above
 
 
 def open_next_task(store: Store, person: str, project_id: int, *, lease_seconds: int = 300,
@@ -168,7 +182,23 @@ def load_view(store: Store, task_id: int, person: str, *, member: bool = False) 
             suggestion_id=suggestion_id, candidates=candidates,
             prelabel=_prelabel(session, item.id, candidates),
             blind_answer=_blind_answer(session, task.id, person), meta=dict(item.meta or {}),
+            submit_delay_ms=policy.submit_delay_ms, preselect_above=policy.preselect_above,
+            context=item_context(policy.context_fields, item.meta, item.data),
         )
+
+
+def item_context(names: Sequence[str], meta: dict[str, Any] | None,
+                 data: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    """The item's context fields named by the policy, in its order, as (name, text): from the
+    item's metadata, else its data; missing or empty fields are left out."""
+    out = []
+    for name in names:
+        value = (meta or {}).get(name)
+        if value in (None, ""):
+            value = (data or {}).get(name)
+        if value not in (None, ""):
+            out.append((name, value if isinstance(value, str) else str(value)))
+    return tuple(out)
 
 
 def _candidates(session: Session, item_id: int) -> tuple[int | None, tuple[Candidate, ...]]:
@@ -328,3 +358,112 @@ def my_recent_answers(session: Session, person: str, project_id: int,
         .order_by(Annotation.id.desc()).limit(limit))
     return [MyAnswer(annotation_id=r[0], item_id=r[1], external_id=r[2], value=r[3],
                      seconds=r[4], phase=r[5]) for r in rows]
+
+
+# -- progress and pace --------------------------------------------------------------------
+
+PACE_WINDOW = 50  # the person's latest answers the pace is the median of
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a person stands in a project: items left for them and for everyone, their
+    answers today and in all, and their pace (median seconds over their latest answers)."""
+
+    left_for_me: int
+    left_overall: int
+    done_today: int
+    done_total: int
+    median_seconds: float | None
+
+    @property
+    def minutes_left(self) -> float | None:
+        """At this pace, the minutes the items left for the person take."""
+        if self.median_seconds is None:
+            return None
+        return self.left_for_me * self.median_seconds / 60
+
+
+def _open_human_tasks(project_id: int) -> Any:
+    return select(Task.item_id).where(
+        Task.project_id == project_id, Task.role.in_(WORK_ROLES), Task.worker_kind == "human",
+        Task.status.in_(("pending", "leased")))
+
+
+def my_progress(session: Session, person: str, project_id: int, *,
+                now: datetime | None = None) -> Progress:
+    """The person's progress in the project (``now``: naive UTC, for "today")."""
+    from statistics import median
+
+    now = now or utcnow()
+    mine = (Annotation.project_id == project_id, Annotation.annotator_id == person,
+            Annotation.annotator_kind == "human", Annotation.role.in_(WORK_ROLES),
+            Annotation.phase == "final")
+    answered = select(Annotation.item_id).where(*mine)
+    open_tasks = _open_human_tasks(project_id)
+    mine_to_take = open_tasks.where(
+        or_(Task.assignee.is_(None), Task.assignee == person),
+        or_(Task.status == "pending", Task.lease_owner == person,
+            Task.lease_expires_at < now),
+        Task.item_id.not_in(answered))
+    count = func.count(func.distinct(Task.item_id))
+    left_overall = session.scalar(open_tasks.with_only_columns(count)) or 0
+    left_for_me = session.scalar(mine_to_take.with_only_columns(count)) or 0
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    done_today = session.scalar(select(func.count()).where(
+        *mine, Annotation.created_at >= midnight)) or 0
+    done_total = session.scalar(select(func.count()).where(*mine)) or 0
+    seconds = [s for s in session.scalars(select(Annotation.human_seconds).where(
+        *mine, Annotation.human_seconds.is_not(None))
+        .order_by(Annotation.id.desc()).limit(PACE_WINDOW)) if s is not None]
+    return Progress(left_for_me=left_for_me, left_overall=left_overall, done_today=done_today,
+                    done_total=done_total,
+                    median_seconds=float(median(seconds)) if seconds else None)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """Open tasks of one role and kind of worker, and for whom they wait."""
+
+    role: str
+    worker_kind: str
+    waiting_for: str  # a person the tasks are assigned to, or "anyone"
+    pending: int
+    leased: int
+
+
+@dataclass(frozen=True)
+class LeaseHolder:
+    who: str
+    tasks: int
+    held_since: datetime  # the oldest of their leases was taken or last extended then
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class QueueOverview:
+    rows: tuple[QueueRow, ...]
+    leases: tuple[LeaseHolder, ...]
+
+
+def queue_overview(session: Session, project_id: int) -> QueueOverview:
+    """For owners: what is waiting for whom in the project, and who holds leases (oldest
+    first)."""
+    status = func.sum(case((Task.status == "pending", 1), else_=0))
+    leased = func.sum(case((Task.status == "leased", 1), else_=0))
+    rows = session.execute(
+        select(Task.role, Task.worker_kind, Task.assignee, status, leased)
+        .where(Task.project_id == project_id, Task.status.in_(("pending", "leased")))
+        .group_by(Task.role, Task.worker_kind, Task.assignee)
+        .order_by(Task.role, Task.worker_kind, Task.assignee))
+    holders = session.execute(
+        select(Task.lease_owner, func.count(), func.min(Task.updated_at),
+               func.min(Task.lease_expires_at))
+        .where(Task.project_id == project_id, Task.status == "leased",
+               Task.lease_owner.is_not(None))
+        .group_by(Task.lease_owner).order_by(func.min(Task.updated_at)))
+    return QueueOverview(
+        rows=tuple(QueueRow(role=r[0], worker_kind=r[1], waiting_for=r[2] or "anyone",
+                            pending=int(r[3] or 0), leased=int(r[4] or 0)) for r in rows),
+        leases=tuple(LeaseHolder(who=str(h[0]), tasks=int(h[1]), held_since=h[2], expires_at=h[3])
+                     for h in holders))

@@ -3,6 +3,12 @@
 Keys: 1-9 choose, Enter submit, S skip, U undo the last answer, A accept the suggestion,
 N write my own (text tasks). The lease is held (and extended) while the task is on screen
 and given back on skip or when the person leaves the page.
+
+No accidental accept: a submit (Enter or a click) is ignored in the browser until the item
+has been on screen for the policy's ``submit_delay_ms`` and Enter was released (a held or
+double-pressed Enter never answers the next item); the LLM's suggestion is pre-selected only
+at ``preselect_above`` confidence or more. Above the item: the person's progress and pace,
+and the item's context fields.
 """
 
 from __future__ import annotations
@@ -18,18 +24,64 @@ from annotate.services.workspace import (
     WorkView,
     keep_alive,
     load_view,
+    my_progress,
     my_recent_answers,
     open_next_task,
+    queue_overview,
     skip_task,
     submit_answer,
     undo_submit,
 )
 from annotate.store.engine import Store
 from annotate.store.models import Project
-from ui import access, answer_widgets, display, state
+from ui import access, answer_widgets, context, display, state
 from ui.answer_widgets import AnswerForm
 from ui.answers import plain_markdown, short
 from ui.resources import get_store
+
+SUBMIT_KEY = "ws-submit"  # its container gets the class st-key-ws-submit (the gate finds it)
+# The submit gate, run in the page on every run of the workspace (a new body each time):
+# the clock of an item starts when a new task id is drawn; until the delay has passed, or
+# while the Enter that was down when the item appeared is still held (auto-repeat), Enter
+# and clicks on Submit are swallowed before Streamlit's shortcut handler sees them. After a
+# submit goes out nothing more is let through until the next run draws the page (at most
+# 3 s). Measured in Chromium: Enter twice 150 ms apart stored one answer, not two.
+GATE_JS = """<span data-annotate-gate="__TASK__" style="font-size:0.8rem;opacity:0.7"></span>
+<script>(() => {
+  const g = window.__annotateGate || (window.__annotateGate = {task: null, shownAt: 0,
+    delay: 0, held: false, mustRelease: false, pendingUntil: 0, ignored: 0});
+  const now = performance.now();
+  if (g.task !== "__TASK__") { g.task = "__TASK__"; g.shownAt = now; g.mustRelease = g.held; }
+  g.delay = __DELAY__; g.pendingUntil = 0;
+  if (g.installed) return;
+  g.installed = true;
+  const mark = () => document.querySelector("[data-annotate-gate]");
+  const editable = (t) => t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"]
+    .includes(t.tagName));
+  const blocked = () => { const t = performance.now();
+    return t < g.pendingUntil || t - g.shownAt < g.delay || g.mustRelease; };
+  const hold = (e) => { e.stopImmediatePropagation(); e.preventDefault(); g.ignored += 1;
+    const m = mark(); if (m) { m.textContent = "Held back: the item has just appeared.";
+      setTimeout(() => { m.textContent = ""; }, 1200); } };
+  window.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    const repeat = e.repeat || g.held;
+    g.held = true;
+    if (!mark() || g.delay <= 0 || editable(e.target) || e.ctrlKey || e.metaKey || e.altKey)
+      return;
+    if (repeat || blocked()) { hold(e); return; }
+    g.pendingUntil = performance.now() + 3000;
+  }, true);
+  window.addEventListener("keyup", (e) => {
+    if (e.key === "Enter") { g.held = false; g.mustRelease = false; } }, true);
+  window.addEventListener("blur", () => { g.held = false; g.mustRelease = false; });
+  window.addEventListener("click", (e) => {
+    const button = e.target instanceof Element && e.target.closest(".st-key-__KEY__");
+    if (!button || !mark() || g.delay <= 0) return;
+    if (blocked()) { hold(e); return; }
+    g.pendingUntil = performance.now() + 3000;
+  }, true);
+})();</script>"""
 
 KEYS_HINT = ("Keys: **1-9** choose · **Enter** submit · **S** skip · **U** undo last · "
              "**A** accept the suggestion")
@@ -44,7 +96,7 @@ def _prefill(view: WorkView) -> None:
     """Pre-label: a non-blind task starts from the LLM's answer (to accept or fix)."""
     if view.blind_answer is not None:
         answer_widgets.seed(form_for(view), view.blind_answer)
-    elif view.prelabel is not None and not view.hides_suggestion and view.kind != "text":
+    elif view.prelabel is not None and view.preselects:
         answer_widgets.seed(form_for(view), view.prelabel.value)
 
 
@@ -142,6 +194,16 @@ def _accept(form: AnswerForm, value: dict[str, object]) -> None:
     answer_widgets.seed(form, dict(value))
 
 
+def _submit_gate(view: WorkView) -> None:
+    """The browser-side gate against an accidental submit (see GATE_JS); a new body on every
+    run, so the page script runs again and knows the run finished."""
+    body = (GATE_JS.replace("__TASK__", str(int(view.task_id)))
+            .replace("__DELAY__", str(int(view.submit_delay_ms)))
+            .replace("__KEY__", SUBMIT_KEY))
+    state.tick("gate")
+    st.html(f"{body}<!-- run {state.ticks('gate')} -->", unsafe_allow_javascript=True)
+
+
 # -- the page -------------------------------------------------------------------------------
 
 
@@ -150,7 +212,7 @@ def _actions(store: Store, person: str, view: WorkView | None) -> None:
         if view is not None:
             label = "Commit my answer" if view.hides_suggestion else "Submit"
             st.button(label, type="primary", shortcut="Enter", on_click=_submit,
-                      args=(store, person), icon=":material/check:")
+                      args=(store, person), icon=":material/check:", key=SUBMIT_KEY)
             st.button("Skip", shortcut="S", on_click=_skip, args=(store, person),
                       icon=":material/skip_next:")
         st.button("Undo last", shortcut="U", on_click=_undo, args=(store, person),
@@ -165,11 +227,42 @@ def _suggestion(view: WorkView, form: AnswerForm) -> None:
     if view.prelabel is None:
         return
     display.suggestion(view.kind, view.schema, view.prelabel, view.text)
+    if view.kind != "text" and view.blind_answer is None and not view.preselects:
+        st.caption(f"Not pre-selected: below the project's confidence threshold "
+                   f"({view.preselect_above:.2f}). Choose yourself, or accept it.")
     if view.kind != "text":
         title = ("Switch to the suggestion" if view.blind_answer is not None
                  else "Accept the suggestion")
         st.button(title, shortcut="A", on_click=_accept, args=(form, view.prelabel.value),
                   icon=":material/done_all:")
+
+
+def _progress(store: Store, person: str, project_id: int) -> None:
+    with store.session() as session:
+        mine = my_progress(session, person, project_id)
+    done, left = mine.done_total, mine.left_for_me
+    if done + left:
+        st.progress(done / (done + left))
+    pace = (f" · median **{mine.median_seconds:.1f} s** an item"
+            if mine.median_seconds is not None else "")
+    eta = (f" · about **{mine.minutes_left:.0f} min** left at that pace"
+           if mine.minutes_left is not None and left else "")
+    st.caption(f"**{left}** items left for you · **{mine.left_overall}** in the project · "
+               f"**{mine.done_today}** done today ({done} in all){pace}{eta}")
+
+
+def _queue(store: Store, project_id: int) -> None:
+    """For owners: what waits for whom, and who holds leases (the oldest first)."""
+    with st.expander("Project queue (owners)"), store.session() as session:
+        queue = queue_overview(session, project_id)
+        st.dataframe([{"role": r.role, "worker": r.worker_kind, "waiting for": r.waiting_for,
+                       "pending": r.pending, "leased": r.leased} for r in queue.rows],
+                     hide_index=True)
+        if queue.leases:
+            st.dataframe([{"lease holder": h.who, "tasks": h.tasks,
+                           "oldest lease since (UTC)": h.held_since,
+                           "first expiry (UTC)": h.expires_at} for h in queue.leases],
+                         hide_index=True)
 
 
 def _history(store: Store, person: str, project_id: int) -> None:
@@ -192,6 +285,9 @@ def render() -> None:
             state.clear_skipped()
             st.rerun()
         _actions(store, who.name, None)
+        _progress(store, who.name, project.id)
+        if who.is_owner:
+            _queue(store, project.id)
         _history(store, who.name, project.id)
         return
     view, form = work.view, form_for(work.view)
@@ -199,14 +295,19 @@ def render() -> None:
         code = view.external_id.replace("`", "'")  # a code span shows its text literally
         st.markdown(f"**{plain_markdown(project.name)}** · item `{code}`")
         display.guideline_popover(store, view.guideline_id)
+    _progress(store, who.name, project.id)
+    context.render(view.context)
     display.item(view.kind, view.schema, view.text, view.data)
     _suggestion(view, form)
     if view.blind_answer is not None:
         st.caption(f"Your first answer: **{plain_markdown(short(view.kind, view.blind_answer))}**. "
                    "Keep it or revise it, then submit.")
     answer_widgets.render(form)
+    _submit_gate(view)
     _actions(store, who.name, view)
     st.caption(KEYS_HINT)
+    if who.is_owner:
+        _queue(store, project.id)
     _history(store, who.name, project.id)
 
 

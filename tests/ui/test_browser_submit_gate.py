@@ -1,0 +1,185 @@
+"""No accidental accept, in a real browser (headless Debian Chromium, Playwright) against
+`annotate ui` on a free port with a seeded SQLite file.
+
+The seeded items come with the LLM's label pre-selected (confidence 0.72), so every Enter
+that reaches the Submit button stores an answer:
+
+- Enter pressed twice 150 ms apart stores one answer, not two (the second press lands on
+  the next item before it has been on screen for the policy's ``submit_delay_ms``);
+- Enter held down (auto-repeat) stores one answer; released and pressed again once the next
+  item has been on screen long enough, it stores the next one (the gate lets work through);
+- with ``submit_delay_ms: 0`` (the gate off) the same double press stores two answers: the
+  control that shows the first test can fail.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from annotate.kinds.schema import LabelSchema
+from annotate.projects.catalog import create_project
+from annotate.projects.policy import RoutingPolicy
+from annotate.services.people import grant
+from annotate.store.engine import Store, open_store
+from annotate.store.models import Annotation
+from tests.dbs import SqliteTemplate
+from tests.ui.seed import LABELS, LLM_GUESS, TEXTS, _items, answer_llm_tasks, seed
+from tests.ui.test_browser import ARGS, CHROMIUM, _free_port, _wait_healthy
+from ui.launch import start_ui
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+
+@dataclass
+class Ui:
+    url: str
+    db: str
+    tokens: dict[str, str]
+    projects: dict[str, int]
+
+
+def _ungated_project(store: Store) -> int:
+    """The seeded sentiment project again, with the gate off."""
+    policy = RoutingPolicy(human_annotations=2, llm_annotations=1,
+                           moderator_on_disagreement=False, submit_delay_ms=0)
+    schema = LabelSchema(kind="classification", labels=LABELS)
+    with store.session() as session:
+        pid = create_project(session, "ungated", schema, policy=policy).id
+        grant(session, "ann", "ungated")
+    _items(store, pid, TEXTS, policy)
+    answer_llm_tasks(store, pid, [{"label": g} for g in LLM_GUESS])
+    return pid
+
+
+@pytest.fixture
+def ui(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Ui]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: run .ci/install-chromium.sh")
+    pytest.importorskip("playwright.sync_api")
+    db = sqlite_template.clone(tmp_path)
+    store = open_store(db)
+    seeded = seed(store)
+    seeded.projects["ungated"] = _ungated_project(store)
+    store.dispose()
+    port = _free_port()
+    process = start_ui(db, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url)
+        yield Ui(url, db, seeded.tokens, seeded.projects)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except Exception:
+            process.kill()
+
+
+def _answers(db: str, project_id: int) -> list[Annotation]:
+    store = open_store(db, migrate=False)
+    try:
+        with store.session() as session:
+            return list(session.scalars(select(Annotation).where(
+                Annotation.annotator_id == "ann", Annotation.project_id == project_id)))
+    finally:
+        store.dispose()
+
+
+def _open_workspace(page: Any, ui: Ui, project: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{ui.url}/?project={ui.projects[project]}")
+    box = page.get_by_label("Personal token", exact=True).and_(page.locator("input"))
+    box.fill(ui.tokens["ann"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Suggestion", exact=False).first).to_be_visible(timeout=30_000)
+    _settled(page)
+
+
+def _settled(page: Any) -> None:
+    """The run is over, the gate is on the page and the item has been on screen a while."""
+    page.wait_for_function(
+        "!document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && document.querySelector('[data-annotate-gate]')", timeout=30_000)
+    page.wait_for_timeout(800)
+    page.get_by_text("Keys:", exact=False).first.click()  # focus the page, not an input
+
+
+def _wait_for(db: str, project_id: int, count: int, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while len(_answers(db, project_id)) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def _double_enter(page: Any) -> None:
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(150)
+    page.keyboard.press("Enter")
+
+
+def _browser(p: Any) -> Any:
+    return p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+
+
+def test_enter_twice_in_150_ms_stores_one_answer(ui: Ui) -> None:
+    from playwright.sync_api import sync_playwright
+
+    pid = ui.projects["sentiment"]
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        _open_workspace(page, ui, "sentiment")
+        _double_enter(page)
+        _wait_for(ui.db, pid, 1)
+        page.wait_for_timeout(3000)  # time for a second answer to arrive, if one would
+        held_back = page.evaluate("window.__annotateGate.ignored")
+        browser.close()
+    answers = _answers(ui.db, pid)
+    assert len(answers) == 1, [a.value for a in answers]
+    assert answers[0].value == {"label": LLM_GUESS[0]}
+    assert answers[0].meta["accepted_suggestion"] is True
+    assert held_back >= 1  # the second press reached the page and was held back
+
+
+def test_a_held_enter_answers_once_and_a_new_press_answers_the_next(ui: Ui) -> None:
+    from playwright.sync_api import sync_playwright
+
+    pid = ui.projects["sentiment"]
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        _open_workspace(page, ui, "sentiment")
+        page.keyboard.down("Enter")
+        for _ in range(15):  # auto-repeat for 1.5 s: the next item comes and stays
+            page.wait_for_timeout(100)
+            page.keyboard.down("Enter")
+        page.keyboard.up("Enter")
+        _wait_for(ui.db, pid, 1)
+        page.wait_for_timeout(1000)
+        assert len(_answers(ui.db, pid)) == 1
+        _settled(page)
+        page.keyboard.press("Enter")  # a deliberate press on an item long on screen
+        _wait_for(ui.db, pid, 2)
+        browser.close()
+    assert len(_answers(ui.db, pid)) == 2
+
+
+def test_without_the_gate_a_double_enter_stores_two_answers(ui: Ui) -> None:
+    from playwright.sync_api import sync_playwright
+
+    pid = ui.projects["ungated"]
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        _open_workspace(page, ui, "ungated")
+        _double_enter(page)
+        _wait_for(ui.db, pid, 2)
+        browser.close()
+    assert len(_answers(ui.db, pid)) == 2
