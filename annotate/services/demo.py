@@ -30,6 +30,9 @@ DEMO_POLICY = RoutingPolicy(
     moderator_on_disagreement=True,
     adjudicate_below=0.6,
     double_annotation_share=0.0,
+    # the dialogue before each message, as the guideline asks annotators to read it
+    # (the importer keeps these CSV columns in the item's metadata)
+    context_fields=["prev_agent", "prev_user", "agent"],
 )
 
 

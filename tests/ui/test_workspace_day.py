@@ -205,3 +205,26 @@ def test_item_context_keeps_the_policys_order_and_skips_what_is_missing() -> Non
     assert item_context(["prev_user", "x", "note"], {"prev_user": "hi", "x": ""},
                         {"note": 3}) == (("prev_user", "hi"), ("note", "3"))
     assert item_context([], TURNS, {}) == ()
+
+
+def test_the_demo_shows_the_dialogue_before_each_message(app: AppTest, ui_db: UiDb) -> None:
+    """`annotate demo` imports ConvAbuse's turns into the item's metadata and its policy names
+    them; with slots for people added (its items come with people's answers), the
+    workspace shows them above the message."""
+    from annotate.queue.reconcile import set_policy
+    from annotate.services.demo import DEMO_POLICY, create_demo_project
+
+    create_demo_project(ui_db.store, n_items=2)
+    with ui_db.store.session() as session:
+        project = session.scalars(select(Project).where(Project.name == "convabuse-demo")).one()
+        set_policy(session, project, DEMO_POLICY.model_copy(update={"human_annotations": 20}))
+        item = session.scalars(select(Item).where(Item.project_id == project.id)
+                               .order_by(Item.id)).first()
+        assert item is not None
+        turns = [item.meta["prev_agent"], item.meta["prev_user"], item.meta["agent"], item.text]
+        pid = project.id
+    sign_in(app, ui_db, "olga")
+    app.selectbox(key="w:sidebar:project").select(pid).run()
+    assert not app.exception, app.exception
+    assert [t.value for t in app.text][:4] == turns
+    assert [m.name for m in app.chat_message] == ["agent", "user", "agent"]
