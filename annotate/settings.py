@@ -3,13 +3,13 @@ and passed down as typed values; nothing below the edges reads the environment
 (``tests/test_settings.py`` holds the few exceptions, each with its reason).
 
 Sources, strongest first: CLI flags (the edge passes them over the settings), environment
-variables, a ``.env`` file in the working directory, the defaults below. Environment names are
+variables, a ``.env`` file in the working directory, the defaults. Environment names are
 ``ANNOTATE_<FIELD>`` (``ANNOTATE_DB``, ``ANNOTATE_MODEL``...), except Label Studio's own
 ``LABEL_STUDIO_URL`` and ``LABEL_STUDIO_API_KEY``. An empty variable counts as unset.
 
-Importing pydantic-settings costs about 10 ms on top of pydantic (measured with
-``python -X importtime``), so the model lives here beside the defaults: no lazy import, no
-second module.
+Importing this module imports pydantic-settings (about 100 ms with the pydantic it needs,
+``python -X importtime``), so the default values live in :mod:`annotate.defaults` (re-exported
+here) and the CLI imports this module only when a command runs, not for ``--help``.
 """
 
 from __future__ import annotations
@@ -20,15 +20,19 @@ from typing import Any
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from annotate.defaults import (
+    DEFAULT_BACKEND_USER,
+    DEFAULT_DB_URL,
+    DEFAULT_MODEL,
+    DEFAULT_MODELS_DIR,
+    DEFAULT_RESERVATION_TTL_S,
+    THREADS_ENV,
+)
 from annotate.errors import SetupError
 
-DEFAULT_DB_URL = "sqlite:///annotate.db"
-DEFAULT_MODEL = "local/smollm2"
-"""The embedded model (the only definition; :mod:`annotate.llm.types` re-exports it)."""
-DEFAULT_MODELS_DIR = Path(".annotate") / "models"
-DEFAULT_RESERVATION_TTL_S = 120.0
-DEFAULT_BACKEND_USER = "annotate"
-THREADS_ENV = "ANNOTATE_THREADS"
+__all__ = ["DEFAULT_BACKEND_USER", "DEFAULT_DB_URL", "DEFAULT_MODEL", "DEFAULT_MODELS_DIR",
+           "DEFAULT_RESERVATION_TTL_S", "THREADS_ENV", "Settings", "load_settings",
+           "threads_from_env"]
 
 
 class Settings(BaseSettings):

@@ -11,7 +11,7 @@ import typer
 
 from annotate.cli.common import out, print_json, settings_of
 from annotate.cli.progress import command_progress
-from annotate.settings import DEFAULT_MODEL
+from annotate.defaults import DEFAULT_MODEL
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that prove the labels: replay a "
                         "real multi-annotator dataset through the queue and the roles.")

@@ -1,18 +1,25 @@
-"""What every command shares: the settings and the store from --db, JSON output, the console."""
+"""What every command shares: the settings and the store from --db, JSON output, the console.
+
+Every module under ``annotate/cli`` is imported to build ``annotate --help``, so none imports
+the settings model, the store (SQLAlchemy) or anything heavier at its top: a command imports
+what it needs when it runs (``tests/test_cli_start.py``, ``benchmarks/cli_start.py``).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 
-from annotate.settings import Settings, load_settings
-from annotate.store.engine import Store, open_store
+if TYPE_CHECKING:
+    from annotate.settings import Settings
+    from annotate.store.engine import Store
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -23,6 +30,13 @@ out = Console(soft_wrap=True)
 SETTING_OF_ENVVAR = {"ANNOTATE_MODEL": "model", "ANNOTATE_THREADS": "threads",
                      "ANNOTATE_BACKEND_USER": "backend_user",
                      "LABEL_STUDIO_URL": "label_studio_url"}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """:func:`annotate.settings.load_settings`, imported when a command runs."""
+    from annotate.settings import load_settings as load
+
+    return load(**overrides)
 
 
 @dataclass
@@ -75,6 +89,8 @@ def db_url(ctx: typer.Context) -> str:
 @contextmanager
 def store_from(ctx: typer.Context) -> Iterator[Store]:
     """Open the store named by --db / ANNOTATE_DB (migrations applied) for one command."""
+    from annotate.store.engine import open_store
+
     store = open_store(db_url(ctx))
     try:
         yield store
@@ -85,3 +101,22 @@ def store_from(ctx: typer.Context) -> Iterator[Store]:
 def print_json(data: Any) -> None:
     """Machine-readable output on stdout (plain print: no rich markup, no wrapping)."""
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def names_in_help(**lists: Callable[[], Sequence[str]]) -> type[TyperCommand]:
+    """A command class whose options' help has each ``{NAME}`` replaced by the names
+    ``lists[NAME]()`` returns, when the help is shown: registries (formats, kinds, roles) are
+    read then, not when every command starts."""
+
+    class NamesInHelp(TyperCommand):
+        def format_help(self, ctx: Any, formatter: Any) -> None:
+            for param in self.params:
+                text = getattr(param, "help", None)
+                for key, names in lists.items():
+                    placeholder = "{" + key + "}"
+                    if isinstance(text, str) and placeholder in text:
+                        text = text.replace(placeholder, ", ".join(names()))
+                        setattr(param, "help", text)  # noqa: B010
+            super().format_help(ctx, formatter)
+
+    return NamesInHelp

@@ -7,20 +7,16 @@ shown (reading the entry points then, not when every command starts).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from typer.core import TyperCommand
 
-from annotate.cli.common import console, out, print_json, store_from
+from annotate.cli.common import console, names_in_help, out, print_json, store_from
 from annotate.cli.progress import CommandProgress, progress_mode
 from annotate.errors import InvalidInput
 from annotate.outfile import STDOUT, check_target
-from annotate.projects.catalog import get_project
 
 FORMATS = "{formats}"  # filled with the registered names when the help is shown
 
@@ -34,8 +30,11 @@ def import_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
 ) -> None:
     """Import items (and their existing labels) in one transaction: all rows or none."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     from annotate.io.importing import import_file
     from annotate.io.importing.formats import load_reader
+    from annotate.projects.catalog import get_project
     from roles.registry import install_routing
 
     if fmt != "auto":
@@ -78,6 +77,7 @@ def export_cmd(
 ) -> None:
     """Export every item with its annotations and their full provenance."""
     from annotate.io.exporting import export_project, exporter_names, load_exporter
+    from annotate.projects.catalog import get_project
 
     if fmt not in exporter_names():
         raise InvalidInput(f"unknown format {fmt!r}; choose one of {', '.join(exporter_names())}")
@@ -113,20 +113,6 @@ def _exporter_names() -> Sequence[str]:
     return exporter_names()
 
 
-def listing_formats(names: Callable[[], Sequence[str]]) -> type[TyperCommand]:
-    """A command class whose ``--format`` help names the formats ``names()`` returns."""
-
-    class ListsFormats(TyperCommand):
-        def format_help(self, ctx: Any, formatter: Any) -> None:
-            for param in self.params:
-                text = getattr(param, "help", None)
-                if isinstance(text, str) and FORMATS in text:
-                    setattr(param, "help", text.replace(FORMATS, ", ".join(names())))  # noqa: B010
-            super().format_help(ctx, formatter)
-
-    return ListsFormats
-
-
 def register(app: typer.Typer) -> None:
-    app.command("import", cls=listing_formats(_reader_names))(import_cmd)
-    app.command("export", cls=listing_formats(_exporter_names))(export_cmd)
+    app.command("import", cls=names_in_help(formats=_reader_names))(import_cmd)
+    app.command("export", cls=names_in_help(formats=_exporter_names))(export_cmd)

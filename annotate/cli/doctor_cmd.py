@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import typer
-from sqlalchemy.engine import make_url
 
 from annotate.cli.common import db_url, out, print_json, settings_of
 from annotate.errors import AnnotateError
@@ -66,6 +62,8 @@ def doctor(
 
 
 def check_database(url: str) -> Check:
+    from sqlalchemy.engine import make_url
+
     from annotate.store.engine import (
         current_revision,
         head_revision,
@@ -104,6 +102,8 @@ def check_database(url: str) -> Check:
 
 
 def check_litellm() -> Check:
+    from importlib.metadata import PackageNotFoundError, version
+
     if importlib.util.find_spec("litellm") is None:
         return Check("litellm", False, "not importable", "pip install -e . (or `make install`)")
     try:
@@ -121,6 +121,9 @@ def check_model_line(model: str) -> Check:
 
 
 def check_label_studio(url: str) -> Check:
+    import urllib.error
+    import urllib.request
+
     health = url.rstrip("/") + "/health"
     try:
         with urllib.request.urlopen(health, timeout=LS_TIMEOUT_S) as response:

@@ -8,12 +8,11 @@ import typer
 from rich.table import Table
 
 from annotate.cli.common import out, print_json, settings_of, store_from
-from annotate.projects.catalog import get_project
-from annotate.settings import DEFAULT_MODEL
-from annotate.store.engine import Store
+from annotate.defaults import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from annotate.llm.types import LLMClient
+    from annotate.store.engine import Store
 
 expert_app = typer.Typer(help="The Expert role: guideline review, synthetic items, effort "
                          "estimates, anomaly search.", no_args_is_help=True)
@@ -36,6 +35,7 @@ def review_cmd(ctx: typer.Context, name: str, model: str = MODEL,
                json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Pitfalls, ambiguous cases and a proposed revision of the guideline, saved as a new
     guideline version (shown as a diff to the last one)."""
+    from annotate.projects.catalog import get_project
     from roles.expert import review
 
     with store_from(ctx) as store:
@@ -59,6 +59,7 @@ def synth_cmd(ctx: typer.Context, name: str, model: str = MODEL,
                                              help="Paraphrase real items (the default)."),
               json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Synthetic items, paraphrased from real ones so they look real; flagged synthetic."""
+    from annotate.projects.catalog import get_project
     from roles.expert import synthesise
 
     with store_from(ctx) as store:
@@ -96,6 +97,7 @@ def anomalies_cmd(ctx: typer.Context, name: str,
                   json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Duplicates and near-duplicates, empty or huge texts, wrong script/language,
     annotators with outlying label distributions; each with its reason."""
+    from annotate.projects.catalog import get_project
     from annotate.services.anomalies import project_anomalies
 
     with store_from(ctx) as store, store.session() as session:

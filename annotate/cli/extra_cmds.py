@@ -8,8 +8,7 @@ from typing import Any
 import typer
 
 from annotate.cli.common import out, print_json, settings_of, store_from
-from annotate.projects.catalog import get_project
-from annotate.settings import DEFAULT_MODEL
+from annotate.defaults import DEFAULT_MODEL
 
 
 def demo(
@@ -31,6 +30,7 @@ def demo(
     from annotate.cli.run_progress import RunProgress
     from annotate.llm.client import make_client
     from annotate.llm.model_check import ensure_model_ready
+    from annotate.projects.catalog import get_project
     from annotate.services.demo import run_demo
     from roles.runner import LLM_ROLES, ledger_totals, run_project, task_counts
 
@@ -104,6 +104,7 @@ def report(
 ) -> None:
     """Write the agreement report: HTML with plots, plus CSV and JSON of every number."""
     from annotate.agreement.reporting import write_project_report
+    from annotate.projects.catalog import get_project
 
     with store_from(ctx) as store, store.session() as session:
         files = write_project_report(session, get_project(session, name), output, bootstrap)
@@ -127,10 +128,10 @@ def register(app: typer.Typer) -> None:
     from annotate.cli.agreement_cmd import agreement
     from annotate.cli.doctor_cmd import doctor
     from annotate.cli.expert_cmd import expert_app
-    from annotate.cli.run_cmd import run
+    from annotate.cli.run_cmd import RunCommand, run
 
     app.command("demo")(demo)
-    app.command("run")(run)
+    app.command("run", cls=RunCommand)(run)
     app.command("report")(report)
     app.command("doctor")(doctor)
     app.command("agreement")(agreement)

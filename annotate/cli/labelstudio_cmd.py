@@ -15,12 +15,12 @@ import typer
 from rich.console import Console
 
 from annotate.cli.common import settings_of
+from annotate.defaults import DEFAULT_DB_URL
 from annotate.errors import AnnotateError
-from annotate.settings import DEFAULT_DB_URL
-from annotate.store.engine import Store, open_store
 
 if TYPE_CHECKING:
     from annotate.integrations.labelstudio.backend_auth import BasicCredentials
+    from annotate.store.engine import Store
 
 ls_app = typer.Typer(
     name="ls",
@@ -48,6 +48,8 @@ def _db(ctx: typer.Context, db: str | None) -> str:
 @contextmanager
 def _store(ctx: typer.Context, db: str | None) -> Iterator[Store]:
     """The store for one command; a domain error becomes one line on stderr and exit 2."""
+    from annotate.store.engine import open_store
+
     try:
         store = open_store(_db(ctx, db))
         try:

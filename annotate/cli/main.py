@@ -1,4 +1,8 @@
-"""Entry point of the `annotate` console script."""
+"""Entry point of the `annotate` console script.
+
+`annotate --help` imports the command modules (Typer needs their signatures) and nothing
+heavier: the settings, the store and the roles are imported when a command runs.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ import typer
 
 from annotate import __version__
 from annotate.cli import data_cmds, project_cmds
-from annotate.cli.common import CliState, option_defaults
-from annotate.settings import DEFAULT_DB_URL, load_settings
+from annotate.cli.common import CliState, load_settings, option_defaults
+from annotate.defaults import DEFAULT_DB_URL
 
 app = typer.Typer(
     name="annotate",
@@ -40,9 +44,12 @@ def root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
+    from roles.registry import install_routing
+
     # The edge: the settings are read once (environment, `.env`, then these flags) for the
     # whole command line; commands take their values from here, never from the environment.
     settings = load_settings(db=db or None)
+    install_routing()  # routing asks the registered roles (plugins too) what they want
     ctx.obj = CliState(settings=settings, quiet=quiet)
     ctx.default_map = option_defaults(ctx.command, settings)  # `.env` reaches --model etc.
     if settings.threads is not None:  # in-process models load with these CPU threads
@@ -71,9 +78,7 @@ _register_optional()
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI under the error contract (see :mod:`annotate.cli.errors`)."""
     from annotate.cli.errors import run_guarded
-    from roles.registry import install_routing
 
-    install_routing()  # routing asks the registered roles (plugins too) what they want
     return run_guarded(lambda: app(args=argv, standalone_mode=False), argv)
 
 

@@ -10,8 +10,8 @@ import typer
 
 from annotate.cli.common import out, print_json, settings_of, store_from
 from annotate.cli.progress import CommandProgress, command_progress
+from annotate.defaults import DEFAULT_MODEL
 from annotate.errors import InvalidInput
-from annotate.settings import DEFAULT_MODEL
 
 
 def pilot(

@@ -4,32 +4,32 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from annotate.cli.common import db_url, out, print_json, store_from
+from annotate.cli.common import db_url, names_in_help, out, print_json, store_from
 from annotate.errors import InvalidInput
 from annotate.infile import read_text_file
-from annotate.kinds.schema import TASK_KINDS, LabelSchema, parse_schema
-from annotate.projects.catalog import (
-    create_project,
-    get_project,
-    list_projects,
-    project_policy,
-    project_schema,
-    project_status,
-)
-from annotate.projects.policy import load_policy
-from annotate.queue.reconcile import set_policy
-from annotate.store.engine import current_revision, head_revision, open_store, upgrade
+
+if TYPE_CHECKING:  # the commands import what they use when they run (annotate --help is fast)
+    from annotate.kinds.schema import LabelSchema
 
 project_app = typer.Typer(help="Create and list projects.", no_args_is_help=True)
 policy_app = typer.Typer(help="Show or set a project's routing policy.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
 
+def _kind_names() -> tuple[str, ...]:
+    from annotate.kinds.schema import TASK_KINDS
+
+    return tuple(TASK_KINDS)
+
+
 def _schema_from(kind: str, labels: str | None, schema_file: Path | None) -> LabelSchema:
+    from annotate.kinds.schema import TASK_KINDS, LabelSchema, parse_schema
+
     if kind not in TASK_KINDS:
         raise InvalidInput(f"unknown kind {kind!r}; choose one of {', '.join(TASK_KINDS)}")
     if schema_file is not None:
@@ -42,11 +42,11 @@ def _schema_from(kind: str, labels: str | None, schema_file: Path | None) -> Lab
     return LabelSchema.default(kind, names)
 
 
-@project_app.command("create")
+@project_app.command("create", cls=names_in_help(kinds=_kind_names))
 def project_create(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Unique project name."),
-    kind: str = typer.Option(..., "--kind", "-k", help=f"Task kind: {', '.join(TASK_KINDS)}."),
+    kind: str = typer.Option(..., "--kind", "-k", help="Task kind: {kinds}."),
     labels: str = typer.Option(None, "--labels", "-l", help="Comma-separated labels "
                                "(options for choice, features for rating)."),
     schema_file: Path = typer.Option(None, "--schema", help="JSON label schema file."),
@@ -56,6 +56,9 @@ def project_create(
     json_out: bool = typer.Option(False, "--json", help="Print the project as JSON."),
 ) -> None:
     """Create a project with a label schema, a first guideline version and the default policy."""
+    from annotate.projects.catalog import create_project
+    from annotate.projects.policy import load_policy
+
     schema = _schema_from(kind, labels, schema_file)
     text = None
     if guideline is not None:
@@ -77,6 +80,8 @@ def project_create(
 def project_list(ctx: typer.Context,
                  json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List projects with their item counts."""
+    from annotate.projects.catalog import list_projects, project_status
+
     with store_from(ctx) as store, store.session() as session:
         rows = [project_status(session, p).as_dict() for p in list_projects(session)]
     if json_out:
@@ -94,6 +99,8 @@ def project_list(ctx: typer.Context,
 def project_show(ctx: typer.Context, name: str,
                  json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show a project's schema and policy."""
+    from annotate.projects.catalog import get_project, project_policy, project_schema
+
     with store_from(ctx) as store, store.session() as session:
         project = get_project(session, name)
         info = {"name": project.name, "kind": project.kind,
@@ -110,6 +117,8 @@ def project_show(ctx: typer.Context, name: str,
 def policy_show(ctx: typer.Context, name: str,
                 json_out: bool = typer.Option(False, "--json", help="Print JSON only.")) -> None:
     """Print the routing policy stored with the project."""
+    from annotate.projects.catalog import get_project, project_policy
+
     with store_from(ctx) as store, store.session() as session:
         policy = project_policy(get_project(session, name))
     if json_out:
@@ -130,6 +139,10 @@ def policy_set(ctx: typer.Context, name: str,
                ) -> None:
     """Replace the project's routing policy and bring the items already imported in line:
     missing tasks are created, pending tasks it no longer wants are cancelled."""
+    from annotate.projects.catalog import get_project
+    from annotate.projects.policy import load_policy
+    from annotate.queue.reconcile import set_policy
+
     policy = load_policy(path)
     with store_from(ctx) as store, store.session() as session:
         change = set_policy(session, get_project(session, name), policy, dry_run=dry_run)
@@ -144,6 +157,8 @@ def policy_set(ctx: typer.Context, name: str,
 def status(ctx: typer.Context, name: str,
            json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Items, tasks by state, annotations by annotator kind, and cost so far."""
+    from annotate.projects.catalog import get_project, project_status
+
     with store_from(ctx) as store, store.session() as session:
         info = project_status(session, get_project(session, name)).as_dict()
     if json_out:
@@ -165,6 +180,8 @@ def status(ctx: typer.Context, name: str,
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply pending migrations (also done automatically on first use)."""
+    from annotate.store.engine import head_revision, open_store, upgrade
+
     store = open_store(db_url(ctx), migrate=False)
     try:
         applied = upgrade(store)
@@ -178,6 +195,8 @@ def db_upgrade(ctx: typer.Context) -> None:
 def db_current(ctx: typer.Context,
                json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show the database's migration revision and the newest one this version knows."""
+    from annotate.store.engine import current_revision, head_revision, open_store
+
     store = open_store(db_url(ctx), migrate=False)
     try:
         info = {"current": current_revision(store), "head": head_revision(store),

@@ -12,12 +12,10 @@ from typing import Any
 
 import typer
 
-from annotate.cli.common import out, print_json, settings_of, store_from
+from annotate.cli.common import names_in_help, out, print_json, settings_of, store_from
 from annotate.cli.run_progress import RunProgress
+from annotate.defaults import DEFAULT_MODEL
 from annotate.errors import BudgetExceeded, InvalidInput
-from annotate.projects.catalog import get_project
-from annotate.settings import DEFAULT_MODEL
-from roles.registry import install_routing, role_names
 
 MAX_LEASE_SECONDS = 7 * 24 * 3600
 
@@ -30,7 +28,7 @@ def run(
                               "ollama/..., hosted_vllm/...), local/smollm2 (embedded, the "
                               "default) or dry-run (random schema-valid answers)."),
     role: list[str] = typer.Option(None, "--role", "-r", help="Only these roles (repeatable): "
-                                   f"{', '.join(role_names())}. Default: all."),
+                                   "{roles}. Default: all."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, max=64,
                                 help="Worker threads (requests in flight)."),
     limit: int = typer.Option(None, "--limit", "-n", min=1, help="Stop after N tasks."),
@@ -42,6 +40,8 @@ def run(
 ) -> None:
     """Run the LLM roles on the project's queue until no LLM task is left."""
     from annotate.llm.client import make_client
+    from annotate.projects.catalog import get_project
+    from roles.registry import install_routing
     from roles.runner import ledger_totals, run_project, task_counts
 
     install_routing()  # the answers' follow-up tasks go to the registered roles
@@ -105,6 +105,16 @@ def _roles(role: list[str] | None, model: str) -> tuple[str, ...]:
         roles = ("annotator",)
         load_distilled(model)  # a missing or broken model is one clear error, before any task
     return roles
+
+
+def role_names() -> tuple[str, ...]:
+    """The registered roles' names (``--role``'s help reads them when it is shown)."""
+    from roles.registry import role_names as names
+
+    return names()
+
+
+RunCommand = names_in_help(roles=role_names)  # register `run` with cls=RunCommand
 
 
 def load_embedded_model(model: str, progress: RunProgress) -> None:

@@ -1,0 +1,68 @@
+"""The CLI starts without its heavy dependencies (issue #17 item 5): building `annotate --help`
+imports no data-science, model or UI library, and no database layer; `status --json` needs
+the database but none of the rest. Timings are in benchmarks/cli_start.py, never asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("pandas", "numpy", "litellm", "streamlit", "torch", "sklearn")
+
+# Runs in a fresh interpreter: the test process has imported everything already.
+PROBE = """
+import contextlib, io, json, sys
+import annotate.cli.main
+args = json.loads(sys.argv[1])
+help_text = io.StringIO()
+with contextlib.redirect_stdout(help_text):
+    try:
+        annotate.cli.main.app(args=args, prog_name="annotate", standalone_mode=False)
+    except SystemExit:
+        pass
+print(json.dumps({"output": help_text.getvalue(), "modules": sorted(sys.modules)}))
+"""
+
+
+def loaded_after(args: list[str]) -> tuple[str, set[str]]:
+    """The output of ``annotate ARGS`` through the Typer app in a fresh interpreter, and the
+    top-level packages imported by then."""
+    done = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], check=True,
+                          capture_output=True, text=True, timeout=120)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return result["output"], {name.split(".")[0] for name in result["modules"]}
+
+
+def test_help_imports_no_heavy_library() -> None:
+    output, loaded = loaded_after(["--help"])
+    assert "Usage: annotate" in output and "status" in output and "import" in output
+    assert not loaded & set(HEAVY), f"annotate --help imported {sorted(loaded & set(HEAVY))}"
+
+
+def test_help_needs_neither_the_database_nor_the_settings_model() -> None:
+    _, loaded = loaded_after(["--help"])
+    assert not loaded & {"sqlalchemy", "alembic", "pydantic_settings"}
+
+
+@pytest.mark.parametrize("command", [["project", "create", "--help"], ["run", "--help"],
+                                     ["import", "--help"]])
+def test_help_that_lists_registered_names_still_lists_them(command: list[str]) -> None:
+    """Kinds, roles and formats are read when their help is shown, not at import."""
+    output, loaded = loaded_after(command)
+    expected = {"project": "classification", "run": "annotator", "import": "jsonl"}[command[0]]
+    assert expected in output
+    assert not loaded & set(HEAVY)
+
+
+def test_status_json_imports_no_heavy_library(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/start.db"
+    subprocess.run([sys.executable, "-m", "annotate.cli.main", "--db", db, "project", "create",
+                    "p", "--kind", "classification", "--labels", "a,b"], check=True,
+                   capture_output=True, timeout=120)
+    output, loaded = loaded_after(["--db", db, "status", "p", "--json"])
+    assert json.loads(output)["name"] == "p"
+    assert not loaded & set(HEAVY), f"status imported {sorted(loaded & set(HEAVY))}"
