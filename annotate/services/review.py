@@ -1,15 +1,17 @@
 """Review and adjudication: items whose answers disagree, side by side, and the final answer.
 
-Answers are shown anonymised ("Answer A", "Answer B", no human/LLM tag) unless the project's
-policy sets ``show_sources_in_review``. The Moderator's pick and rationale are shown beside
-them. The reviewer's final answer is stored as an ``adjudicator`` annotation (through the
-queue when the routing policy opened an adjudication task for the item), and the agreement
-module's ``final_labels`` puts it before every other answer.
+Every answer is shown, numbered ("Answer 1", "Answer 2": numbers, so they cannot be taken for
+a pair's A/B options), with a tally per distinct answer. Answers are anonymised (no
+human/LLM tag) unless the project's policy sets ``show_sources_in_review``. The Moderator's
+pick and rationale are shown beside them. The reviewer's final answer is stored as an
+``adjudicator`` annotation (through the queue when the routing policy opened an adjudication
+task for the item), and the agreement module's ``final_labels`` puts it before every other
+answer.
 """
 
 from __future__ import annotations
 
-import string
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -40,9 +42,9 @@ class ReviewRow:
 
 @dataclass(frozen=True)
 class ReviewAnswer:
-    """One answer as the reviewer sees it."""
+    """One answer as the reviewer sees it, numbered from 1."""
 
-    letter: str
+    number: int
     value: dict[str, Any]
     source: str | None  # annotator and kind, None when anonymised
     rationale: str | None
@@ -53,10 +55,22 @@ class ReviewAnswer:
 @dataclass(frozen=True)
 class ModeratorPick:
     value: dict[str, Any]
-    picks: str | None  # the letter of the answer it matches, "none", or None
+    picks: str | None  # the number of the first answer it matches, "none", or None
     rationale: str | None
     confidence: float | None
     model: str | None
+
+
+@dataclass(frozen=True)
+class TallyRow:
+    """One distinct answer and the answers that gave it."""
+
+    value: dict[str, Any]
+    numbers: tuple[int, ...]
+
+    @property
+    def votes(self) -> int:
+        return len(self.numbers)
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,22 @@ class ReviewView:
     decided_by: str | None
     open_task_id: int | None
     show_sources: bool
+    tally: tuple[TallyRow, ...] = ()
+
+
+def tally(kind: str, answers: tuple[ReviewAnswer, ...]) -> tuple[TallyRow, ...]:
+    """The distinct answers (compared as the kind compares them), most votes first, ties in
+    the order they were first given."""
+    groups: dict[Hashable, list[ReviewAnswer]] = {}
+    for answer in answers:
+        try:
+            key: Hashable = ("v", comparable(kind, answer.value))
+        except (KeyError, TypeError):  # a malformed answer stands alone
+            key = ("n", answer.number)
+        groups.setdefault(key, []).append(answer)
+    rows = [TallyRow(value=group[0].value, numbers=tuple(a.number for a in group))
+            for group in groups.values()]
+    return tuple(sorted(rows, key=lambda r: (-r.votes, r.numbers[0])))
 
 
 def _disagreeing_items(project_id: int) -> Any:
@@ -118,7 +148,7 @@ def review_item(session: Session, project_id: int, item_id: int) -> ReviewView:
     rows = session.scalars(select(Annotation).where(Annotation.item_id == item_id)
                            .order_by(Annotation.id)).all()
     answers = tuple(
-        ReviewAnswer(letter=string.ascii_uppercase[i % 26], value=a.value,
+        ReviewAnswer(number=i + 1, value=a.value,
                      source=(f"{a.annotator_id} ({a.annotator_kind}"
                              + (f", {a.model}" if a.model else "") + ")")
                      if policy.show_sources_in_review else None,
@@ -133,7 +163,8 @@ def review_item(session: Session, project_id: int, item_id: int) -> ReviewView:
                       schema=LabelSchema.model_validate(project.schema_json), answers=answers,
                       moderator=picks, decision=decision.value if decision else None,
                       decided_by=decision.annotator_id if decision else None,
-                      open_task_id=open_task, show_sources=policy.show_sources_in_review)
+                      open_task_id=open_task, show_sources=policy.show_sources_in_review,
+                      tally=tally(project.kind, answers))
 
 
 def _pick(kind: str, moderator: Annotation, answers: tuple[ReviewAnswer, ...]) -> ModeratorPick:
@@ -145,7 +176,7 @@ def _pick(kind: str, moderator: Annotation, answers: tuple[ReviewAnswer, ...]) -
         for answer in answers:
             try:
                 if comparable(kind, answer.value) == comparable(kind, value):
-                    picks = answer.letter
+                    picks = str(answer.number)
                     break
             except (KeyError, TypeError):
                 break

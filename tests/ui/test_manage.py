@@ -51,17 +51,17 @@ def test_owner_adjudicates_a_disagreement(app: AppTest, ui_db: UiDb) -> None:
     sign_in(app, ui_db, "olga", "sentiment")
     _go(app, "views/review.py")
     page = texts(app)
-    assert "Answer A" in page and "Answer B" in page
+    assert "Answer 1" in page and "Answer 2" in page
     assert "bob" not in page and "ann" not in page  # sources anonymised by default
     item_id = app.selectbox[-1].value
-    button(app, "Use answer B").click().run()  # type: ignore[attr-defined]
+    button(app, "Use answer 2").click().run()  # type: ignore[attr-defined]
     button(app, "Set final answer").click().run()  # type: ignore[attr-defined]
     assert not app.exception
     with ui_db.store.session() as session:
         decision = session.scalars(select(Annotation).where(
             Annotation.item_id == item_id, Annotation.role == "adjudicator")).one()
         task = session.get_one(Task, decision.task_id)
-    assert decision.value == {"label": "negative"}  # answer B: ann's (A is the LLM's)
+    assert decision.value == {"label": "negative"}  # answer 2: ann's (1 is the LLM's)
     assert decision.annotator_id == "olga" and task.status == "done"
     assert any("Final answer for" in s.value for s in app.success)
 
