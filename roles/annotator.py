@@ -8,6 +8,7 @@ rejected, never stored.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,13 @@ from roles.base import (
     call_model,
     llm_provenance,
     reject,
+)
+from roles.confidence import (
+    Confidence,
+    agreement,
+    decision_options,
+    logprob_of_decision,
+    verbalized,
 )
 from roles.distilled import Predicted, is_distilled, label_distilled
 
@@ -68,10 +76,7 @@ def parse_value(schema: LabelSchema, data: dict[str, Any], text: str) -> dict[st
 
 def confidence_of(data: dict[str, Any]) -> float | None:
     """The model's confidence (a 0-100 percentage in the answer) as a 0-1 probability."""
-    value = data.get("confidence")
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return None
-    return max(0.0, min(1.0, float(value) / 100.0))
+    return verbalized(data)
 
 
 @dataclass(frozen=True)
@@ -83,10 +88,22 @@ class Labelled:
     rationale: str | None
     completion: Completion
     prompt: RenderedPrompt
+    estimate: Confidence | None = None  # how ``confidence`` was made
+
+    @property
+    def confidence_raw(self) -> float | None:
+        return self.estimate.raw if self.estimate is not None else self.confidence
+
+    @property
+    def estimator(self) -> str:
+        return self.estimate.estimator if self.estimate is not None else "verbalized"
 
     def provenance(self, ctx: RoleContext) -> Provenance:
+        detail = self.estimate.detail if self.estimate is not None else {}
         return llm_provenance(ctx, self.completion, self.prompt, confidence=self.confidence,
-                              rationale=self.rationale)
+                              rationale=self.rationale, confidence_estimator=self.estimator,
+                              confidence_raw=self.confidence_raw,
+                              meta={"confidence_detail": detail} if detail else None)
 
 
 Label = Labelled | Predicted
@@ -101,8 +118,27 @@ def label_text(ctx: RoleContext, text: str, data: dict[str, Any], meta: dict[str
     if is_distilled(ctx.model):
         return label_distilled(ctx, [text])[0]
     prompt = render_prompt(ctx, text, data, meta)
+    estimator = ctx.project.policy.estimator_for(ctx.model)
+    if estimator == "consistency":
+        return _label_by_samples(ctx, text, prompt, attempt)
+    result = _answer(ctx, text, prompt, attempt, logprobs=estimator == "logprob")
+    if isinstance(result, RoleFailure):
+        return result
+    completion, answer, value = result
+    raw, used = verbalized(answer), "verbalized"
+    if estimator == "logprob":
+        raw, used = _logprob(ctx, completion, answer), "logprob"
+    estimate = Confidence(ctx.calibrate(used, raw), raw, used)
+    return Labelled(value, estimate.value, answer.get("reason"), completion, prompt, estimate)
+
+
+def _answer(ctx: RoleContext, text: str, prompt: RenderedPrompt, attempt: Attempt, *,
+            logprobs: bool = False, sample: int | None = None,
+            ) -> tuple[Completion, dict[str, Any], dict[str, Any]] | RoleFailure:
+    """call -> parse -> validate: the completion, its JSON and the valid value."""
     result = call_model(ctx, prompt, output_schema(ctx.project.schema), attempt,
-                        max_tokens=get_kind(ctx.project.schema.kind).max_tokens)
+                        max_tokens=get_kind(ctx.project.schema.kind).max_tokens,
+                        logprobs=logprobs, sample=sample)
     if isinstance(result, RoleFailure):
         return result
     answer = result.data if isinstance(result.data, dict) else {}
@@ -110,7 +146,49 @@ def label_text(ctx: RoleContext, text: str, data: dict[str, Any], meta: dict[str
         value = parse_value(ctx.project.schema, answer, text)
     except InvalidInput as exc:
         return reject(ctx, result, "invalid_value", str(exc))
-    return Labelled(value, confidence_of(answer), answer.get("reason"), result, prompt)
+    return result, answer, value
+
+
+def _logprob(ctx: RoleContext, completion: Completion, answer: dict[str, Any]) -> float | None:
+    """P(decision) from the answer's token log-probabilities; None when the kind's decision
+    is not one of a list or the model server returned none."""
+    options = decision_options(get_kind(ctx.project.schema.kind).output_schema(
+        ctx.project.schema))
+    if options is None or not completion.logprobs:
+        return None
+    key, labels = options
+    chosen = answer.get(key)
+    if not isinstance(chosen, str):
+        return None
+    return logprob_of_decision(completion.logprobs, key, labels, chosen)
+
+
+def _label_by_samples(ctx: RoleContext, text: str, prompt: RenderedPrompt,
+                      attempt: Attempt) -> Labelled | RoleFailure:
+    """k sampled answers (each a call through the gateway, with its cost): the majority
+    answer, with the share that agree as its confidence and the answers' entropy."""
+    valid: list[tuple[Completion, dict[str, Any], dict[str, Any]]] = []
+    failure: RoleFailure | None = None
+    for sample in range(ctx.project.policy.consistency_samples):
+        result = _answer(ctx, text, prompt, attempt, sample=sample)
+        if isinstance(result, RoleFailure):
+            failure = result
+        else:
+            valid.append(result)
+    if not valid:
+        assert failure is not None
+        return failure
+    index, share, entropy = agreement([v for _, _, v in valid])
+    completion, answer, value = valid[index]
+    asked = ctx.project.policy.consistency_samples
+    raw = share * len(valid) / asked  # a failed sample counts as a disagreeing one
+    detail = {"samples": asked, "valid": len(valid), "entropy": round(entropy, 4),
+              "llm_call_ids": [c.call_id for c, _, _ in valid]}
+    total = dataclasses.replace(
+        completion, cost_usd=sum(c.cost_usd for c, _, _ in valid),
+        latency_s=sum(c.latency_s for c, _, _ in valid))
+    estimate = Confidence(ctx.calibrate("consistency", raw), raw, "consistency", detail)
+    return Labelled(value, estimate.value, answer.get("reason"), total, prompt, estimate)
 
 
 class AnnotatorRole:

@@ -67,6 +67,24 @@ class RoleContext:
     model: str
     worker_id: str = "llm"
     params: dict[str, Any] = field(default_factory=dict)
+    _calibrators: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def calibrate(self, estimator: str, raw: float | None) -> float | None:
+        """``raw`` through the project's calibrator for this model, estimator and guideline
+        version (looked up once per context); ``raw`` itself when none was fitted."""
+        return None if raw is None else self.calibrated(estimator, raw)
+
+    def calibrated(self, estimator: str, raw: float) -> float:
+        """:meth:`calibrate` for a signal that is there."""
+        if estimator not in self._calibrators:
+            from annotate.agreement.calibrators import find_calibrator
+
+            with self.store.session() as session:
+                self._calibrators[estimator] = find_calibrator(
+                    session, self.project.project_id, self.model, estimator,
+                    self.project.guideline_version)
+        found = self._calibrators[estimator]
+        return found.fitted.apply(raw) if found is not None else raw
 
     def item(self, item_id: int) -> Item:
         with self.store.session() as session:
@@ -114,13 +132,22 @@ class Attempt:
 
 def call_model(ctx: RoleContext, prompt: RenderedPrompt, schema: dict[str, Any],
                task: ClaimedTask | Attempt, *, max_tokens: int = 256,
-               model: str | None = None) -> Completion | RoleFailure:
-    """Send a rendered prompt with a JSON schema; a retry varies the seed (new sample)."""
+               model: str | None = None, logprobs: bool = False,
+               sample: int | None = None) -> Completion | RoleFailure:
+    """Send a rendered prompt with a JSON schema; a retry varies the seed (new sample).
+    ``logprobs`` asks for token log-probabilities; ``sample`` (0, 1, ...) is one of several
+    sampled answers (temperature 0.7, a seed per sample and attempt, so each is its own
+    call and cache key)."""
     attempt = task if isinstance(task, Attempt) else Attempt.of(task)
     retry = attempt.number > 1
     model = model or ctx.model
-    params = LLMParams(temperature=0.7 if retry else 0.0, max_tokens=max_tokens,
-                       seed=attempt.number if retry else None)
+    seed: int | None = attempt.number if retry else None
+    temperature = 0.7 if retry else 0.0
+    if sample is not None:
+        temperature, seed = SAMPLE_TEMPERATURE, 1 + sample + 1000 * (attempt.number - 1)
+    params = LLMParams(temperature=temperature, max_tokens=max_tokens, seed=seed,
+                       logprobs=True if logprobs else None,
+                       top_logprobs=TOP_LOGPROBS if logprobs else None)
     request = LLMRequest.chat(prompt.system, prompt.user, json_schema=schema,
                               model=model, params=params, role=attempt.role,
                               task_id=attempt.task_id)
@@ -141,9 +168,11 @@ def reject(ctx: RoleContext, completion: Completion, kind: str, message: str) ->
 
 def llm_provenance(ctx: RoleContext, completion: Completion, prompt: RenderedPrompt, *,
                    confidence: float | None, rationale: str | None,
-                   meta: dict[str, Any] | None = None) -> Provenance:
+                   meta: dict[str, Any] | None = None, confidence_estimator: str | None = None,
+                   confidence_raw: float | None = None) -> Provenance:
     """Everything an LLM annotation stores about how it was made."""
     return Provenance(
+        confidence_estimator=confidence_estimator, confidence_raw=confidence_raw,
         annotator_id=completion.model, annotator_kind="llm", rationale=rationale,
         confidence=confidence, guideline_version=ctx.project.guideline_version,
         prompt_hash=prompt.prompt_hash, model=completion.model,
@@ -152,6 +181,9 @@ def llm_provenance(ctx: RoleContext, completion: Completion, prompt: RenderedPro
         meta={**completion.provenance, **(meta or {})},
     )
 
+
+SAMPLE_TEMPERATURE = 0.7  # sampled answers of the consistency estimator
+TOP_LOGPROBS = 20  # alternatives per token for the logprob estimator (OpenAI's maximum)
 
 _BULLET = re.compile(r"^\s*[-*]\s+\*\*(?P<label>[^*]+)\*\*:(?P<body>.*)$")
 _EXAMPLE = re.compile(r'Example:\s*"(?P<text>[^"]+)"', re.IGNORECASE)

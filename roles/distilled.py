@@ -267,9 +267,12 @@ class Predicted:
     model: str
     params: dict[str, Any]
     latency_s: float
+    confidence_raw: float | None = None  # the model's probability, before any calibrator
+    estimator: str = "distilled"
 
     def provenance(self, ctx: RoleContext) -> Provenance:
         return Provenance(
+            confidence_estimator=self.estimator, confidence_raw=self.confidence_raw,
             annotator_id=self.model, annotator_kind="llm", rationale=self.rationale,
             confidence=self.confidence, guideline_version=ctx.project.guideline_version,
             model=self.model, params=self.params, cost_usd=0.0, latency_s=self.latency_s,
@@ -299,6 +302,8 @@ def label_distilled(ctx: RoleContext, texts: list[str]) -> list[Predicted | Role
         return [RoleFailure("distilled_model", str(exc)) for _ in texts]
     share = (time.perf_counter() - started) / max(len(texts), 1)
     params = model.card.params()
-    return [Predicted(validate_value(schema, {"label": p.label}, text), p.confidence,
-                      f"distilled model {model.card.name}", ctx.model, params, share)
+    return [Predicted(validate_value(schema, {"label": p.label}, text),
+                      ctx.calibrated("distilled", p.confidence),
+                      f"distilled model {model.card.name}", ctx.model, params, share,
+                      confidence_raw=p.confidence)
             for p, text in zip(predictions, texts, strict=True)]

@@ -46,6 +46,8 @@ class ItemOutput:
     rationale: str | None = None
     confidence: float | None = None
     error: str | None = None
+    confidence_raw: float | None = None  # the estimator's signal before calibration
+    estimator: str | None = None
 
 
 def annotate_items(store: Store, project_id: int, item_ids: Sequence[int], *,
@@ -70,7 +72,8 @@ def annotate_items(store: Store, project_id: int, item_ids: Sequence[int], *,
             outputs.append(ItemOutput(item_id, None, error=f"{result.kind}: {result.message}"))
         else:
             outputs.append(ItemOutput(item_id, result.value, result.rationale,
-                                      result.confidence))
+                                      result.confidence, confidence_raw=result.confidence_raw,
+                                      estimator=result.estimator))
     return outputs
 
 

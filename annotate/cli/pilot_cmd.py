@@ -35,6 +35,10 @@ def pilot(
     ask_people: bool = typer.Option(False, "--ask-people",
                                     help="Queue human tasks so that SAMPLE items get a human "
                                     "label, then exit."),
+    calibrate: bool = typer.Option(
+        False, "--calibrate", help="Fit a calibrator per model (and its confidence estimator) "
+        "on the sample and store it with the project: later answers under this guideline "
+        "version get a calibrated confidence."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Run the annotator role of each model on a sample of items people labelled; report
@@ -55,8 +59,8 @@ def pilot(
         if ask_people:
             _ask_people(store, name, sample, seed)
             return
-        options = PilotOptions(costs=costs, models=names,
-                               sample=sample, seed=seed, bootstrap=bootstrap)
+        options = PilotOptions(costs=costs, models=names, sample=sample, seed=seed,
+                               bootstrap=bootstrap, calibrate=calibrate)
         with command_progress(ctx, "pilot") as progress:
             progress.phase(f"sampling up to {sample} items people labelled in {name}")
             result = run_pilot(store, name, options,

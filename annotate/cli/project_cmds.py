@@ -119,8 +119,12 @@ def policy_show(ctx: typer.Context, name: str,
     """Print the routing policy stored with the project."""
     from annotate.projects.catalog import get_project, project_policy
 
+    from annotate.pilot.calibrate import calibration_lines
+
     with store_from(ctx) as store, store.session() as session:
-        policy = project_policy(get_project(session, name))
+        project = get_project(session, name)
+        policy = project_policy(project)
+        calibration = calibration_lines(session, project)
     if json_out:
         print_json(policy.model_dump(mode="json"))
         return
@@ -128,6 +132,8 @@ def policy_show(ctx: typer.Context, name: str,
     for key, field in type(policy).model_fields.items():
         table.add_row(key, policy.setting_text(key), field.description or "")
     out.print(table)
+    for line in calibration:  # which calibrator turns the raw signal into `confidence`
+        out.print(line, soft_wrap=True, highlight=False)
 
 
 @policy_app.command("set")

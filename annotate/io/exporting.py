@@ -54,6 +54,8 @@ class ExportedAnnotation(BaseModel):
     value: dict[str, Any]
     rationale: str | None = None
     confidence: float | None = None
+    confidence_estimator: str | None = Field(None, max_length=32)
+    confidence_raw: float | None = None
     guideline_version: str | None = Field(None, max_length=64)
     prompt_hash: str | None = Field(None, max_length=64)
     model: str | None = Field(None, max_length=200)
@@ -118,7 +120,8 @@ def _annotation_dict(row: Any) -> dict[str, Any]:
 ITEM_COLUMNS = ("item_id", "text", "item_data", "item_meta", "synthetic")
 ANNOTATION_COLUMNS = (
     "annotation_id", "task_id", "annotator_id", "annotator_kind", "role", "phase", "label",
-    "value", "rationale", "confidence", "guideline_version", "prompt_hash", "model", "params",
+    "value", "rationale", "confidence", "confidence_estimator", "confidence_raw",
+    "guideline_version", "prompt_hash", "model", "params",
     "cost_usd", "latency_s", "human_seconds", "suggestion_visible", "suggestion_id", "source",
     "annotation_meta", "created_at",
 )
@@ -201,7 +204,8 @@ def parquet_schema() -> Any:
 
     types = {"synthetic": pa.bool_(), "suggestion_visible": pa.bool_(),
              "annotation_id": pa.int64(), "task_id": pa.int64(), "suggestion_id": pa.int64(),
-             "confidence": pa.float64(), "cost_usd": pa.float64(), "latency_s": pa.float64(),
+             "confidence": pa.float64(), "confidence_raw": pa.float64(),
+             "cost_usd": pa.float64(), "latency_s": pa.float64(),
              "human_seconds": pa.float64(), "created_at": pa.timestamp("us")}
     return pa.schema([(name, types.get(name, pa.string())) for name in FLAT_COLUMNS])
 

@@ -67,10 +67,13 @@ from annotate.llm.types import (
     LLMError,
     LLMRequest,
     ProviderError,
+    TokenLogprob,
     openai_body,
+    parse_logprobs,
     request_hash,
 )
 from annotate.store.engine import Store
+from annotate.store.models import LLMCall
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +118,7 @@ class _Answer:
     cost_usd: float
     provider_model: str | None
     attempts: int
+    logprobs: tuple[TokenLogprob, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -235,8 +239,16 @@ class Gateway:
         if problem is not None:  # the schema changed its meaning? never serve a bad answer
             return LLMError(problem.kind, problem.message, hit.text, call.model,
                             call.request_hash, hit.call_id, 0)
+        logprobs = self._cached_logprobs(hit) if request.params.logprobs else None
         return Completion(hit.text, data, call.model, hit.finish_reason, 0, 0, 0.0, latency,
-                          True, call.request_hash, hit.call_id)
+                          True, call.request_hash, hit.call_id, logprobs)
+
+    def _cached_logprobs(self, hit: CachedAnswer) -> tuple[TokenLogprob, ...] | None:
+        """The token log-probabilities stored with the call a cache hit repeats."""
+        with self.ledger.store.session() as session:
+            response = session.get(LLMCall, hit.source_call_id)
+            stored = (response.response or {}) if response is not None else {}
+        return parse_logprobs({"content": stored.get("logprobs")})
 
     def _close(
         self, request: LLMRequest, call: CallInfo, reservation: Reservation,
@@ -256,7 +268,9 @@ class Gateway:
             error_kind=problem.kind if problem else None,
             error=problem.message if problem else None,
             response={"content": result.text, "finish_reason": result.finish_reason,
-                      "provider_model": result.provider_model, "attempts": result.attempts},
+                      "provider_model": result.provider_model, "attempts": result.attempts,
+                      **({"logprobs": [t.as_dict() for t in result.logprobs]}
+                         if result.logprobs is not None else {})},
             overrun_usd=over,
         ))
         if over > 0:
@@ -271,7 +285,7 @@ class Gateway:
                             call.model, call.request_hash, call_id, result.attempts)
         return Completion(result.text, data, call.model, result.finish_reason,
                           result.prompt_tokens, result.completion_tokens, result.cost_usd,
-                          latency, False, call.request_hash, call_id)
+                          latency, False, call.request_hash, call_id, result.logprobs)
 
 
 def _answer_from(litellm: Any, response: Any, model: str, attempts: int) -> _Answer:
@@ -285,6 +299,7 @@ def _answer_from(litellm: Any, response: Any, model: str, attempts: int) -> _Ans
         cost_usd=response_cost(litellm, response, model),
         provider_model=getattr(response, "model", None),
         attempts=attempts,
+        logprobs=parse_logprobs(getattr(choice, "logprobs", None)),
     )
 
 
@@ -409,6 +424,8 @@ def _fill_response(litellm: Any, model_response: Any, result: dict[str, Any], mo
     choice = result["choices"][0]
     model_response.choices[0].message.content = choice.get("message", {}).get("content") or ""
     model_response.choices[0].finish_reason = choice.get("finish_reason") or "stop"
+    if choice.get("logprobs") is not None:  # llama.cpp and the fake report them like OpenAI
+        model_response.choices[0].logprobs = choice["logprobs"]
     usage = result.get("usage") or {}
     prompt, completion = int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
     model_response.usage = litellm.Usage(

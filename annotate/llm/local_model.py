@@ -32,7 +32,8 @@ CONTEXT_TOKENS = 4096
 # The OpenAI-style request fields passed through to llama.cpp; litellm adds others we drop.
 PASSED_PARAMS = frozenset(
     {"temperature", "max_tokens", "top_p", "seed", "stop", "response_format", "n", "logit_bias",
-     "presence_penalty", "frequency_penalty"}
+     "presence_penalty", "frequency_penalty",
+     "logprobs", "top_logprobs"}
 )
 
 

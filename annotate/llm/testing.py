@@ -32,6 +32,7 @@ class Reply:
     finish_reason: str = "stop"
     prompt_tokens: int = 10
     completion_tokens: int = 5
+    logprobs: tuple[dict[str, Any], ...] | None = None  # OpenAI-style logprobs.content
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,22 @@ Responder = Callable[[str, list[dict[str, Any]], dict[str, Any]], Step]
 
 def reply(text: str, **fields: Any) -> Reply:
     return Reply(text, **fields)
+
+
+def scored(text: str, value: str, alternatives: dict[str, float], **fields: Any) -> Reply:
+    """An answer with token log-probabilities, as llama.cpp and OpenAI report them: ``text`` is
+    cut into three tokens (before ``value``, ``value``'s first token, the rest) and at the
+    value's position the model's top alternatives are ``alternatives`` (token -> logprob;
+    include ``value``'s own token). Other positions are certain (logprob 0)."""
+    start = text.index(value)
+    first = next((t for t in sorted(alternatives, key=len, reverse=True)
+                  if value.startswith(t)), value)
+    pieces = [(text[:start], 0.0, {}), (first, alternatives.get(first, 0.0), alternatives),
+              (text[start + len(first):], 0.0, {})]
+    content = tuple({"token": token, "logprob": logprob, "bytes": list(token.encode()),
+                     "top_logprobs": [{"token": t, "logprob": lp} for t, lp in top.items()]}
+                    for token, logprob, top in pieces if token)
+    return Reply(text, logprobs=content, **fields)
 
 
 def malformed(text: str = '{"label": "pos"') -> Reply:
@@ -105,9 +122,12 @@ class ScriptedLLM:
             if step.status_code == 0:
                 raise TimeoutError(step.message)
             raise ProviderError(step.status_code, step.message)
+        choice: dict[str, Any] = {"index": 0, "finish_reason": step.finish_reason,
+                                  "message": {"role": "assistant", "content": step.text}}
+        if step.logprobs is not None and params.get("logprobs"):  # only when asked, like OpenAI
+            choice["logprobs"] = {"content": list(step.logprobs)}
         return {
-            "choices": [{"index": 0, "finish_reason": step.finish_reason,
-                         "message": {"role": "assistant", "content": step.text}}],
+            "choices": [choice],
             "usage": {"prompt_tokens": step.prompt_tokens,
                       "completion_tokens": step.completion_tokens},
         }

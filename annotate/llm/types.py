@@ -57,6 +57,10 @@ class LLMParams(BaseModel):
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     seed: int | None = None
     stop: tuple[str, ...] | None = None
+    # token log-probabilities of the answer (the logprob confidence estimator); None, not
+    # False, by default so that requests without them keep their cache keys
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
 
 
 class LLMRequest(BaseModel):
@@ -118,6 +122,47 @@ def openai_body(request: LLMRequest, model: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token with its log-probability and the most likely alternatives at its
+    position (OpenAI's ``choices[0].logprobs.content[i]``; llama.cpp reports the model's
+    distribution before its grammar, so alternatives may be tokens the schema forbids)."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+    @classmethod
+    def parse(cls, raw: Any) -> TokenLogprob | None:
+        """One entry of an OpenAI-style ``logprobs.content`` list (dict or object)."""
+        def get(obj: Any, key: str) -> Any:
+            return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+
+        token, logprob = get(raw, "token"), get(raw, "logprob")
+        if not isinstance(token, str) or not isinstance(logprob, int | float):
+            return None
+        top = tuple((str(get(t, "token")), float(get(t, "logprob")))
+                    for t in (get(raw, "top_logprobs") or [])
+                    if isinstance(get(t, "token"), str)
+                    and isinstance(get(t, "logprob"), int | float))
+        return cls(token, float(logprob), top)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"token": self.token, "logprob": self.logprob,
+                "top_logprobs": [{"token": t, "logprob": lp} for t, lp in self.top]}
+
+
+def parse_logprobs(raw: Any) -> tuple[TokenLogprob, ...] | None:
+    """``choices[0].logprobs`` (``{"content": [...]}``, dict or object) as token values."""
+    if raw is None:
+        return None
+    content = raw.get("content") if isinstance(raw, dict) else getattr(raw, "content", None)
+    if not isinstance(content, list | tuple):
+        return None
+    tokens = [TokenLogprob.parse(entry) for entry in content]
+    return tuple(t for t in tokens if t is not None)
+
+
+@dataclass(frozen=True)
 class Completion:
     """A successful answer, with what it cost and where it is on the ledger."""
 
@@ -132,6 +177,7 @@ class Completion:
     cached: bool
     request_hash: str
     call_id: int  # the LLMCall ledger row
+    logprobs: tuple[TokenLogprob, ...] | None = None  # when the request asked for them
 
     @property
     def dry_run(self) -> bool:

@@ -45,6 +45,7 @@ from annotate.agreement.bootstrap import bootstrap_mean
 from annotate.agreement.calibration import expected_calibration_error, reliability_bins
 from annotate.errors import InvalidInput
 from annotate.llm.types import INVALID_KINDS as LLM_INVALID_KINDS
+from annotate.pilot.calibrate import CalibrationOutcome, fit_pilot_calibrators
 from annotate.pilot.metrics import (
     Costs,
     CoveragePoint,
@@ -86,6 +87,7 @@ class PilotOptions:
     thresholds: tuple[float, ...] = THRESHOLDS
     bootstrap: int = 1000
     bins: int = 10
+    calibrate: bool = False  # fit and store a calibrator per model on the sample
 
 
 # -- the model against the people -----------------------------------------------------------
@@ -359,6 +361,7 @@ class PilotResult:
     models: list[ModelReport]
     recommendation: Recommendation
     notes: list[str]
+    calibration: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         from annotate.agreement.serialize import to_jsonable
@@ -408,6 +411,11 @@ def run_pilot(store: Store, name: str, options: PilotOptions,
                      f"on {baseline[1]:.0%} of the items: compare accuracy with that; alpha "
                      "corrects for chance")
     notes.append("accuracy is measured against the people's majority, itself not always right")
+    calibration = []
+    if options.calibrate:
+        outcomes = fit_pilot_calibrators(store, project.id, runs, sample.humans, options.seed)
+        notes += [o.line() for o in outcomes]
+        calibration = [_calibration_json(o) for o in outcomes]
     if options.costs.label_costs:
         notes.append("an error costs " + ", ".join(
             f"{v:g} on an item that is {k}" for k, v in options.costs.label_costs.items())
@@ -424,5 +432,16 @@ def run_pilot(store: Store, name: str, options: PilotOptions,
         models=reports,
         recommendation=recommend(project, reports, options.costs, error, alpha["alpha"],
                                  _true_labels(sample.humans)),
-        notes=notes)
+        notes=notes, calibration=calibration)
+
+
+def _calibration_json(outcome: CalibrationOutcome) -> dict[str, Any]:
+    found = outcome.calibrator
+    if found is None:
+        return {"model": outcome.model, "estimator": outcome.estimator, "calibrator": None,
+                "reason": outcome.reason}
+    return {"model": outcome.model, "estimator": outcome.estimator, "calibrator": found.id,
+            "method": found.fitted.method, "n": found.fitted.n,
+            "guideline_version": found.guideline_version, "ece_raw": found.fitted.ece_raw,
+            "ece_calibrated_out_of_fold": found.fitted.ece_calibrated}
 

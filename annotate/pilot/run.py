@@ -98,6 +98,8 @@ class ModelAnswer:
     label: str | None
     confidence: float | None
     error: str | None = None
+    confidence_raw: float | None = None  # before the project's calibrator, if one applies
+    estimator: str | None = None
 
     @property
     def error_kind(self) -> str | None:
@@ -141,7 +143,8 @@ def run_model(store: Store, project: Project, item_ids: Sequence[int], model: st
         chunk = list(item_ids[start:start + CHUNK])
         for out in annotate_items(store, project.id, chunk, model=model, llm=llm):
             label = label_of(project.kind, out.value) if out.value is not None else None
-            answers.append(ModelAnswer(names[out.item_id], label, out.confidence, out.error))
+            answers.append(ModelAnswer(names[out.item_id], label, out.confidence, out.error,
+                                       out.confidence_raw, out.estimator))
         if on_progress is not None:
             on_progress(model, len(answers), len(item_ids))
     seconds = time.perf_counter() - started

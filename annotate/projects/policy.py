@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -20,6 +20,12 @@ from annotate.kinds.optional import default_policy_overrides
 
 MAX_LEASE_SECONDS = 7 * 24 * 3600
 MAX_PRIORITY = 1_000_000  # priorities are 32-bit INTEGER columns; this leaves ample room
+
+Estimator = Literal["verbalized", "logprob", "consistency"]
+"""How the LLM annotator's confidence is made: the 0-100 number it writes (``verbalized``),
+the probability of its decision from token log-probabilities (``logprob``), or the share of
+sampled answers that agree (``consistency``). A distilled model always gives its own
+predicted probability (``distilled``)."""
 
 
 class RoutingPolicy(BaseModel):
@@ -108,6 +114,27 @@ class RoutingPolicy(BaseModel):
                 for n in value):
             raise ValueError("must be names of metadata fields (short, printable)")
         return value
+
+    confidence: Estimator = Field(
+        "verbalized", description="how the LLM annotator's confidence is estimated: "
+        "verbalized (the number it writes), logprob (token probabilities of its decision), "
+        "consistency (agreement of sampled answers)")
+    confidence_by_model: dict[str, Estimator] = Field(
+        default_factory=dict, description="a different estimator for some models "
+        "(model string -> estimator); the others use `confidence`")
+    consistency_samples: int = Field(
+        5, ge=2, le=20, description="sampled answers per item for the consistency estimator")
+
+    @field_validator("consistency_samples", mode="before")
+    @classmethod
+    def _samples_not_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not true/false")
+        return value
+
+    def estimator_for(self, model: str) -> Estimator:
+        """The confidence estimator the annotator uses with ``model``."""
+        return self.confidence_by_model.get(model, self.confidence)
 
     def setting_text(self, key: str) -> str:
         """A setting as ``policy show`` prints it (what applies, not only what is stored)."""

@@ -66,6 +66,8 @@ class Provenance:
     suggestion_id: int | None = None
     source: str = "queue"
     meta: dict[str, Any] | None = None
+    confidence_estimator: str | None = None  # how ``confidence`` was made (LLM answers)
+    confidence_raw: float | None = None  # the estimator's signal before calibration
 
 
 @functools.lru_cache(maxsize=64)
@@ -338,6 +340,7 @@ def _provenance_columns(prov: Provenance) -> dict[str, Any]:
         "latency_s": prov.latency_s, "human_seconds": prov.human_seconds,
         "suggestion_visible": prov.suggestion_visible, "suggestion_id": prov.suggestion_id,
         "source": prov.source, "meta": prov.meta or {},
+        "confidence_estimator": prov.confidence_estimator, "confidence_raw": prov.confidence_raw,
     }
 
 

@@ -137,6 +137,10 @@ class Annotation(Base):
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
     rationale: Mapped[str | None] = mapped_column(Text, nullable=True)
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    confidence_estimator: Mapped[str | None] = mapped_column(
+        String(32), nullable=True, doc="verbalized | logprob | consistency | distilled (0008)")
+    confidence_raw: Mapped[float | None] = mapped_column(
+        Float, nullable=True, doc="the estimator's signal before calibration (0008)")
     guideline_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     prompt_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     model: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -181,6 +185,27 @@ class Report(Base):
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     output: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Calibrator(Base):
+    """A fitted map from an estimator's raw confidence to the probability of a right answer,
+    per project, model, estimator and guideline version; the newest row of a key applies."""
+
+    __tablename__ = "calibrators"
+    __table_args__ = (Index("ix_calibrators_key", "project_id", "model", "estimator",
+                            "guideline_version", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(200))
+    estimator: Mapped[str] = mapped_column(String(32))
+    guideline_version: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(16), doc="isotonic | platt")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    n: Mapped[int] = mapped_column(Integer, doc="labelled answers it was fitted on")
+    ece_raw: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ece_calibrated: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
