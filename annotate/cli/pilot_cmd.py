@@ -39,6 +39,11 @@ def pilot(
         False, "--calibrate", help="Fit a calibrator per model (and its confidence estimator) "
         "on the sample and store it with the project: later answers under this guideline "
         "version get a calibrated confidence."),
+    estimators: str = typer.Option(
+        "", "--estimators", help="Compare confidence estimators for each model "
+        "(comma-separated: verbalized,logprob,consistency): ECE raw and calibrated, and the "
+        "AUROC of the confidence for right vs wrong answers. Consistency costs k calls per "
+        "item."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Run the annotator role of each model on a sample of items people labelled; report
@@ -60,7 +65,8 @@ def pilot(
             _ask_people(store, name, sample, seed)
             return
         options = PilotOptions(costs=costs, models=names, sample=sample, seed=seed,
-                               bootstrap=bootstrap, calibrate=calibrate)
+                               bootstrap=bootstrap, calibrate=calibrate,
+                               estimators=_estimators(estimators))
         with command_progress(ctx, "pilot") as progress:
             progress.phase(f"sampling up to {sample} items people labelled in {name}")
             result = run_pilot(store, name, options,
@@ -74,9 +80,21 @@ def pilot(
                                                   "policy": str(files.policy)}})
         return
     _print(result)
+    _print_estimators(result.estimators)
     out.print(f"wrote {files.html}, {files.json} and {files.policy}\n"
               f"next: annotate policy set {name} {files.policy}", soft_wrap=True,
               highlight=False)
+
+
+def _estimators(text: str) -> tuple[str, ...]:
+    from annotate.pilot.estimators import ESTIMATORS
+
+    names = tuple(dict.fromkeys(e.strip() for e in text.split(",") if e.strip()))
+    unknown = [e for e in names if e not in ESTIMATORS]
+    if unknown:
+        raise InvalidInput(f"--estimators {unknown[0]!r}: known estimators are "
+                           f"{', '.join(ESTIMATORS)}")
+    return names
 
 
 def _models(text: str) -> tuple[str, ...]:
@@ -144,6 +162,20 @@ def _on_model_progress(progress: CommandProgress, models: tuple[str, ...],
                            "resamples), recommending a policy")
 
     return update
+
+
+def _print_estimators(scores: list[dict[str, Any]]) -> None:
+    if not scores:
+        return
+    from rich.table import Table
+
+    table = Table("model", "estimator", "answers", "ECE raw", "ECE calibrated (out of fold)",
+                  "AUROC right vs wrong [CI]", "USD", title="Confidence estimators")
+    for s in scores:
+        table.add_row(s["model"], s["estimator"], str(s["answers"]), _fmt(s["ece"]),
+                      _fmt(s["ece_calibrated"]), _ci(s["auroc"], s["auroc_ci"]),
+                      f"{s['cost_usd']:.4f}")
+    out.print(table)
 
 
 def _print(result: Any) -> None:

@@ -46,6 +46,7 @@ from annotate.agreement.calibration import expected_calibration_error, reliabili
 from annotate.errors import InvalidInput
 from annotate.llm.types import INVALID_KINDS as LLM_INVALID_KINDS
 from annotate.pilot.calibrate import CalibrationOutcome, fit_pilot_calibrators
+from annotate.pilot.estimators import compare_estimators
 from annotate.pilot.metrics import (
     Costs,
     CoveragePoint,
@@ -88,6 +89,7 @@ class PilotOptions:
     bootstrap: int = 1000
     bins: int = 10
     calibrate: bool = False  # fit and store a calibrator per model on the sample
+    estimators: tuple[str, ...] = ()  # compare these confidence estimators per model
 
 
 # -- the model against the people -----------------------------------------------------------
@@ -362,6 +364,7 @@ class PilotResult:
     recommendation: Recommendation
     notes: list[str]
     calibration: list[dict[str, Any]] = field(default_factory=list)
+    estimators: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         from annotate.agreement.serialize import to_jsonable
@@ -411,6 +414,13 @@ def run_pilot(store: Store, name: str, options: PilotOptions,
                      f"on {baseline[1]:.0%} of the items: compare accuracy with that; alpha "
                      "corrects for chance")
     notes.append("accuracy is measured against the people's majority, itself not always right")
+    estimators = []
+    for model in options.models if options.estimators else ():
+        scores = compare_estimators(store, project.name, sample.item_ids, sample.humans,
+                                    model, options.estimators, n_resamples=options.bootstrap,
+                                    seed=options.seed, reservation_ttl_s=reservation_ttl_s)
+        estimators += [s.as_json() for s in scores]
+        notes += [f"{model}, {s.estimator} confidence: {s.verdict()}" for s in scores]
     calibration = []
     if options.calibrate:
         outcomes = fit_pilot_calibrators(store, project.id, runs, sample.humans, options.seed)
@@ -432,7 +442,7 @@ def run_pilot(store: Store, name: str, options: PilotOptions,
         models=reports,
         recommendation=recommend(project, reports, options.costs, error, alpha["alpha"],
                                  _true_labels(sample.humans)),
-        notes=notes, calibration=calibration)
+        notes=notes, calibration=calibration, estimators=estimators)
 
 
 def _calibration_json(outcome: CalibrationOutcome) -> dict[str, Any]:
