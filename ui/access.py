@@ -27,6 +27,7 @@ from annotate.services.people import (
     visible_project_ids,
 )
 from annotate.services.sessions import SESSION_HOURS, end_session, resume_session, start_session
+from annotate.services.workspace import skip_task
 from annotate.store.engine import Store
 from annotate.store.models import Project
 from ui import state
@@ -74,8 +75,18 @@ def sign_in(store: Store, who: PersonInfo) -> None:
     state.set_cookie_to_write(sid)
 
 
+def _give_back_task(store: Store) -> None:
+    """Signing out (or being signed out) gives the task on screen back to the queue."""
+    work, who = state.work(), state.person()
+    if work is not None and who is not None:
+        skip_task(store, work.view, who.name)
+    state.set_work(None)
+
+
 def sign_out(store: Store) -> None:
-    """End the session server-side (the same cookie or link no longer signs in)."""
+    """End the session server-side (the same cookie or link no longer signs in) and give
+    the task on screen back."""
+    _give_back_task(store)
     sid = state.session_id()
     with store.session() as session:
         end_session(session, sid)
@@ -113,11 +124,14 @@ def refresh(store: Store) -> PersonInfo | None:
         sid = cookie
     with store.session() as session:
         row = session.get(Person, who.id)
-        if row is None or not row.active or (sid and resume_session(session, sid) is None):
-            state.sign_out()
-            return None
-        fresh = PersonInfo(id=row.id, name=row.name, role=row.role, active=row.active,
-                           last_seen_at=row.last_seen_at)
+        ended = row is None or not row.active or (sid and resume_session(session, sid) is None)
+        fresh = None if ended or row is None else PersonInfo(
+            id=row.id, name=row.name, role=row.role, active=row.active,
+            last_seen_at=row.last_seen_at)
+    if fresh is None:
+        _give_back_task(store)
+        state.sign_out()
+        return None
     if fresh != who:
         state.sign_in(fresh)
     return fresh

@@ -28,6 +28,8 @@ _FLASH = "flash"
 _SESSION = "session_id"
 _COOKIE = "cookie_to_write"
 _REFUSED = "refused_cookie"
+_HOLD_CLAIM = "hold_claim"
+_ACTIVE = "last_active"
 
 
 def _get(key: str, default: Any = None) -> Any:
@@ -43,7 +45,20 @@ def person() -> PersonInfo | None:
 
 
 def sign_in(who: PersonInfo) -> None:
+    """Sign the person in for this session. An owner who signs in anywhere but on a link to a
+    project's workspace gets nothing claimed until they choose to annotate
+    (:func:`claim_on_hold`)."""
+    if person() is None and who.is_owner and not st.query_params.get("project"):
+        st.session_state[_HOLD_CLAIM] = True
     st.session_state[_PERSON] = who
+
+
+def claim_on_hold() -> bool:
+    return bool(_get(_HOLD_CLAIM, False))
+
+
+def start_claiming() -> None:
+    st.session_state.pop(_HOLD_CLAIM, None)
 
 
 def sign_out() -> None:
@@ -131,6 +146,16 @@ def set_work(view: WorkView | None) -> Work | None:
                  extended_at=now)
     st.session_state[_WORK] = entry
     return entry
+
+
+def mark_active() -> None:
+    """The person did something on the page (a run of the whole page, not a heartbeat)."""
+    st.session_state[_ACTIVE] = time.monotonic()
+
+
+def idle_seconds() -> float:
+    """Seconds since the person last did something on the page."""
+    return time.monotonic() - float(_get(_ACTIVE, time.monotonic()))
 
 
 def mark_extended() -> None:

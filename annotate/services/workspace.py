@@ -303,9 +303,10 @@ def skip_task(store: Store, view: WorkView, person: str) -> None:
         release_task(store, view.task_id, person)
 
 
-def keep_alive(store: Store, view: WorkView, person: str) -> None:
-    """Extend the lease while the person is still on the task."""
-    extend_lease(store, view.task_id, person, view.lease_seconds)
+def keep_alive(store: Store, view: WorkView, person: str, seconds: int | None = None) -> None:
+    """Extend the lease while the person is still on the task (by ``seconds``, else by the
+    policy's lease)."""
+    extend_lease(store, view.task_id, person, seconds or view.lease_seconds)
 
 
 def undo_submit(store: Store, person: str, annotation_id: int, *,

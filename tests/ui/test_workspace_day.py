@@ -27,9 +27,10 @@ from annotate.services.workspace import (
     submit_answer,
 )
 from annotate.store.engine import Store
-from annotate.store.models import Annotation, Item, Project, utcnow
+from annotate.store.models import Annotation, Item, Project, Task, utcnow
 from tests.ui.conftest import UiDb, button, sign_in, texts
 from tests.ui.seed import LABELS, LLM_GUESS, Seeded, seed
+from ui.views.workspace import PRESENCE_SECONDS
 
 
 def _answers(ui_db: UiDb, who: str = "ann") -> list[Annotation]:
@@ -132,6 +133,7 @@ def test_progress_counts_down_as_the_person_answers(app: AppTest, ui_db: UiDb) -
 
 def test_owners_see_the_queue_and_who_holds_leases(app: AppTest, ui_db: UiDb) -> None:
     sign_in(app, ui_db, "olga", "sentiment")
+    _click(app, "Start annotating")
     [queue] = [e for e in app.expander if e.label == "Project queue (owners)"]
     frames = [d.value for d in queue.dataframe]
     waiting = frames[0]
@@ -225,6 +227,63 @@ def test_the_demo_shows_the_dialogue_before_each_message(app: AppTest, ui_db: Ui
         pid = project.id
     sign_in(app, ui_db, "olga")
     app.selectbox(key="w:sidebar:project").select(pid).run()
-    assert not app.exception, app.exception
+    _click(app, "Start annotating")
     assert [t.value for t in app.text][:4] == turns
     assert [m.name for m in app.chat_message] == ["agent", "user", "agent"]
+
+
+# -- leases follow the person ---------------------------------------------------------------
+
+
+def _leases(ui_db: UiDb, who: str) -> list[Task]:
+    with ui_db.store.session() as session:
+        return list(session.scalars(select(Task).where(Task.lease_owner == who,
+                                                       Task.status == "leased")))
+
+
+def test_an_owner_signing_in_claims_nothing_until_they_start(app: AppTest,
+                                                            ui_db: UiDb) -> None:
+    sign_in(app, ui_db, "olga", "sentiment")
+    assert "no task is claimed for you until you start annotating" in texts(app)
+    assert "6** items left for you" in texts(app)  # progress and the queue, no task
+    assert not _leases(ui_db, "olga")
+    _go_to(app, "views/review.py")
+    _go_to(app, "views/workspace.py")
+    assert not _leases(ui_db, "olga")  # still not: starting is a choice
+    _click(app, "Start annotating")
+    assert len(_leases(ui_db, "olga")) == 1 and button(app, "Submit")
+
+
+def test_an_annotator_gets_a_task_leased_for_30_s_and_sign_out_gives_it_back(
+        app: AppTest, ui_db: UiDb) -> None:
+    sign_in(app, ui_db, "ann", "sentiment")
+    [task] = _leases(ui_db, "ann")
+    assert task.lease_expires_at is not None
+    ahead = (task.lease_expires_at - utcnow()).total_seconds()
+    assert 20 < ahead <= PRESENCE_SECONDS  # a closed tab frees it within 30 s, not 5 min
+    _click(app, "Sign out")
+    assert not _leases(ui_db, "ann")
+    with ui_db.store.session() as session:
+        back = session.get_one(Task, task.id)
+    assert back.status == "pending" and back.lease_owner is None
+
+
+def test_a_run_of_the_open_page_extends_the_short_lease(app: AppTest,
+                                                        ui_db: UiDb) -> None:
+    """(The heartbeat itself, a fragment the browser runs, is in test_browser_leases.py.)"""
+    sign_in(app, ui_db, "ann", "sentiment")
+    [task] = _leases(ui_db, "ann")
+    with ui_db.store.session() as session:  # as if the last beat was 25 s ago
+        session.get_one(Task, task.id).lease_expires_at = utcnow() + timedelta(seconds=5)
+    work = app.session_state["work"]
+    work.extended_at -= 25
+    app.run()  # a run of the page, as a beat of the fragment would do
+    [again] = _leases(ui_db, "ann")
+    assert again.lease_expires_at is not None
+    assert (again.lease_expires_at - utcnow()).total_seconds() > 20
+
+
+def _go_to(at: AppTest, page: str) -> AppTest:
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at

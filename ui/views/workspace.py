@@ -4,6 +4,12 @@ Keys: 1-9 choose, Enter submit, S skip, U undo the last answer, A accept the sug
 N write my own (text tasks). The lease is held (and extended) while the task is on screen
 and given back on skip or when the person leaves the page.
 
+Leases follow the person: a task on an open page is leased only ``PRESENCE_SECONDS`` ahead
+and a heartbeat (a fragment run by the browser every ``HEARTBEAT_SECONDS``) extends it, so a
+closed tab gives its task back within about 30 s; a person idle for longer than the policy's
+``lease_seconds`` stops extending it. An owner who signs in gets nothing claimed until they
+press "Start annotating" (or open a link to the workspace).
+
 No accidental accept: a submit (Enter or a click) is ignored in the browser until the item
 has been on screen for the policy's ``submit_delay_ms`` and Enter was released (a held or
 double-pressed Enter never answers the next item); the LLM's suggestion is pre-selected only
@@ -83,6 +89,9 @@ GATE_JS = """<span data-annotate-gate="__TASK__" style="font-size:0.8rem;opacity
   }, true);
 })();</script>"""
 
+PRESENCE_SECONDS = 30  # how far ahead a task on an open page is leased
+HEARTBEAT_SECONDS = 10  # how often the open page extends it (three beats per lease)
+
 KEYS_HINT = ("Keys: **1-9** choose · **Enter** submit · **S** skip · **U** undo last · "
              "**A** accept the suggestion")
 
@@ -100,21 +109,28 @@ def _prefill(view: WorkView) -> None:
         answer_widgets.seed(form_for(view), view.prelabel.value)
 
 
+def presence_lease(policy_seconds: int) -> int:
+    """The lease a task on an open page gets (never longer than the policy's)."""
+    return min(policy_seconds, PRESENCE_SECONDS)
+
+
 def current_work(store: Store, person: str, project: Project) -> state.Work | None:
+    state.mark_active()
     work = state.work()
     if work is not None and work.view.project_id != project.id:
         skip_task(store, work.view, person)
         work = state.set_work(None)
     if work is None:
+        lease = presence_lease(project_policy(project).lease_seconds)
         view = open_next_task(store, person, project.id, skipped_items=state.skipped(),
-                              lease_seconds=project_policy(project).lease_seconds)
+                              lease_seconds=lease)
         if view is None:
             return None
         _prefill(view)
         return state.set_work(view)
-    if time.monotonic() - work.extended_at > work.view.lease_seconds / 3:
+    if time.monotonic() - work.extended_at > presence_lease(work.view.lease_seconds) / 3:
         try:
-            keep_alive(store, work.view, person)
+            keep_alive(store, work.view, person, presence_lease(work.view.lease_seconds))
             state.mark_extended()
         except AnnotateError:
             state.set_work(None)
@@ -176,7 +192,8 @@ def _undo(store: Store, person: str) -> None:
         return
     work = state.work()
     try:
-        task_id, value = undo_submit(store, person, annotation_id)
+        task_id, value = undo_submit(store, person, annotation_id,
+                                     lease_seconds=PRESENCE_SECONDS)
     except AnnotateError as exc:
         state.flash(f"Cannot undo: {exc}", "error")
         return
@@ -202,6 +219,22 @@ def _submit_gate(view: WorkView) -> None:
             .replace("__KEY__", SUBMIT_KEY))
     state.tick("gate")
     st.html(f"{body}<!-- run {state.ticks('gate')} -->", unsafe_allow_javascript=True)
+
+
+@st.fragment(run_every=HEARTBEAT_SECONDS)
+def _heartbeat(store: Store, person: str) -> None:
+    """While the page is open (the browser runs this), keep the task on screen leased; a
+    person idle for longer than the policy's lease lets it lapse."""
+    work = state.work()
+    if work is None or state.idle_seconds() > work.view.lease_seconds:
+        return
+    if time.monotonic() - work.extended_at < HEARTBEAT_SECONDS / 2:
+        return  # the page itself just extended it
+    try:
+        keep_alive(store, work.view, person, presence_lease(work.view.lease_seconds))
+        state.mark_extended()
+    except AnnotateError:
+        st.rerun()  # the whole page: it says the lease ran out and shows the next task
 
 
 # -- the page -------------------------------------------------------------------------------
@@ -265,6 +298,14 @@ def _queue(store: Store, project_id: int) -> None:
                          hide_index=True)
 
 
+def _owner_start(store: Store, person: str, project_id: int) -> None:
+    st.info("Signed in as an owner: no task is claimed for you until you start annotating.")
+    st.button("Start annotating", type="primary", on_click=state.start_claiming,
+              icon=":material/play_arrow:")
+    _progress(store, person, project_id)
+    _queue(store, project_id)
+
+
 def _history(store: Store, person: str, project_id: int) -> None:
     with st.expander("My recent answers"), store.session() as session:
         rows = my_recent_answers(session, person, project_id)
@@ -278,6 +319,9 @@ def render() -> None:
     store = get_store()
     who = access.require_person()
     project = access.require_project(store)
+    if who.is_owner and state.claim_on_hold():
+        _owner_start(store, who.name, project.id)
+        return
     work = current_work(store, who.name, project)
     if work is None:
         st.success("No tasks left for you in this project. Thank you!")
@@ -305,6 +349,7 @@ def render() -> None:
     answer_widgets.render(form)
     _submit_gate(view)
     _actions(store, who.name, view)
+    _heartbeat(store, who.name)
     st.caption(KEYS_HINT)
     if who.is_owner:
         _queue(store, project.id)
