@@ -231,3 +231,36 @@ def _store_decision(session: Session, project_id: int, item_id: int, value: dict
     session.add(annotation)
     session.flush()
     return annotation
+
+
+@dataclass(frozen=True)
+class SourceAgreement:
+    """How often one person or model gave the answer that became final."""
+
+    who: str
+    kind: str  # "human" or "llm"
+    compared: int  # their answers on items with a final answer
+    agreed: int
+
+    @property
+    def share(self) -> float:
+        return self.agreed / self.compared if self.compared else 0.0
+
+
+def agreement_with_final(session: Session, project_id: int) -> list[SourceAgreement]:
+    """Each annotator's (person or model) agreement with the reviewers' final answers so far,
+    on the items that have one; answers compared by the kind's one label projection."""
+    from annotate.agreement.frames import annotations_frame, latest_answers
+
+    project = session.get_one(Project, project_id)
+    frame = latest_answers(annotations_frame(session, project)).dropna(subset=["label"])
+    finals = frame[frame["role"] == "adjudicator"].drop_duplicates("item_pk", keep="last")
+    final = dict(zip(finals["item_pk"], finals["label"], strict=True))
+    answers = frame[(frame["role"] == "annotator") & frame["item_pk"].isin(list(final))]
+    out = []
+    for (who, kind), rows in answers.groupby(["annotator", "annotator_kind"], sort=True):
+        agreed = sum(final[pk] == label for pk, label in
+                     zip(rows["item_pk"], rows["label"], strict=True))
+        out.append(SourceAgreement(who=str(who), kind=str(kind), compared=len(rows),
+                                   agreed=int(agreed)))
+    return sorted(out, key=lambda a: (-a.compared, a.who))

@@ -14,7 +14,14 @@ from annotate.kinds.schema import LabelSchema
 from annotate.projects.catalog import create_project
 from annotate.projects.policy import RoutingPolicy
 from annotate.services.people import add_person, grant
-from annotate.services.review import ReviewAnswer, review_item, review_queue, tally
+from annotate.services.review import (
+    ReviewAnswer,
+    agreement_with_final,
+    review_item,
+    review_queue,
+    set_final_answer,
+    tally,
+)
 from annotate.services.workspace import open_next_task, submit_answer
 from annotate.store.engine import Store
 from annotate.store.models import Annotation
@@ -125,3 +132,24 @@ def test_the_page_shows_all_answers_a_tally_and_goes_on_to_the_next_item(
     second = _item(app)
     assert second != first  # the decided item left the queue; the next one is on screen
     assert "Item 1 of 2 to review" in texts(app)
+    [agreement] = [e for e in app.expander
+                   if e.label == "Agreement with the final answers so far"]
+    [table] = [d.value for d in agreement.dataframe]
+    shares = dict(zip(table["annotator"], table["agreement"], strict=True))
+    assert shares == {"ann": "0%", "bob": "0%", "cy": "0%", "di": "100%",
+                      "local/smollm2": "100%"}
+
+
+def test_agreement_with_the_final_answers_on_known_decisions(store: Store, panel: int) -> None:
+    with store.session() as session:
+        assert agreement_with_final(session, panel) == []
+        first, second, _ = [r.item_id for r in review_queue(session, panel)]
+    set_final_answer(store, panel, first, {"label": "negative"}, "olga")
+    set_final_answer(store, panel, second, {"label": "negative"}, "olga")
+    with store.session() as session:
+        rows = {r.who: (r.kind, r.compared, r.agreed) for r in
+                agreement_with_final(session, panel)}
+    # item 1: positive ann=negative bob=neutral cy=negative di=positive -> final negative
+    # item 2: negative ann=negative bob=negative cy=neutral di=neutral -> final negative
+    assert rows == {"ann": ("human", 2, 2), "bob": ("human", 2, 1), "cy": ("human", 2, 1),
+                    "di": ("human", 2, 0), "local/smollm2": ("llm", 2, 1)}

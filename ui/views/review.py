@@ -15,6 +15,7 @@ from annotate.errors import AnnotateError
 from annotate.services.review import (
     ReviewRow,
     ReviewView,
+    agreement_with_final,
     review_item,
     review_queue,
     set_final_answer,
@@ -76,6 +77,20 @@ def _moderator(view: ReviewView) -> None:
                     f"**{plain_markdown(chose)}**{confidence}")
         if pick.rationale:
             st.caption(f"Rationale: {plain_markdown(pick.rationale)}")
+
+
+def _agreement(store: Store, project_id: int) -> None:
+    """Each person's and model's agreement with the final answers so far (no item's answer
+    is tied to anyone here, so anonymised review stays anonymous)."""
+    with store.session() as session:
+        rows = agreement_with_final(session, project_id)
+    with st.expander("Agreement with the final answers so far"):
+        if not rows:
+            st.caption("No final answers yet.")
+            return
+        st.dataframe([{"annotator": r.who, "kind": r.kind, "items": r.compared,
+                       "agreed": r.agreed, "agreement": f"{r.share:.0%}"} for r in rows],
+                     hide_index=True)
 
 
 def _go(item_id: int | None) -> None:
@@ -159,6 +174,7 @@ def render() -> None:
     st.button("Set final answer", type="primary", on_click=_decide,
               args=(store, project.id, view, who.name, after), icon=":material/gavel:")
     st.caption(KEYS_HINT)
+    _agreement(store, project.id)
 
 
 if __name__ == "__main__":
