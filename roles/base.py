@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from annotate.kinds.schema import LabelSchema
 from annotate.llm.types import Completion, LLMClient, LLMError, LLMParams, LLMRequest
+from annotate.projects.calibrators import StoredCalibrator, project_calibrators
 from annotate.projects.catalog import current_guideline, get_project, project_policy, project_schema
 from annotate.projects.policy import RoutingPolicy
 from annotate.queue.leases import ClaimedTask, Provenance
@@ -44,6 +45,7 @@ class ProjectContext:
     guideline: str
     guideline_version: str
     examples: tuple[Example, ...] = ()
+    calibrators: tuple[StoredCalibrator, ...] = ()  # fitted under this guideline version
 
     @classmethod
     def load(cls, store: Store, name: str) -> ProjectContext:
@@ -54,7 +56,9 @@ class ProjectContext:
             return cls(project_id=project.id, name=project.name, schema=schema,
                        policy=project_policy(project), guideline=guideline.content,
                        guideline_version=guideline.version,
-                       examples=tuple(guideline_examples(guideline.content, schema)))
+                       examples=tuple(guideline_examples(guideline.content, schema)),
+                       calibrators=tuple(project_calibrators(session, project.id,
+                                                             guideline.version)))
 
 
 @dataclass
@@ -67,23 +71,18 @@ class RoleContext:
     model: str
     worker_id: str = "llm"
     params: dict[str, Any] = field(default_factory=dict)
-    _calibrators: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def calibrate(self, estimator: str, raw: float | None) -> float | None:
         """``raw`` through the project's calibrator for this model, estimator and guideline
-        version (looked up once per context); ``raw`` itself when none was fitted."""
+        version (loaded with the project); ``raw`` itself when none was fitted (a draft
+        guideline is a new version: it has none)."""
         return None if raw is None else self.calibrated(estimator, raw)
 
     def calibrated(self, estimator: str, raw: float) -> float:
         """:meth:`calibrate` for a signal that is there."""
-        if estimator not in self._calibrators:
-            from annotate.agreement.calibrators import find_calibrator
-
-            with self.store.session() as session:
-                self._calibrators[estimator] = find_calibrator(
-                    session, self.project.project_id, self.model, estimator,
-                    self.project.guideline_version)
-        found = self._calibrators[estimator]
+        found = next((c for c in self.project.calibrators if c.model == self.model
+                      and c.estimator == estimator
+                      and c.guideline_version == self.project.guideline_version), None)
         return found.fitted.apply(raw) if found is not None else raw
 
     def item(self, item_id: int) -> Item:

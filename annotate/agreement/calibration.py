@@ -1,17 +1,18 @@
 """Calibration of confidences: reliability bins and the expected calibration error (ECE),
 shared by the pilot and the distilled-model report, and calibrators (isotonic regression or
 Platt scaling) that map an estimator's raw signal to the probability of a right answer.
-Storing and finding them per project is :mod:`annotate.agreement.calibrators`."""
+Storing, finding and applying them per project is :mod:`annotate.projects.calibrators`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from annotate.projects.calibrators import CalibrationMethod, FittedCalibrator
 
 Numbers = Sequence[float] | Sequence[bool] | npt.NDArray[Any] | pd.Series
 
@@ -42,32 +43,10 @@ def expected_calibration_error(confidence: Numbers, correct: Numbers,
 
 # -- calibrators: raw signal -> probability of a right answer --------------------------------
 
-CalibrationMethod = Literal["isotonic", "platt"]
 MIN_CALIBRATION_ANSWERS = 10
 ISOTONIC_FROM = 100
 """Isotonic regression from this many labelled answers up; Platt scaling below (isotonic
 steps overfit a small sample)."""
-
-
-@dataclass(frozen=True)
-class FittedCalibrator:
-    """A fitted map, stored as plain numbers (no pickles): isotonic breakpoints
-    (``x``, ``y``, interpolated linearly and clipped at the ends) or Platt's logistic
-    ``1 / (1 + exp(-(a * raw + b)))``."""
-
-    method: CalibrationMethod
-    params: dict[str, Any]
-    n: int
-    ece_raw: float | None
-    ece_calibrated: float | None  # out of fold (cross-validated), never on the fitting answers
-
-    def apply(self, raw: float) -> float:
-        if self.method == "isotonic":
-            value = float(np.interp(raw, self.params["x"], self.params["y"]))
-        else:
-            z = self.params["a"] * raw + self.params["b"]
-            value = float(1.0 / (1.0 + np.exp(-z)))
-        return max(0.0, min(1.0, value))
 
 
 def fit_calibrator(raw: Numbers, correct: Numbers, method: CalibrationMethod | None = None,

@@ -13,12 +13,12 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from annotate.agreement.calibration import MIN_CALIBRATION_ANSWERS, fit_calibrator
-from annotate.agreement.calibrators import (
+from annotate.pilot.run import ModelAnswer, ModelRun
+from annotate.projects.calibrators import (
     StoredCalibrator,
     project_calibrators,
     save_calibrator,
 )
-from annotate.pilot.run import ModelAnswer, ModelRun
 from annotate.projects.catalog import current_guideline
 from annotate.store.engine import Store
 from annotate.store.models import Project

@@ -17,9 +17,9 @@ from annotate.agreement.calibration import (
     expected_calibration_error,
     fit_calibrator,
 )
-from annotate.agreement.calibrators import find_calibrator, project_calibrators, save_calibrator
 from annotate.llm.gateway import Gateway
 from annotate.llm.testing import install_fake, reply
+from annotate.projects.calibrators import find_calibrator, project_calibrators, save_calibrator
 from annotate.projects.catalog import current_guideline, get_project, save_guideline
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from annotate.agreement.calibration import FittedCalibrator
-from annotate.agreement.calibrators import save_calibrator
 from annotate.distill.train import distill_project
 from annotate.llm.client import make_client
+from annotate.projects.calibrators import save_calibrator
 from annotate.projects.catalog import current_guideline, get_project
 from annotate.store.engine import Store
 from annotate.store.models import Annotation

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from annotate.agreement.calibrators import project_calibrators
 from annotate.cli.main import main
 from annotate.pilot.metrics import Costs
 from annotate.pilot.recommend import PilotOptions, run_pilot
+from annotate.projects.calibrators import project_calibrators
 from annotate.projects.catalog import current_guideline, get_project
 from annotate.store.engine import Store, open_store
 from annotate.store.models import Calibrator

@@ -1,16 +1,54 @@
 """Calibrators stored with the project: one row per fit, keyed by model, estimator and
 guideline version (a new guideline version has no calibrator until the pilot refits); the
-newest row of a key applies to every later answer."""
+newest row of a key applies to every later answer. Applying one is plain arithmetic (no
+numpy, no scikit-learn: the annotator's first call of a run looks one up); fitting is
+:func:`annotate.agreement.calibration.fit_calibrator`."""
 
 from __future__ import annotations
 
+import bisect
+import math
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annotate.agreement.calibration import FittedCalibrator
 from annotate.store.models import Calibrator
+
+CalibrationMethod = Literal["isotonic", "platt"]
+
+
+@dataclass(frozen=True)
+class FittedCalibrator:
+    """A fitted map, stored as plain numbers (no pickles): isotonic breakpoints
+    (``x``, ``y``, interpolated linearly and flat beyond the ends) or Platt's logistic
+    ``1 / (1 + exp(-(a * raw + b)))``."""
+
+    method: CalibrationMethod
+    params: dict[str, Any]
+    n: int
+    ece_raw: float | None
+    ece_calibrated: float | None  # out of fold (cross-validated), never on the fitting answers
+
+    def apply(self, raw: float) -> float:
+        if self.method == "isotonic":
+            value = _interpolate(raw, self.params["x"], self.params["y"])
+        else:
+            z = self.params["a"] * raw + self.params["b"]
+            value = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+        return max(0.0, min(1.0, float(value)))
+
+
+def _interpolate(x: float, xs: list[float], ys: list[float]) -> float:
+    """``numpy.interp`` for one point: linear between breakpoints, flat beyond the ends."""
+    if x <= xs[0]:
+        return ys[0]
+    if x >= xs[-1]:
+        return ys[-1]
+    right = bisect.bisect_right(xs, x)
+    x0, x1, y0, y1 = xs[right - 1], xs[right], ys[right - 1], ys[right]
+    return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
 
 
 @dataclass(frozen=True)
@@ -69,6 +107,6 @@ def project_calibrators(session: Session, project_id: int,
 
 
 def _stored(row: Calibrator) -> StoredCalibrator:
-    fitted = FittedCalibrator(row.method, dict(row.params), row.n,  # type: ignore[arg-type]
-                              row.ece_raw, row.ece_calibrated)
+    method: CalibrationMethod = "platt" if row.method == "platt" else "isotonic"
+    fitted = FittedCalibrator(method, dict(row.params), row.n, row.ece_raw, row.ece_calibrated)
     return StoredCalibrator(row.id, row.model, row.estimator, row.guideline_version, fitted)
