@@ -391,16 +391,33 @@ def _open_human_tasks(project_id: int) -> Any:
         Task.status.in_(("pending", "leased")))
 
 
-def my_progress(session: Session, person: str, project_id: int, *,
-                now: datetime | None = None) -> Progress:
-    """The person's progress in the project (``now``: naive UTC, for "today")."""
-    from statistics import median
+@dataclass(frozen=True)
+class ItemsLeft:
+    for_me: int
+    overall: int
 
-    now = now or utcnow()
-    mine = (Annotation.project_id == project_id, Annotation.annotator_id == person,
+
+@dataclass(frozen=True)
+class MyAnswers:
+    today: int
+    total: int
+    median_seconds: float | None
+
+
+def _mine(person: str, project_id: int) -> tuple[Any, ...]:
+    return (Annotation.project_id == project_id, Annotation.annotator_id == person,
             Annotation.annotator_kind == "human", Annotation.role.in_(WORK_ROLES),
             Annotation.phase == "final")
-    answered = select(Annotation.item_id).where(*mine)
+
+
+def items_left(session: Session, person: str, project_id: int, *,
+               now: datetime | None = None) -> ItemsLeft:
+    """Items that still need a person's answer: those the person may still take (not
+    answered by them, not assigned to or held by someone else), and all of them. This walks
+    the project's open tasks: 30-60 ms each at 100k items on SQLite, so the page keeps the
+    figures for a few seconds (see ui/views/workspace.py)."""
+    now = now or utcnow()
+    answered = select(Annotation.item_id).where(*_mine(person, project_id))
     open_tasks = _open_human_tasks(project_id)
     mine_to_take = open_tasks.where(
         or_(Task.assignee.is_(None), Task.assignee == person),
@@ -408,18 +425,42 @@ def my_progress(session: Session, person: str, project_id: int, *,
             Task.lease_expires_at < now),
         Task.item_id.not_in(answered))
     count = func.count(func.distinct(Task.item_id))
-    left_overall = session.scalar(open_tasks.with_only_columns(count)) or 0
-    left_for_me = session.scalar(mine_to_take.with_only_columns(count)) or 0
+    return ItemsLeft(for_me=session.scalar(mine_to_take.with_only_columns(count)) or 0,
+                     overall=session.scalar(open_tasks.with_only_columns(count)) or 0)
+
+
+def my_answers_so_far(session: Session, person: str, project_id: int, *,
+                      now: datetime | None = None) -> MyAnswers:
+    """The person's answers in the project today (``now``: naive UTC) and in all, and their
+    pace: the median seconds over their latest answers (under 1 ms: index lookups)."""
+    from statistics import median
+
+    now = now or utcnow()
+    mine = _mine(person, project_id)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    done_today = session.scalar(select(func.count()).where(
+    today = session.scalar(select(func.count()).where(
         *mine, Annotation.created_at >= midnight)) or 0
-    done_total = session.scalar(select(func.count()).where(*mine)) or 0
+    total = session.scalar(select(func.count()).where(*mine)) or 0
     seconds = [s for s in session.scalars(select(Annotation.human_seconds).where(
         *mine, Annotation.human_seconds.is_not(None))
         .order_by(Annotation.id.desc()).limit(PACE_WINDOW)) if s is not None]
-    return Progress(left_for_me=left_for_me, left_overall=left_overall, done_today=done_today,
-                    done_total=done_total,
-                    median_seconds=float(median(seconds)) if seconds else None)
+    return MyAnswers(today=today, total=total,
+                     median_seconds=float(median(seconds)) if seconds else None)
+
+
+def progress_of(left: ItemsLeft, answers: MyAnswers, *, answered_since: int = 0) -> Progress:
+    """Progress from the items left (perhaps counted a moment ago, before the person's last
+    ``answered_since`` answers) and the person's answers now."""
+    return Progress(left_for_me=max(0, left.for_me - answered_since), left_overall=left.overall,
+                    done_today=answers.today, done_total=answers.total,
+                    median_seconds=answers.median_seconds)
+
+
+def my_progress(session: Session, person: str, project_id: int, *,
+                now: datetime | None = None) -> Progress:
+    """The person's progress in the project, all counted now."""
+    return progress_of(items_left(session, person, project_id, now=now),
+                       my_answers_so_far(session, person, project_id, now=now))
 
 
 @dataclass(frozen=True)

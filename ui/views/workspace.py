@@ -28,11 +28,13 @@ from annotate.errors import AnnotateError, Conflict, InvalidInput
 from annotate.projects.catalog import project_policy
 from annotate.services.workspace import (
     WorkView,
+    items_left,
     keep_alive,
     load_view,
-    my_progress,
+    my_answers_so_far,
     my_recent_answers,
     open_next_task,
+    progress_of,
     queue_overview,
     skip_task,
     submit_answer,
@@ -91,6 +93,8 @@ GATE_JS = """<span data-annotate-gate="__TASK__" style="font-size:0.8rem;opacity
 
 PRESENCE_SECONDS = 30  # how far ahead a task on an open page is leased
 HEARTBEAT_SECONDS = 10  # how often the open page extends it (three beats per lease)
+LEFT_SECONDS = 15  # items left are recounted this often (30-60 ms each at 100k items); in
+# between, the person's own answers since the count are taken off
 
 KEYS_HINT = ("Keys: **1-9** choose · **Enter** submit · **S** skip · **U** undo last · "
              "**A** accept the suggestion")
@@ -272,7 +276,13 @@ def _suggestion(view: WorkView, form: AnswerForm) -> None:
 
 def _progress(store: Store, person: str, project_id: int) -> None:
     with store.session() as session:
-        mine = my_progress(session, person, project_id)
+        answers = my_answers_so_far(session, person, project_id)
+        counted = state.recall(f"left:{project_id}")
+        if counted is None or time.monotonic() - counted[0] > LEFT_SECONDS:
+            counted = (time.monotonic(), answers.total,
+                       items_left(session, person, project_id))
+            state.remember(f"left:{project_id}", counted)
+    mine = progress_of(counted[2], answers, answered_since=answers.total - counted[1])
     done, left = mine.done_total, mine.left_for_me
     if done + left:
         st.progress(done / (done + left))
@@ -286,8 +296,16 @@ def _progress(store: Store, person: str, project_id: int) -> None:
 
 def _queue(store: Store, project_id: int) -> None:
     """For owners: what waits for whom, and who holds leases (the oldest first)."""
-    with st.expander("Project queue (owners)"), store.session() as session:
-        queue = queue_overview(session, project_id)
+    work = state.work()
+    on_screen = work.view.task_id if work is not None else None
+    counted = state.recall(f"queue:{project_id}")
+    if (counted is None or time.monotonic() - counted[0] > LEFT_SECONDS
+            or counted[2] != on_screen):  # 60 ms at 100k items: kept a few seconds
+        with store.session() as session:
+            counted = (time.monotonic(), queue_overview(session, project_id), on_screen)
+        state.remember(f"queue:{project_id}", counted)
+    queue = counted[1]
+    with st.expander(f"Project queue (owners; counted every {LEFT_SECONDS} s)"):
         st.dataframe([{"role": r.role, "worker": r.worker_kind, "waiting for": r.waiting_for,
                        "pending": r.pending, "leased": r.leased} for r in queue.rows],
                      hide_index=True)
