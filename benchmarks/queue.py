@@ -4,7 +4,11 @@ Beside each figure, a raw-SQL loop doing the same work (lease one task with one 
 statement, insert the annotation, mark the task done) measured in the same run, so the
 ratio tells what the platform's queue costs over the bare minimum. Goal: >= 0.7x raw.
 
-    .venv/bin/python benchmarks/queue.py [--tasks 2000] [--backends sqlite,postgres]
+Batched (#17 item 1): the platform's batch worker (``run_batch_worker``: claim N tasks in one
+statement, submit their answers in one transaction) beside a raw batched loop (one statement
+leases N tasks, one transaction inserts N annotations and completes the N tasks), same data.
+
+    .venv/bin/python benchmarks/queue.py [--tasks 2000] [--backends sqlite,postgres] [--batch 32]
 """
 
 from __future__ import annotations
@@ -36,12 +40,12 @@ def _seed(url: str, n: int) -> None:
     store.dispose()
 
 
-def _run_workers(url: str, workers: int, mode: str, folder: Path) -> float:
+def _run_workers(url: str, workers: int, mode: str, folder: Path, batch: int) -> float:
     """Start the workers, wait until all have imported everything, then time the work."""
     go = folder / f"go-{uuid.uuid4().hex[:6]}"
     procs = [
         subprocess.Popen([sys.executable, __file__, "--worker", mode, "--url", url,
-                          "--id", f"w{i}", "--go", str(go)], cwd=ROOT,
+                          "--id", f"w{i}", "--go", str(go), "--batch", str(batch)], cwd=ROOT,
                          stdout=subprocess.PIPE, text=True)
         for i in range(workers)
     ]
@@ -69,6 +73,21 @@ def _platform_worker(url: str, worker_id: str) -> None:
     store.dispose()
 
 
+def _batch_worker(url: str, worker_id: str, batch: int) -> None:
+    from annotate.queue.leases import ClaimedTask, Provenance
+    from annotate.queue.worker import Answer, run_batch_worker
+    from annotate.store.engine import open_store
+
+    store = open_store(url, migrate=False)
+
+    def answer(tasks: list[ClaimedTask]) -> list[Answer]:
+        return [Answer(value={"label": "a"}, provenance=Provenance(worker_id, "llm"))
+                for _ in tasks]
+
+    run_batch_worker(store, worker_id, answer, batch_size=batch, worker_kind="llm")
+    store.dispose()
+
+
 RAW_CLAIM = (
     "UPDATE tasks SET status='leased', lease_owner=%(w)s, attempts=attempts+1 "
     "WHERE id = (SELECT id FROM tasks WHERE status='pending' AND worker_kind='llm' "
@@ -81,6 +100,57 @@ RAW_INSERT = (
     "'{{\"label\": \"a\"}}', '{{}}', 0, false, 'final', 'raw', '{{}}', CURRENT_TIMESTAMP)"
 )
 RAW_DONE = "UPDATE tasks SET status='done' WHERE id=%(t)s"
+RAW_CLAIM_BATCH = (
+    "UPDATE tasks SET status='leased', lease_owner=%(w)s, attempts=attempts+1 "
+    "WHERE id IN (SELECT id FROM tasks WHERE status='pending' AND worker_kind='llm' "
+    "ORDER BY priority DESC, id LIMIT %(n)s {lock}) RETURNING id, project_id, item_id"
+)
+
+
+def _raw_batch_worker(url: str, worker_id: str, batch: int) -> None:
+    """The bare minimum, batched: one statement leases N tasks, one transaction inserts the
+    N annotations and completes the N tasks (executemany)."""
+    if url.startswith("sqlite"):
+        _raw_batch_sqlite(url.removeprefix("sqlite:///"), worker_id, batch)
+        return
+    import psycopg
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        while True:
+            with conn.transaction():
+                rows = conn.execute(RAW_CLAIM_BATCH.format(lock="FOR UPDATE SKIP LOCKED"),
+                                    {"w": worker_id, "n": batch}).fetchall()
+            if not rows:
+                return
+            params = [{"p": r[1], "i": r[2], "t": r[0], "k": f"task:{r[0]}", "w": worker_id}
+                      for r in rows]
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(RAW_INSERT.format(), params)
+                cur.executemany(RAW_DONE, params)
+
+
+def _raw_batch_sqlite(path: str, worker_id: str, batch: int) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    claim = RAW_CLAIM_BATCH.format(lock="").replace("%(w)s", ":w").replace("%(n)s", ":n")
+    insert = RAW_INSERT.format().replace("%(", ":").replace(")s", "")
+    done = RAW_DONE.replace("%(t)s", ":t")
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        rows = conn.execute(claim, {"w": worker_id, "n": batch}).fetchall()
+        conn.execute("COMMIT")
+        if not rows:
+            return
+        params = [{"p": r[1], "i": r[2], "t": r[0], "k": f"task:{r[0]}", "w": worker_id}
+                  for r in rows]
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(insert, params)
+        conn.executemany(done, params)
+        conn.execute("COMMIT")
 
 
 def _raw_worker(url: str, worker_id: str) -> None:
@@ -138,19 +208,36 @@ def _wait_for_go(go: Path) -> None:
         time.sleep(0.005)
 
 
-def measure(backend: str, workers: int, tasks: int, folder: Path) -> dict[str, float]:
+MODES = ("raw", "platform", "raw-batch", "batch")
+
+
+def measure(backend: str, workers: int, tasks: int, folder: Path, batch: int,
+            modes: tuple[str, ...] = MODES) -> dict[str, float]:
     result: dict[str, float] = {}
     from tests.dbs import scratch_database
 
-    for mode in ("raw", "platform"):
+    for mode in modes:
         with scratch_database(backend, folder, "annotate_bench") as url:
             if url is None:
                 raise SystemExit(f"{backend}: no server on 127.0.0.1:5432")
             _seed(url, tasks)
-            seconds = _run_workers(url, workers, mode, folder)
+            seconds = _run_workers(url, workers, mode, folder, batch)
             result[mode] = tasks / seconds
-    result["ratio"] = result["platform"] / result["raw"]
+    if "raw" in result and "platform" in result:
+        result["ratio"] = result["platform"] / result["raw"]
+    if "raw-batch" in result and "batch" in result:
+        result["batch_ratio"] = result["batch"] / result["raw-batch"]
     return result
+
+
+def _print(backend: str, workers: int, batch: int, r: dict[str, float]) -> None:
+    if "ratio" in r:
+        print(f"{backend:9s} {workers} worker(s): platform {r['platform']:7.0f} tasks/s, "
+              f"raw SQL {r['raw']:7.0f} tasks/s, ratio {r['ratio']:.2f}x", flush=True)
+    if "batch_ratio" in r:
+        print(f"{backend:9s} {workers} worker(s), batches of {batch}: platform "
+              f"{r['batch']:7.0f} tasks/s, raw SQL {r['raw-batch']:7.0f} tasks/s, ratio "
+              f"{r['batch_ratio']:.2f}x", flush=True)
 
 
 def main() -> None:
@@ -159,24 +246,31 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--workers", default="1,8")
+    parser.add_argument("--batch", type=int, default=32, help="tasks per batch (batch modes)")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="which of raw,platform,raw-batch,batch to run")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--worker", choices=["raw", "platform"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=list(MODES), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--id", help=argparse.SUPPRESS)
     parser.add_argument("--go", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         _wait_for_go(Path(args.go))
-        (_raw_worker if args.worker == "raw" else _platform_worker)(args.url, args.id)
+        if args.worker in ("raw", "platform"):
+            (_raw_worker if args.worker == "raw" else _platform_worker)(args.url, args.id)
+        else:
+            run = _raw_batch_worker if args.worker == "raw-batch" else _batch_worker
+            run(args.url, args.id, args.batch)
         return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
             for workers in (int(w) for w in args.workers.split(",")):
-                r = measure(backend, workers, args.tasks, Path(tmp))
-                rows.append({"backend": backend, "workers": workers, **r})
-                print(f"{backend:9s} {workers} worker(s): platform {r['platform']:7.0f} tasks/s, "
-                      f"raw SQL {r['raw']:7.0f} tasks/s, ratio {r['ratio']:.2f}x", flush=True)
+                r = measure(backend, workers, args.tasks, Path(tmp), args.batch,
+                            tuple(args.modes.split(",")))
+                rows.append({"backend": backend, "workers": workers, "batch": args.batch, **r})
+                _print(backend, workers, args.batch, r)
     if args.json:
         print(json.dumps(rows, indent=2))
 

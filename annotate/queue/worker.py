@@ -7,6 +7,10 @@ recorded on the task (it returns to the queue or fails once out of attempts).
 While an answer is being made, a heartbeat extends the task's lease every third of the lease,
 so an answer slower than the lease (a slow model) never lets another worker claim the task
 and pay for it again; a worker that dies stops the heartbeat and its lease expires.
+
+``run_batch_worker`` does the same N tasks at a time for a backend that answers a batch in
+one call (the distilled classifier embeds a batch): one claim statement, one answer call, one
+submit transaction per batch; the heartbeat keeps every lease of the batch.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ from annotate.queue.leases import (
     ClaimedTask,
     Provenance,
     claim_next_task,
+    claim_tasks,
     extend_lease,
     fail_task,
     release_task,
     submit_annotation,
+    submit_annotations,
     submit_suggestion,
 )
 from annotate.store.engine import Store
@@ -60,6 +66,7 @@ class WorkerStats:
 
 
 AnswerFn = Callable[[ClaimedTask], Answer]
+BatchAnswerFn = Callable[[list[ClaimedTask]], list[Answer]]  # one answer per task, in order
 
 
 def run_worker(
@@ -108,24 +115,24 @@ def run_worker(
 
 
 class LeaseHeartbeat:
-    """Extends the lease of the task a worker holds while its answer is being made: every
-    third of the lease, on one thread per worker loop (started with the first task)."""
+    """Extends the leases of the tasks a worker holds while their answers are being made:
+    every third of the lease, on one thread per worker loop (started with the first task)."""
 
     def __init__(self, store: Store, worker_id: str, lease_seconds: int) -> None:
         self.store = store
         self.worker_id = worker_id
         self.lease_seconds = lease_seconds
         self.interval = lease_seconds / 3
-        self._task: ClaimedTask | None = None
+        self._tasks: tuple[ClaimedTask, ...] = ()
         self._since = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     @contextmanager
-    def holding(self, task: ClaimedTask) -> Iterator[None]:
+    def holding(self, *tasks: ClaimedTask) -> Iterator[None]:
         with self._lock:
-            self._task, self._since = task, time.monotonic()
+            self._tasks, self._since = tasks, time.monotonic()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._beat, name="lease-heartbeat",
                                                 daemon=True)
@@ -134,7 +141,7 @@ class LeaseHeartbeat:
             yield
         finally:
             with self._lock:
-                self._task = None
+                self._tasks = ()
 
     def close(self) -> None:
         self._stop.set()
@@ -142,18 +149,19 @@ class LeaseHeartbeat:
     def _beat(self) -> None:
         while not self._stop.wait(self.interval):
             with self._lock:
-                task = self._task
-                due = task is not None and time.monotonic() - self._since >= self.interval
-            if task is None or not due:
-                continue
-            try:
-                extend_lease(self.store, task.id, self.worker_id, self.lease_seconds)
-            except (Conflict, NotFound):  # done, released or lost meanwhile: nothing to keep
-                with self._lock:
-                    if self._task is task:
-                        self._task = None
-            except Exception as exc:  # the database hiccups: the next beat tries again
-                log.warning("could not extend the lease of task %s: %s", task.id, exc)
+                tasks = self._tasks
+                due = bool(tasks) and time.monotonic() - self._since >= self.interval
+            for task in tasks if due else ():
+                self._extend(task)
+
+    def _extend(self, task: ClaimedTask) -> None:
+        try:
+            extend_lease(self.store, task.id, self.worker_id, self.lease_seconds)
+        except (Conflict, NotFound):  # done, released or lost meanwhile: nothing to keep
+            with self._lock:
+                self._tasks = tuple(t for t in self._tasks if t is not task)
+        except Exception as exc:  # the database hiccups: the next beat tries again
+            log.warning("could not extend the lease of task %s: %s", task.id, exc)
 
 
 def _handle(store: Store, task: ClaimedTask, worker_id: str, answer: AnswerFn,
@@ -204,3 +212,96 @@ def _record(store: Store, task: ClaimedTask, worker_id: str, result: Answer,
         stats.task_ids.append(task.id)
     except Conflict:
         stats.conflicts += 1  # the lease was lost (expired and re-claimed): nothing stored
+
+
+def run_batch_worker(
+    store: Store,
+    worker_id: str,
+    answer: BatchAnswerFn,
+    *,
+    batch_size: int = 32,
+    worker_kind: str = "llm",
+    roles: Sequence[str] | None = None,
+    project_id: int | None = None,
+    lease_seconds: int = 300,
+    limit: int | None = None,
+    on_done: Callable[[WorkerStats], None] | None = None,
+    retry_db_errors: int = 5,
+) -> WorkerStats:
+    """:func:`run_worker` ``batch_size`` tasks at a time: claim them in one statement, answer
+    them in one call, store the answers in one transaction (failures and the Helper's
+    suggestions one by one, as :func:`run_worker` does). Same guarantees: a killed worker's
+    leases expire and its tasks return; a repeated submit stores nothing twice."""
+    stats = WorkerStats()
+    start = time.perf_counter()
+    db_errors = 0
+    heartbeat = LeaseHeartbeat(store, worker_id, lease_seconds)
+    try:
+        while limit is None or stats.claimed < limit:
+            n = batch_size if limit is None else min(batch_size, limit - stats.claimed)
+            try:
+                tasks = claim_tasks(store, worker_id, n, worker_kind=worker_kind, roles=roles,
+                                    project_id=project_id, lease_seconds=lease_seconds)
+                if not tasks:
+                    break
+                stats.claimed += len(tasks)
+                _handle_batch(store, tasks, worker_id, answer, stats, heartbeat)
+                db_errors = 0
+            except OperationalError:  # as in run_worker: reconnect; leases in flight expire
+                db_errors += 1
+                stats.reconnects += 1
+                if db_errors > retry_db_errors:
+                    raise
+                store.engine.dispose()
+                time.sleep(min(2.0, 0.1 * 2**db_errors))
+            if on_done is not None:
+                on_done(stats)
+    finally:
+        heartbeat.close()
+    stats.seconds = time.perf_counter() - start
+    return stats
+
+
+def _handle_batch(store: Store, tasks: list[ClaimedTask], worker_id: str,
+                  answer: BatchAnswerFn, stats: WorkerStats, heartbeat: LeaseHeartbeat,
+                  retries: int = 5) -> None:
+    try:
+        with heartbeat.holding(*tasks):
+            results = answer(tasks)
+        if len(results) != len(tasks):
+            raise ValueError(f"{len(results)} answers for a batch of {len(tasks)} tasks")
+    except BaseException:
+        for task in tasks:
+            _release_quietly(store, task, worker_id)
+        raise
+    for attempt in range(retries + 1):
+        try:
+            _record_batch(store, list(zip(tasks, results, strict=True)), worker_id, stats)
+            return
+        except OperationalError:  # reconnect and record again: submits are idempotent
+            if attempt == retries:
+                raise
+            stats.reconnects += 1
+            store.engine.dispose()
+            time.sleep(min(2.0, 0.1 * 2**attempt))
+
+
+def _record_batch(store: Store, pairs: list[tuple[ClaimedTask, Answer]], worker_id: str,
+                  stats: WorkerStats) -> None:
+    """The annotations in one transaction; failures and suggestions as :func:`_record` does."""
+    final = [(task.id, result.value, result.provenance) for task, result in pairs
+             if result.suggestion is None and result.failure is None
+             and result.provenance is not None]
+    done = submit_annotations(store, final, worker_id=worker_id) if final else None
+    final_ids = {task_id for task_id, _, _ in final}
+    for task, result in pairs:
+        if done is None or task.id not in final_ids:
+            _record(store, task, worker_id, result, stats)  # a failure or a suggestion
+        elif task.id in done.stored:
+            stats.submitted += 1
+            stats.task_ids.append(task.id)
+        elif task.id in done.conflicts:
+            stats.conflicts += 1  # the lease was lost (expired and re-claimed): nothing stored
+        else:  # the schema refused the value: a failed attempt, as an invalid model output is
+            _record(store, task, worker_id,
+                    Answer(failure=f"invalid value: {done.invalid[task.id]}"), stats)
