@@ -138,7 +138,28 @@ def pilot_sections(result: PilotResult) -> list[Any]:
     overview.add_table(models_table(result))
     if result.models:
         overview.add_image(cost_chart(result), "expected cost per item by threshold")
-    return [head, overview, *[model_section(r) for r in result.models]]
+    extra = [estimator_section(result)] if result.estimators else []
+    return [head, overview, *extra, *[model_section(r) for r in result.models]]
+
+
+def estimator_section(result: PilotResult) -> Any:
+    """The confidence estimators compared per model (``--estimators``)."""
+    from annotate.agreement.report_content import Section
+
+    section = Section("estimators", "Confidence estimators", intro=(
+        "Each estimator's raw signal on the same sample, against the people's majority: ECE "
+        "raw and after a calibrator fitted out of fold (5-fold), and the AUROC of the "
+        "confidence for telling right answers from wrong ones (95% bootstrap interval). An "
+        "interval reaching 0.5 means the confidence carries no information for routing, "
+        "however well calibrated it is."))
+    rows = [{"model": s["model"], "estimator": s["estimator"], "answers": s["answers"],
+             "accuracy": s["accuracy"], "ECE raw": s["ece"],
+             "ECE calibrated (out of fold)": s["ece_calibrated"], "AUROC": s["auroc"],
+             "AUROC low": s["auroc_ci"][0], "AUROC high": s["auroc_ci"][1],
+             "calls": s["calls"], "USD": s["cost_usd"], "verdict": s["verdict"]}
+            for s in result.estimators]
+    section.add_table(pd.DataFrame(rows), "Estimators")
+    return section
 
 
 def model_section(report: ModelReport) -> Any:

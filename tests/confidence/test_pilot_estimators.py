@@ -69,3 +69,19 @@ def test_cli_prints_the_estimator_table_and_refuses_an_unknown_one(
     assert main(["--db", url, "pilot", "p", "--models", MODEL, "--estimators", "vibes",
                  "-o", str(tmp_path / "out")]) == 2
     assert "known estimators are verbalized, logprob, consistency" in capsys.readouterr().err
+
+
+def test_the_html_report_has_the_estimator_table(sqlite_store: Store, tmp_path: Path) -> None:
+    from annotate.pilot.report import write_pilot_files
+
+    make_pilot_project(sqlite_store, right=20, wrong=10)
+    install_fake("fake", responder=respond, price_per_token=PRICE)
+    result = run_pilot(sqlite_store, "p", PilotOptions(
+        costs=Costs(10, 1), models=(MODEL,), sample=30, bootstrap=50,
+        estimators=("verbalized", "logprob")))
+    files = write_pilot_files(sqlite_store, result, tmp_path / "out")
+    html = files.html.read_text(encoding="utf-8")
+    assert "Confidence estimators" in html and "ECE calibrated (out of fold)" in html
+    assert "its confidence carries no information" in html  # the verbalized row's verdict
+    numbers = json.loads(files.json.read_text(encoding="utf-8"))
+    assert [s["estimator"] for s in numbers["estimators"]] == ["verbalized", "logprob"]
