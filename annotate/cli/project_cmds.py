@@ -117,9 +117,8 @@ def project_show(ctx: typer.Context, name: str,
 def policy_show(ctx: typer.Context, name: str,
                 json_out: bool = typer.Option(False, "--json", help="Print JSON only.")) -> None:
     """Print the routing policy stored with the project."""
-    from annotate.projects.catalog import get_project, project_policy
-
     from annotate.pilot.calibrate import calibration_lines
+    from annotate.projects.catalog import get_project, project_policy
 
     with store_from(ctx) as store, store.session() as session:
         project = get_project(session, name)
