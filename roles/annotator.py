@@ -204,3 +204,12 @@ class AnnotatorRole:
         if isinstance(result, RoleFailure):
             return result.as_answer()
         return Answer(value=result.value, provenance=result.provenance(ctx))
+
+    def answer_batch(self, ctx: RoleContext, tasks: list[ClaimedTask]) -> list[Answer]:
+        """A distilled model labels the batch in one call (one batch of embeddings); an LLM
+        answers one task after another."""
+        if not is_distilled(ctx.model):
+            return [self.answer(ctx, task) for task in tasks]
+        results = label_distilled(ctx, [ctx.item(task.item_id).text for task in tasks])
+        return [r.as_answer() if isinstance(r, RoleFailure) else
+                Answer(value=r.value, provenance=r.provenance(ctx)) for r in results]

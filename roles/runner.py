@@ -8,6 +8,11 @@ in hand is released untouched. The worker loop extends a task's lease while its 
 a lease shorter than the model's latency never gets a task paid for twice. Safe to interrupt
 (leases expire and tasks return) and to run on several machines at once against PostgreSQL.
 
+With ``batch_size`` > 1 each worker claims, answers and stores that many tasks at a time
+(:func:`~annotate.queue.worker.run_batch_worker`); a role with an ``answer_batch(ctx, tasks)``
+method answers the batch in one call (the annotator with a distilled model embeds the batch),
+any other role one task after another.
+
 A run tells the truth: a configuration failure (:class:`~annotate.errors.SetupError` from the
 gateway: refused key, unknown model, unreachable server), a worker thread that dies, or a
 SQLite file deleted or replaced under the run stops every worker, releases the tasks they hold
@@ -24,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
@@ -31,7 +37,7 @@ from sqlalchemy.exc import DBAPIError
 from annotate.errors import AnnotateError, BudgetExceeded, SetupError, StoreUnavailable
 from annotate.llm.types import LLMClient
 from annotate.queue.leases import ClaimedTask
-from annotate.queue.worker import Answer, run_worker
+from annotate.queue.worker import Answer, run_batch_worker, run_worker
 from annotate.store.engine import Store
 from annotate.store.models import Task
 from roles.base import ProjectContext, Role, RoleContext
@@ -136,6 +142,7 @@ class _Run:
     lease_seconds: int
     limit: int | None
     on_progress: Callable[[RunStats], None] | None
+    batch_size: int = 1
     handlers: dict[str, Role] = field(default_factory=dict)
     stats: RunStats = field(default_factory=RunStats)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -144,15 +151,17 @@ class _Run:
     errors: list[BaseException] = field(default_factory=list)  # what stopped the run
     claimed: int = 0
 
-    def take_quota(self) -> int | None:
-        """None: no limit; 1: one more task may be claimed; 0: the limit is reached."""
+    def take_quota(self, n: int = 1) -> int | None:
+        """None: no limit; k > 0: k more tasks (at most ``n``) may be claimed; 0: the limit
+        is reached."""
         if self.limit is None:
             return None
         with self.stats.lock:
-            if self.claimed >= self.limit:
+            k = min(n, self.limit - self.claimed)
+            if k <= 0:
                 return 0
-            self.claimed += 1
-            return 1
+            self.claimed += k
+            return k
 
     def answer(self, ctx: RoleContext, task: ClaimedTask) -> Answer:
         if self.stop.is_set():
@@ -169,18 +178,48 @@ class _Run:
             self.on_progress(self.stats)
         return result
 
+    def answer_batch(self, ctx: RoleContext, tasks: list[ClaimedTask]) -> list[Answer]:
+        """The batch's answers: in one call when every task has the same role and the role
+        has ``answer_batch``, else one task after another."""
+        handler = self.handlers[tasks[0].role]
+        batched = getattr(handler, "answer_batch", None)
+        if batched is None or any(t.role != tasks[0].role for t in tasks):
+            return [self.answer(ctx, t) for t in tasks]
+        if self.stop.is_set():
+            raise _Stop
+        self.database.check()
+        try:
+            results: list[Answer] = batched(ctx, tasks)
+        except BudgetExceeded as exc:
+            self.budget_errors.append(exc)
+            self.stop.set()
+            raise _Stop from None
+        for task, result in zip(tasks, results, strict=True):
+            self.stats.record(task.role, result)
+        if self.on_progress is not None:
+            self.on_progress(self.stats)
+        return results
+
+    def drain(self, ctx: RoleContext, quota: int | None) -> Any:
+        """One worker loop over the queue, one task or ``batch_size`` tasks at a time."""
+        common: dict[str, Any] = {"worker_kind": "llm", "roles": list(self.roles),
+                                  "project_id": self.context.project_id,
+                                  "lease_seconds": self.lease_seconds, "limit": quota}
+        if self.batch_size > 1:
+            return run_batch_worker(self.store, ctx.worker_id,
+                                    lambda tasks: self.answer_batch(ctx, tasks),
+                                    batch_size=self.batch_size, **common)
+        return run_worker(self.store, ctx.worker_id, lambda t: self.answer(ctx, t), **common)
+
     def work(self, index: int) -> None:
         ctx = RoleContext(store=self.store, llm=self.llm, project=self.context, model=self.model,
                           worker_id=worker_name(self.model, index))
         try:
             while not self.stop.is_set():
-                quota = self.take_quota()
+                quota = self.take_quota(self.batch_size)
                 if quota == 0:
                     return
-                result = run_worker(self.store, ctx.worker_id, lambda t: self.answer(ctx, t),
-                                    worker_kind="llm", roles=list(self.roles),
-                                    project_id=self.context.project_id,
-                                    lease_seconds=self.lease_seconds, limit=quota)
+                result = self.drain(ctx, quota)
                 with self.stats.lock:
                     self.stats.conflicts += result.conflicts
                 if result.claimed == 0:
@@ -259,14 +298,16 @@ def run_project(
     limit: int | None = None,
     lease_seconds: int | None = None,
     on_progress: Callable[[RunStats], None] | None = None,
+    batch_size: int = 1,
 ) -> RunStats:
     """Work the project's LLM tasks for ``roles`` (default: every registered role) until none
-    are left (or ``limit``)."""
+    are left (or ``limit``), ``batch_size`` tasks per claim."""
     roles = tuple(roles) if roles is not None else role_names()
     context = ProjectContext.load(store, project)
     run = _Run(store=store, llm=llm, context=context, model=model, roles=roles,
                lease_seconds=lease_seconds or context.policy.lease_seconds, limit=limit,
-               on_progress=on_progress, handlers={name: load_role(name) for name in roles},
+               on_progress=on_progress, batch_size=max(1, batch_size),
+               handlers={name: load_role(name) for name in roles},
                database=DatabaseFile.of(store))
     start = time.perf_counter()
     finished = [threading.Event() for _ in range(workers)]

@@ -31,6 +31,9 @@ def run(
                                    "{roles}. Default: all."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, max=64,
                                 help="Worker threads (requests in flight)."),
+    batch: int = typer.Option(1, "--batch", min=1, max=1024,
+                              help="Tasks each worker claims, answers and stores at a time (a "
+                              "distilled model labels them in one call)."),
     limit: int = typer.Option(None, "--limit", "-n", min=1, help="Stop after N tasks."),
     lease_seconds: int = typer.Option(None, "--lease-seconds", min=1, max=MAX_LEASE_SECONDS,
                                       help="Lease length (default: the project's policy)."),
@@ -69,7 +72,7 @@ def run(
 
             stats = run_project(store, name, gateway, model=model, roles=roles,
                                 workers=workers, limit=limit, lease_seconds=lease_seconds,
-                                on_progress=on_progress)
+                                on_progress=on_progress, batch_size=batch)
         totals = ledger_totals(store, project_id)
         tasks = task_counts(store, project_id, roles)
         people = _open_human_tasks(store, project_id)
