@@ -99,6 +99,7 @@ def sidebar(store: Store) -> None:
 
 def _choose_project(store: Store) -> None:
     _leave_task(store)
+    state.ask_to_blur()  # keys go to the page again, not into the project box
     state.set_project_id(state.get_widget("sidebar", "project"))
     st.query_params["project"] = str(state.project_id())
 
@@ -124,6 +125,9 @@ def main() -> None:
     sidebar(store)
     if page.title != WORKSPACE and state.work() is not None:
         _leave_task(store)
+    if state.pop_blur():
+        st.html("<script>document.activeElement && document.activeElement.blur()</script>",
+                unsafe_allow_javascript=True, width=1)
     state.show_flash()
     token = state.pop_token()
     if token:

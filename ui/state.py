@@ -237,6 +237,16 @@ def started_at(name: str) -> float:
     return float(st.session_state[key])
 
 
+def ask_to_blur() -> None:
+    """Take the keyboard focus off the widget just used (e.g. the sidebar's project box), on
+    the next run, so keys go to the page's shortcuts."""
+    st.session_state["blur"] = True
+
+
+def pop_blur() -> bool:
+    return bool(st.session_state.pop("blur", False))
+
+
 def tick(name: str) -> None:
     """Count one more run of something (e.g. the workspace drawing its submit gate)."""
     st.session_state[f"ticks:{name}"] = ticks(name) + 1

@@ -8,8 +8,11 @@ that reaches the Submit button stores an answer:
   the next item before it has been on screen for the policy's ``submit_delay_ms``);
 - Enter held down (auto-repeat) stores one answer; released and pressed again once the next
   item has been on screen long enough, it stores the next one (the gate lets work through);
-- with ``submit_delay_ms: 0`` (the gate off) the same double press stores two answers: the
-  control that shows the first test can fail.
+- Enter pressed the moment the next item is drawn is held back, and with
+  ``submit_delay_ms: 0`` (the gate off) that same press stores a second answer: the control
+  that shows these tests can fail;
+- after choosing a project in the sidebar, number keys choose labels (the project box gives
+  the keyboard back).
 """
 
 from __future__ import annotations
@@ -92,14 +95,14 @@ def _answers(db: str, project_id: int) -> list[Annotation]:
         store.dispose()
 
 
-def _open_workspace(page: Any, ui: Ui, project: str) -> None:
+def _open_workspace(page: Any, ui: Ui, project: str, ready: str = "Suggestion") -> None:
     from playwright.sync_api import expect
 
     page.goto(f"{ui.url}/?project={ui.projects[project]}")
     box = page.get_by_label("Personal token", exact=True).and_(page.locator("input"))
     box.fill(ui.tokens["ann"])
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("Suggestion", exact=False).first).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(ready, exact=False).first).to_be_visible(timeout=30_000)
     _settled(page)
 
 
@@ -171,15 +174,64 @@ def test_a_held_enter_answers_once_and_a_new_press_answers_the_next(ui: Ui) -> N
     assert len(_answers(ui.db, pid)) == 2
 
 
-def test_without_the_gate_a_double_enter_stores_two_answers(ui: Ui) -> None:
+def _enter_as_the_next_item_appears(page: Any) -> None:
+    """Enter, then Enter again the moment the gate script of the next task has run (the
+    next item is drawn above it)."""
+    first = page.locator("[data-annotate-gate]").get_attribute("data-annotate-gate")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "(t) => { const m = document.querySelector('[data-annotate-gate]');"
+        " return m && m.getAttribute('data-annotate-gate') !== t; }", arg=first,
+        timeout=15_000, polling=5)
+    page.keyboard.press("Enter")
+
+
+@pytest.mark.parametrize(("project", "stored"), [("sentiment", 1), ("ungated", 2)])
+def test_enter_as_the_next_item_appears_is_held_back_unless_the_gate_is_off(
+        ui: Ui, project: str, stored: int) -> None:
     from playwright.sync_api import sync_playwright
 
-    pid = ui.projects["ungated"]
+    pid = ui.projects[project]
     with sync_playwright() as p:
         browser = _browser(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        _open_workspace(page, ui, "ungated")
-        _double_enter(page)
-        _wait_for(ui.db, pid, 2)
+        _open_workspace(page, ui, project)
+        _enter_as_the_next_item_appears(page)
+        _wait_for(ui.db, pid, stored)
+        page.wait_for_timeout(3000)  # time for one more answer to arrive, if one would
         browser.close()
-    assert len(_answers(ui.db, pid)) == 2
+    assert len(_answers(ui.db, pid)) == stored
+
+
+def test_after_choosing_a_project_number_keys_choose_labels(ui: Ui) -> None:
+    """Keys go to the page, not into the sidebar's project box just used."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        _open_workspace(page, ui, "pairs", "Explain what a lease is")  # another project
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_test_id("stSelectbox").click()
+        page.get_by_role("option", name="sentiment · classification").click()
+        expect(page.get_by_text("Suggestion", exact=False).first).to_be_visible(
+            timeout=30_000)
+        page.wait_for_function(
+            "!document.querySelector('[data-testid=\"stStatusWidget\"]')"
+            " && document.activeElement === document.body", timeout=30_000)
+        neutral = page.get_by_role("button", name="neutral")
+        # a key pressed while Streamlit re-attaches its shortcut handlers can be lost (as in
+        # test_browser.py): press again, up to three times, with no click on the page
+        for _ in range(3):
+            page.wait_for_timeout(1000)
+            page.keyboard.press("3")
+            try:
+                expect(neutral).to_have_attribute("data-testid", "stBaseButton-primary",
+                                                  timeout=3_000)
+                break
+            except AssertionError:
+                continue
+        expect(neutral).to_have_attribute("data-testid", "stBaseButton-primary")
+        box = sidebar.get_by_test_id("stSelectbox").locator("input")
+        assert "3" not in (box.input_value() or "")
+        browser.close()

@@ -19,13 +19,8 @@ from annotate.projects.catalog import create_project
 from annotate.projects.policy import RoutingPolicy, parse_policy
 from annotate.queue.routing import PlannedItem, plan_initial_tasks
 from annotate.services.people import grant
-from annotate.services.workspace import (
-    item_context,
-    my_progress,
-    open_next_task,
-    queue_overview,
-    submit_answer,
-)
+from annotate.services.progress import my_progress, queue_overview
+from annotate.services.workspace import item_context, open_next_task, submit_answer
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item, Project, Task, utcnow
 from tests.ui.conftest import UiDb, button, sign_in, texts

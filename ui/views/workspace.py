@@ -26,70 +26,28 @@ import streamlit as st
 
 from annotate.errors import AnnotateError, Conflict, InvalidInput
 from annotate.projects.catalog import project_policy
-from annotate.services.workspace import (
-    WorkView,
+from annotate.services.progress import (
     items_left,
-    keep_alive,
-    load_view,
     my_answers_so_far,
-    my_recent_answers,
-    open_next_task,
     progress_of,
     queue_overview,
+)
+from annotate.services.workspace import (
+    WorkView,
+    keep_alive,
+    load_view,
+    my_recent_answers,
+    open_next_task,
     skip_task,
     submit_answer,
     undo_submit,
 )
 from annotate.store.engine import Store
 from annotate.store.models import Project
-from ui import access, answer_widgets, context, display, state
+from ui import access, answer_widgets, context, display, state, submit_gate
 from ui.answer_widgets import AnswerForm
 from ui.answers import plain_markdown, short
 from ui.resources import get_store
-
-SUBMIT_KEY = "ws-submit"  # its container gets the class st-key-ws-submit (the gate finds it)
-# The submit gate, run in the page on every run of the workspace (a new body each time):
-# the clock of an item starts when a new task id is drawn; until the delay has passed, or
-# while the Enter that was down when the item appeared is still held (auto-repeat), Enter
-# and clicks on Submit are swallowed before Streamlit's shortcut handler sees them. After a
-# submit goes out nothing more is let through until the next run draws the page (at most
-# 3 s). Measured in Chromium: Enter twice 150 ms apart stored one answer, not two.
-GATE_JS = """<span data-annotate-gate="__TASK__" style="font-size:0.8rem;opacity:0.7"></span>
-<script>(() => {
-  const g = window.__annotateGate || (window.__annotateGate = {task: null, shownAt: 0,
-    delay: 0, held: false, mustRelease: false, pendingUntil: 0, ignored: 0});
-  const now = performance.now();
-  if (g.task !== "__TASK__") { g.task = "__TASK__"; g.shownAt = now; g.mustRelease = g.held; }
-  g.delay = __DELAY__; g.pendingUntil = 0;
-  if (g.installed) return;
-  g.installed = true;
-  const mark = () => document.querySelector("[data-annotate-gate]");
-  const editable = (t) => t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"]
-    .includes(t.tagName));
-  const blocked = () => { const t = performance.now();
-    return t < g.pendingUntil || t - g.shownAt < g.delay || g.mustRelease; };
-  const hold = (e) => { e.stopImmediatePropagation(); e.preventDefault(); g.ignored += 1;
-    const m = mark(); if (m) { m.textContent = "Held back: the item has just appeared.";
-      setTimeout(() => { m.textContent = ""; }, 1200); } };
-  window.addEventListener("keydown", (e) => {
-    if (e.key !== "Enter") return;
-    const repeat = e.repeat || g.held;
-    g.held = true;
-    if (!mark() || g.delay <= 0 || editable(e.target) || e.ctrlKey || e.metaKey || e.altKey)
-      return;
-    if (repeat || blocked()) { hold(e); return; }
-    g.pendingUntil = performance.now() + 3000;
-  }, true);
-  window.addEventListener("keyup", (e) => {
-    if (e.key === "Enter") { g.held = false; g.mustRelease = false; } }, true);
-  window.addEventListener("blur", () => { g.held = false; g.mustRelease = false; });
-  window.addEventListener("click", (e) => {
-    const button = e.target instanceof Element && e.target.closest(".st-key-__KEY__");
-    if (!button || !mark() || g.delay <= 0) return;
-    if (blocked()) { hold(e); return; }
-    g.pendingUntil = performance.now() + 3000;
-  }, true);
-})();</script>"""
 
 PRESENCE_SECONDS = 30  # how far ahead a task on an open page is leased
 HEARTBEAT_SECONDS = 10  # how often the open page extends it (three beats per lease)
@@ -215,16 +173,6 @@ def _accept(form: AnswerForm, value: dict[str, object]) -> None:
     answer_widgets.seed(form, dict(value))
 
 
-def _submit_gate(view: WorkView) -> None:
-    """The browser-side gate against an accidental submit (see GATE_JS); a new body on every
-    run, so the page script runs again and knows the run finished."""
-    body = (GATE_JS.replace("__TASK__", str(int(view.task_id)))
-            .replace("__DELAY__", str(int(view.submit_delay_ms)))
-            .replace("__KEY__", SUBMIT_KEY))
-    state.tick("gate")
-    st.html(f"{body}<!-- run {state.ticks('gate')} -->", unsafe_allow_javascript=True)
-
-
 @st.fragment(run_every=HEARTBEAT_SECONDS)
 def _heartbeat(store: Store, person: str) -> None:
     """While the page is open (the browser runs this), keep the task on screen leased; a
@@ -249,7 +197,8 @@ def _actions(store: Store, person: str, view: WorkView | None) -> None:
         if view is not None:
             label = "Commit my answer" if view.hides_suggestion else "Submit"
             st.button(label, type="primary", shortcut="Enter", on_click=_submit,
-                      args=(store, person), icon=":material/check:", key=SUBMIT_KEY)
+                      args=(store, person), icon=":material/check:",
+                      key=submit_gate.SUBMIT_KEY)
             st.button("Skip", shortcut="S", on_click=_skip, args=(store, person),
                       icon=":material/skip_next:")
         st.button("Undo last", shortcut="U", on_click=_undo, args=(store, person),
@@ -365,7 +314,7 @@ def render() -> None:
         st.caption(f"Your first answer: **{plain_markdown(short(view.kind, view.blind_answer))}**. "
                    "Keep it or revise it, then submit.")
     answer_widgets.render(form)
-    _submit_gate(view)
+    submit_gate.draw(view.task_id, view.submit_delay_ms)
     _actions(store, who.name, view)
     _heartbeat(store, who.name)
     st.caption(KEYS_HINT)
