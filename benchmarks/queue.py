@@ -9,6 +9,11 @@ statement, submit their answers in one transaction) beside a raw batched loop (o
 leases N tasks, one transaction inserts N annotations and completes the N tasks), same data.
 
     .venv/bin/python benchmarks/queue.py [--tasks 2000] [--backends sqlite,postgres] [--batch 32]
+
+``--distilled N``: the distilled annotator (a model trained on the 40 toy items of
+tests/distill) labels N items through the queue (`run_project(batch_size=--batch)`, the path
+of `annotate run --model distilled:NAME --batch B`) beside the same model labelling the same
+texts in batches of the same size with no queue at all (`model.predict`). Goal: >= 0.7x.
 """
 
 from __future__ import annotations
@@ -230,6 +235,57 @@ def measure(backend: str, workers: int, tasks: int, folder: Path, batch: int,
     return result
 
 
+def measure_distilled(backend: str, items: int, batch: int, folder: Path) -> dict[str, float]:
+    """Items/s of the distilled annotator on the queue and of its bare batched predict."""
+    from annotate.distill.train import distill_project
+    from annotate.io.importing.importer import import_file
+    from annotate.kinds.schema import LabelSchema
+    from annotate.llm.client import make_client
+    from annotate.projects.catalog import create_project
+    from annotate.projects.policy import RoutingPolicy
+    from annotate.queue.routing import PlannedItem, plan_initial_tasks
+    from annotate.store.engine import open_store
+    from annotate.store.models import Item
+    from roles.distilled import load_distilled
+    from roles.runner import run_project
+    from tests.dbs import scratch_database
+    from tests.distill.conftest import TOY, write_labels
+
+    os.environ["ANNOTATE_MODELS_DIR"] = str(folder / "models")
+    schema = LabelSchema(kind="classification", labels=["sports", "cooking"])
+    policy = RoutingPolicy(human_annotations=0, llm_annotations=1)
+    texts = [f"{TOY[i % len(TOY)][1]} ({i})" for i in range(items)]
+    with scratch_database(backend, folder, "annotate_bench") as url:
+        if url is None:
+            raise SystemExit(f"{backend}: no server on 127.0.0.1:5432")
+        store = open_store(url)
+        with store.session() as session:
+            create_project(session, "toy", schema, policy=policy)
+        import_file(store, "toy", write_labels(folder / "toy.csv", TOY))
+        distill_project(store, "toy")
+        model = load_distilled("distilled:toy")
+        model.predict(texts[:batch])  # warm: the embedding model is loaded and run once
+        start = time.perf_counter()
+        for i in range(0, items, batch):
+            model.predict(texts[i:i + batch])
+        bare = items / (time.perf_counter() - start)
+        with store.session() as session:
+            project = create_project(session, "bench", schema, policy=policy)
+            rows = [Item(project_id=project.id, external_id=f"b{i}", text=t)
+                    for i, t in enumerate(texts)]
+            session.add_all(rows)
+            session.flush()
+            plan_initial_tasks(session, project, policy,
+                               [PlannedItem(it.id, it.external_id) for it in rows])
+            pid = project.id
+        start = time.perf_counter()
+        stats = run_project(store, "bench", make_client(store, pid, "distilled:toy"),
+                            model="distilled:toy", roles=("annotator",), batch_size=batch)
+        queued = stats.done / (time.perf_counter() - start)
+        store.dispose()
+    return {"queue": queued, "bare": bare, "ratio": queued / bare, "done": stats.done}
+
+
 def _print(backend: str, workers: int, batch: int, r: dict[str, float]) -> None:
     if "ratio" in r:
         print(f"{backend:9s} {workers} worker(s): platform {r['platform']:7.0f} tasks/s, "
@@ -249,6 +305,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32, help="tasks per batch (batch modes)")
     parser.add_argument("--modes", default=",".join(MODES),
                         help="which of raw,platform,raw-batch,batch to run")
+    parser.add_argument("--distilled", type=int, metavar="ITEMS",
+                        help="measure the distilled annotator on ITEMS items instead")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--worker", choices=list(MODES), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -264,6 +322,14 @@ def main() -> None:
             run(args.url, args.id, args.batch)
         return
     rows = []
+    if args.distilled:
+        with tempfile.TemporaryDirectory() as tmp:
+            for backend in args.backends.split(","):
+                r = measure_distilled(backend, args.distilled, args.batch, Path(tmp))
+                print(f"{backend:9s} distilled annotator, {args.distilled} items, batches of "
+                      f"{args.batch}: queue {r['queue']:6.0f} items/s, bare predict "
+                      f"{r['bare']:6.0f} items/s, ratio {r['ratio']:.2f}x", flush=True)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
             for workers in (int(w) for w in args.workers.split(",")):
