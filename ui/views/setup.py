@@ -3,6 +3,7 @@ shown with its line), set the routing policy, export."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import streamlit as st
@@ -97,9 +98,22 @@ def _field_input(name: str, info: Any, current: Any) -> Any:
     if isinstance(current, float):
         return st.number_input(label, value=current, step=0.05, help=help_text,
                                key=f"pol:{name}")
+    if isinstance(current, dict | list):
+        return _json_input(label, help_text, name, current)
     text = st.text_input(label, "" if current is None else str(current), help=help_text,
                          key=f"pol:{name}")
     return text or None
+
+
+def _json_input(label: str, help_text: str | None, name: str, current: Any) -> Any:
+    """A mapping or a list, edited as JSON; text that is not JSON goes to the policy's own
+    validation, which says what is wrong with it (or reads it, as `context_fields` does)."""
+    raw = st.text_input(label, json.dumps(current, ensure_ascii=False), help=help_text,
+                        key=f"pol:{name}")
+    try:
+        return json.loads(raw) if raw.strip() else type(current)()
+    except json.JSONDecodeError:
+        return raw
 
 
 def _policy(store: Store, project: Project) -> None:
