@@ -73,10 +73,8 @@ class Provenance:
     confidence_raw: float | None = None  # the estimator's signal before calibration
 
 
-@functools.lru_cache(maxsize=64)
-def _claim_sql(dialect: str, human: bool, by_roles: bool, by_project: bool,
-               excluding: bool) -> TextClause:
-    """The one atomic claim statement, built once per shape and reused (the hot path)."""
+def _claimable(by_roles: bool, by_project: bool) -> list[str]:
+    """The conditions a task must meet to be claimed, for the single and the batched claim."""
     conds = [
         "t.worker_kind = :kind",
         "(t.status = 'pending' OR (t.status = 'leased' AND t.lease_expires_at < :now))",
@@ -87,6 +85,14 @@ def _claim_sql(dialect: str, human: bool, by_roles: bool, by_project: bool,
         conds.append("t.role IN :roles")
     if by_project:
         conds.append("t.project_id = :project")
+    return conds
+
+
+@functools.lru_cache(maxsize=64)
+def _claim_sql(dialect: str, human: bool, by_roles: bool, by_project: bool,
+               excluding: bool) -> TextClause:
+    """The one atomic claim statement, built once per shape and reused (the hot path)."""
+    conds = _claimable(by_roles, by_project)
     if excluding:
         conds.append("t.id NOT IN :exclude")
     if human:  # one person never fills two slots of the same item
@@ -166,16 +172,7 @@ def claim_next_task(
 @functools.lru_cache(maxsize=32)
 def _claim_batch_sql(dialect: str, by_roles: bool, by_project: bool) -> TextClause:
     """Lease up to ``:n`` machine tasks in one statement (built once per shape)."""
-    conds = [
-        "t.worker_kind = :kind",
-        "(t.status = 'pending' OR (t.status = 'leased' AND t.lease_expires_at < :now))",
-        "t.attempts < t.max_attempts",
-        "(t.assignee IS NULL OR t.assignee = :worker)",
-    ]
-    if by_roles:
-        conds.append("t.role IN :roles")
-    if by_project:
-        conds.append("t.project_id = :project")
+    conds = _claimable(by_roles, by_project)
     pick = ("SELECT t.id FROM tasks t WHERE " + " AND ".join(conds)
             + " ORDER BY t.priority DESC, t.id LIMIT :n")
     sets = ("status = 'leased', lease_owner = :worker, lease_expires_at = :expires, "

@@ -97,21 +97,27 @@ def run_worker(
                 stats.claimed += 1
                 _handle(store, task, worker_id, answer, stats, heartbeat)
                 db_errors = 0
-            except OperationalError:
-                # The connection dropped (server restart, killed backend): reconnect and go
-                # on; the lease of whatever was in flight expires and the task returns.
-                db_errors += 1
-                stats.reconnects += 1
-                if db_errors > retry_db_errors:
-                    raise
-                store.engine.dispose()
-                time.sleep(min(2.0, 0.1 * 2**db_errors))
+            except OperationalError as exc:
+                db_errors = _reconnect(store, stats, db_errors + 1, retry_db_errors, exc)
             if on_done is not None:
                 on_done(stats)
     finally:
         heartbeat.close()
     stats.seconds = time.perf_counter() - start
     return stats
+
+
+def _reconnect(store: Store, stats: WorkerStats, db_errors: int, retries: int,
+               error: OperationalError) -> int:
+    """The connection dropped (server restart, killed backend): reconnect and go on, or raise
+    ``error`` after ``retries`` in a row; the lease of whatever was in flight expires
+    and its task returns."""
+    stats.reconnects += 1
+    if db_errors > retries:
+        raise error
+    store.engine.dispose()
+    time.sleep(min(2.0, 0.1 * 2**db_errors))
+    return db_errors
 
 
 class LeaseHeartbeat:
@@ -247,13 +253,8 @@ def run_batch_worker(
                 stats.claimed += len(tasks)
                 _handle_batch(store, tasks, worker_id, answer, stats, heartbeat)
                 db_errors = 0
-            except OperationalError:  # as in run_worker: reconnect; leases in flight expire
-                db_errors += 1
-                stats.reconnects += 1
-                if db_errors > retry_db_errors:
-                    raise
-                store.engine.dispose()
-                time.sleep(min(2.0, 0.1 * 2**db_errors))
+            except OperationalError as exc:
+                db_errors = _reconnect(store, stats, db_errors + 1, retry_db_errors, exc)
             if on_done is not None:
                 on_done(stats)
     finally:
