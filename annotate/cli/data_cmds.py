@@ -99,6 +99,9 @@ def export_cmd(
     if output != STDOUT:
         console.print(f"wrote {result.items:,} items with {result.annotations:,} annotations "
                       f"to {escape(output)}", highlight=False)
+    if result.cannot_carry:  # on stderr, so a piped export stays clean
+        console.print(escape(f"{fmt} cannot carry: {'; '.join(result.cannot_carry)}"),
+                      highlight=False)
 
 
 def _reader_names() -> Sequence[str]:

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from annotate.errors import InvalidInput, SetupError
 from annotate.kinds.registry import kind_of_value, label_of
 from annotate.outfile import safe_output
-from annotate.projects.catalog import get_project
+from annotate.projects.catalog import get_project, project_schema
 from annotate.store.models import Annotation, Item, Project
 
 BATCH = 1000
@@ -79,6 +79,7 @@ class ExportResult:
     format: str
     items: int
     annotations: int
+    cannot_carry: tuple[str, ...] = ()  # what the format could not hold, for one closing line
 
 
 def iter_export_items(session: Session, project: Project) -> Iterator[dict[str, Any]]:
@@ -160,7 +161,13 @@ def flat_rows(item: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 class Exporter(Protocol):
-    """Writes exported items to an open stream (text, or bytes when ``binary``)."""
+    """Writes exported items to an open stream (text, or bytes when ``binary``).
+
+    Optional members: ``for_schema(schema) -> Exporter``, called once per export, returns the
+    exporter to use for a project of that schema (formats whose layout depends on the kind or
+    labels); after ``write``, ``cannot_carry`` (a list of short phrases) says what the format
+    could not hold, shown in one line at the end of the export.
+    """
 
     binary: bool
 
@@ -281,6 +288,9 @@ def export_project(session: Session, project: Project | str, fmt: str,
     exporter = load_exporter(fmt)
     if isinstance(project, str):
         project = get_project(session, project)
+    bind = getattr(exporter, "for_schema", None)
+    if bind is not None:
+        exporter = bind(project_schema(project))
     counts = {"items": 0, "annotations": 0}
 
     def counted() -> Iterator[dict[str, Any]]:
@@ -291,7 +301,8 @@ def export_project(session: Session, project: Project | str, fmt: str,
 
     with _opened(out, exporter.binary, fmt, force) as stream:
         exporter.write(counted(), stream)
-    return ExportResult(format=fmt, items=counts["items"], annotations=counts["annotations"])
+    return ExportResult(format=fmt, items=counts["items"], annotations=counts["annotations"],
+                        cannot_carry=tuple(getattr(exporter, "cannot_carry", ())))
 
 
 @contextmanager
