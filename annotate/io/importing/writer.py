@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from annotate.errors import InvalidInput
 from annotate.io.importing.records import AnnotationDraft, ItemRecord, RowError
+from annotate.io.importing.schema_extension import widened
 from annotate.kinds.schema import LabelSchema, validate_value
 from annotate.projects.policy import RoutingPolicy
 from annotate.queue.leases import _provenance_columns
@@ -55,10 +56,13 @@ class BatchWriter:
 
     def __init__(self, session: Session, project: Project, schema: LabelSchema,
                  policy: RoutingPolicy, *, plan_tasks: bool = True, batch_size: int = 2000,
-                 on_progress: Callable[[int], None] | None = None) -> None:
+                 on_progress: Callable[[int], None] | None = None,
+                 extend_schema: bool = False) -> None:
         self.session = session
         self.project = project
         self.schema = schema
+        self.extend_schema = extend_schema
+        self.labels_added: list[str] = []  # by extend_schema, in the order first met
         self.policy = policy
         self.plan_tasks = plan_tasks
         self.batch_size = batch_size
@@ -101,7 +105,12 @@ class BatchWriter:
         try:
             return validate_value(self.schema, draft.value, record.text)
         except InvalidInput as exc:
-            raise RowError(draft.line, f"{draft.provenance.annotator_id}: {exc}") from None
+            wider = widened(self.schema, draft.value, record.text) if self.extend_schema else None
+            if wider is None:
+                raise RowError(draft.line, f"{draft.provenance.annotator_id}: {exc}") from None
+        self.labels_added += [label for label in wider.labels if label not in self.schema.labels]
+        self.schema = wider
+        return validate_value(wider, draft.value, record.text)
 
     def flush(self) -> None:
         pending, self._pending = self._pending, []
