@@ -96,8 +96,16 @@ def sign_out(store: Store) -> None:
 
 
 def write_cookie() -> None:
-    """Hand a new session id to the browser, or clear it after sign-out (once per change)."""
+    """Hand a new session id to the browser, or clear it after sign-out.
+
+    A new id is handed again on every run of this tab until the browser sent it with its
+    connection: a run that is cut short by the next one (a click, a rerun) may never mount
+    the script, and a reload would then start signed out. The element stays the same
+    between runs, so the browser runs the script once."""
     value = state.pop_cookie_to_write()
+    sid = state.session_id()
+    if value is None and sid and _cookie() != sid:
+        value = sid
     if value is None:
         return
     age = SESSION_HOURS * 3600 if value else 0

@@ -111,6 +111,9 @@ def _sign_in(page: Any, ui: Ui, who: str, path: str = "") -> None:
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_test_id("stSidebar").get_by_text("Signed in as")).to_be_visible(
         timeout=20_000)
+    # The session cookie is written by a script the sign-in run renders; a full page load
+    # (page.goto) before it ran would start signed out. Wait for it as a person would.
+    page.wait_for_function("document.cookie.includes('annotate_session=ses_')", timeout=20_000)
 
 
 def _settled(page: Any) -> None:
