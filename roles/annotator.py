@@ -37,6 +37,7 @@ from roles.confidence import (
     verbalized,
 )
 from roles.distilled import Predicted, is_distilled, label_distilled
+from roles.stages import for_task, stage_models
 
 REASON = {"type": "string", "maxLength": 100}
 # An integer percentage: llama.cpp's grammars enforce integer ranges but not number bounds.
@@ -199,6 +200,7 @@ class AnnotatorRole:
     wants = RoleWants(Stage.FIRST_PASS, "llm_annotations", counts_imported=True)
 
     def answer(self, ctx: RoleContext, task: ClaimedTask) -> Answer:
+        ctx = for_task(ctx, task)  # a cascade stage's task: that stage's annotator answers
         item = ctx.item(task.item_id)
         result = label_text(ctx, item.text, item.data or {}, item.meta or {}, Attempt.of(task))
         if isinstance(result, RoleFailure):
@@ -206,10 +208,19 @@ class AnnotatorRole:
         return Answer(value=result.value, provenance=result.provenance(ctx))
 
     def answer_batch(self, ctx: RoleContext, tasks: list[ClaimedTask]) -> list[Answer]:
-        """A distilled model labels the batch in one call (one batch of embeddings); an LLM
-        answers one task after another."""
-        if not is_distilled(ctx.model):
-            return [self.answer(ctx, task) for task in tasks]
-        results = label_distilled(ctx, [ctx.item(task.item_id).text for task in tasks])
-        return [r.as_answer() if isinstance(r, RoleFailure) else
-                Answer(value=r.value, provenance=r.provenance(ctx)) for r in results]
+        """A distilled model labels its tasks of the batch in one call (one batch of
+        embeddings); an LLM answers one task after another. In a cascade each task is
+        answered by its stage's annotator."""
+        models = stage_models(ctx, tasks)
+        answers: dict[int, Answer] = {}
+        for model in dict.fromkeys(models.values()):
+            mine = [task for task in tasks if models[task.id] == model]
+            stage_ctx = ctx if model == ctx.model else dataclasses.replace(ctx, model=model)
+            if not is_distilled(model):
+                answers.update((t.id, self.answer(stage_ctx, t)) for t in mine)
+                continue
+            results = label_distilled(stage_ctx, [ctx.item(t.item_id).text for t in mine])
+            answers.update((t.id, r.as_answer() if isinstance(r, RoleFailure) else
+                            Answer(value=r.value, provenance=r.provenance(stage_ctx)))
+                           for t, r in zip(mine, results, strict=True))
+        return [answers[task.id] for task in tasks]

@@ -147,8 +147,10 @@ def policy_set(ctx: typer.Context, name: str,
     from annotate.projects.catalog import get_project
     from annotate.projects.policy import load_policy
     from annotate.queue.reconcile import set_policy
+    from roles.stages import check_cascade
 
     policy = load_policy(path)
+    check_cascade(policy)  # unknown annotators: one line before anything changes
     with store_from(ctx) as store, store.session() as session:
         change = set_policy(session, get_project(session, name), policy, dry_run=dry_run)
     if json_out:

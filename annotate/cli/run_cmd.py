@@ -43,21 +43,26 @@ def run(
 ) -> None:
     """Run the LLM roles on the project's queue until no LLM task is left."""
     from annotate.llm.client import make_client
-    from annotate.projects.catalog import get_project
+    from annotate.projects.catalog import get_project, project_policy
     from roles.registry import install_routing
     from roles.runner import ledger_totals, run_project, task_counts
+    from roles.stages import prepare_cascade
 
     install_routing()  # the answers' follow-up tasks go to the registered roles
     roles = _roles(role, model)
     progress = RunProgress(ctx)
     with store_from(ctx) as store:
         with store.session() as session:
-            project_id = get_project(session, name).id
+            project = get_project(session, name)
+            project_id, policy = project.id, project_policy(project)
         if model != "dry-run":
             progress.phase(f"checking {model}")
         gateway = make_client(store, project_id, model, workers=workers, threads=threads,
                               reservation_ttl_s=settings_of(ctx).reservation_ttl_s)
         load_embedded_model(model, progress)
+        if "annotator" in roles:  # a cascade: each stage's annotator answers its tasks
+            for stage_model in prepare_cascade(policy):
+                load_embedded_model(stage_model, progress)
         total = task_counts(store, project_id, roles)
         open_tasks = total.get("pending", 0) + total.get("leased", 0)
         progress.phase(f"running roles ({', '.join(roles)}) with {model} on {open_tasks} "

@@ -13,7 +13,14 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from annotate.errors import InvalidInput
 from annotate.kinds.optional import default_policy_overrides
@@ -26,6 +33,39 @@ Estimator = Literal["verbalized", "logprob", "consistency"]
 the probability of its decision from token log-probabilities (``logprob``), or the share of
 sampled answers that agree (``consistency``). A distilled model always gives its own
 predicted probability (``distilled``)."""
+
+
+MAX_STAGES = 6
+DISTILLED_PREFIX = "distilled:"
+
+
+class CascadeStage(BaseModel):
+    """One stage of a cascade: an annotator (``distilled:NAME`` or a model string) and the
+    (calibrated) confidence at which its answer stands; below it the item moves on."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+    annotator: str = Field(min_length=1, max_length=200,
+                           description="distilled:NAME or a model string (local/smollm2, "
+                           "openai/gpt-4o-mini, ...)")
+    threshold: float = Field(ge=0, le=1, description="its answer stands at this confidence or "
+                             "above; below it the item goes to the next stage (or to people)")
+
+    @field_validator("annotator")
+    @classmethod
+    def _annotator_name(cls, value: str) -> str:
+        if not value.isprintable() or any(c.isspace() for c in value):
+            raise ValueError("must be distilled:NAME or a model string, without spaces")
+        if value.startswith(DISTILLED_PREFIX) and not value.removeprefix(DISTILLED_PREFIX):
+            raise ValueError("a distilled annotator needs a name: distilled:NAME")
+        return value
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _threshold_not_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not true/false")
+        return value
 
 
 class RoutingPolicy(BaseModel):
@@ -132,6 +172,32 @@ class RoutingPolicy(BaseModel):
             raise ValueError("must be a number, not true/false")
         return value
 
+    cascade: list[CascadeStage] = Field(
+        default_factory=list, max_length=MAX_STAGES,
+        description="annotators tried in order, each with its threshold: an item moves on "
+        "only while the last answer is below its stage's threshold, then to people "
+        "(empty: no cascade)")
+
+    @model_validator(mode="after")
+    def _cascade_alone(self) -> RoutingPolicy:
+        """A cascade is the whole LLM-first plan: one answer per stage, its own thresholds."""
+        if not self.cascade:
+            return self
+        names = [s.annotator for s in self.cascade]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"cascade: {repeated[0]} is listed twice")
+        clashes = [("llm_annotations", self.llm_annotations != 1,
+                    "must be 1 with a cascade (one answer per stage)"),
+                   ("human_below_confidence", self.human_below_confidence is not None,
+                    "must be unset with a cascade (the last stage's threshold says it)"),
+                   ("helper_first", self.helper_first,
+                    "must be false with a cascade (people come after the last stage)")]
+        for name, clash, message in clashes:
+            if clash:
+                raise ValueError(f"{name} {message}")
+        return self
+
     def estimator_for(self, model: str) -> Estimator:
         """The confidence estimator the annotator uses with ``model``."""
         return self.confidence_by_model.get(model, self.confidence)
@@ -143,6 +209,9 @@ class RoutingPolicy(BaseModel):
             return "default: on for remote models"
         if key == "redact_personal_data" and value is False:
             return "False (off: remote models see personal data)"
+        if key == "cascade":
+            return " -> ".join([f"{s.annotator} (>= {s.threshold:g})" for s in value]
+                               + ["people"]) if value else "[] (none)"
         return str(value)
 
     def needs_double(self, external_id: str) -> bool:
@@ -154,9 +223,10 @@ class RoutingPolicy(BaseModel):
 
     @property
     def llm_first(self) -> bool:
-        """People wait for the LLM annotator and are asked only where it is unsure."""
-        return (self.human_below_confidence is not None and self.llm_annotations > 0
-                and not self.helper_first)
+        """People wait for the LLM annotator (every stage of a cascade) and are asked only
+        where it is unsure."""
+        return ((self.human_below_confidence is not None or bool(self.cascade))
+                and self.llm_annotations > 0 and not self.helper_first)
 
     def humans_for(self, external_id: str) -> int:
         """How many human annotations this item needs."""

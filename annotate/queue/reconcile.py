@@ -27,7 +27,8 @@ from sqlalchemy import case, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from annotate.projects.policy import RoutingPolicy
-from annotate.queue.routing import CANCELLED, after_annotators_done, llm_unsure, task_row
+from annotate.queue.cascade import StageAnswer, StageTask, next_step
+from annotate.queue.routing import CANCELLED, after_annotators_done, task_row
 from annotate.queue.wants import ADJUDICATOR, ANNOTATOR, RoleSet, Stage, registered_roles
 from annotate.store.models import Annotation, Item, Project, Task, utcnow
 
@@ -52,7 +53,7 @@ class ItemState:
     external_id: str
     tasks: list[TaskState] = field(default_factory=list)
     imported: Counter[str] = field(default_factory=Counter)  # annotator kind -> answers
-    llm_answers: list[tuple[dict[str, Any], float | None]] = field(default_factory=list)
+    llm_answers: list[StageAnswer] = field(default_factory=list)
 
 
 @dataclass
@@ -122,7 +123,10 @@ def plan_item(policy: RoutingPolicy, kind: str, item: ItemState,
         plan.cancel += pending[:len(have) - target]
 
     for role, wants in roles.at(Stage.FIRST_PASS):
-        settle(role, "llm", wants.count(policy, item.imported["llm"]))
+        target = wants.count(policy, item.imported["llm"])
+        if role == ANNOTATOR and policy.cascade:  # keep the stages the item has reached
+            target = max(target, sum(t.slot < len(policy.cascade) for t in of(role, "llm")))
+        settle(role, "llm", target)
     settle(ANNOTATOR, "human", _humans_wanted(policy, kind, item, plan, of, roles))
     _settle_escalation(policy, plan, of, roles)
     return plan
@@ -144,10 +148,13 @@ def _humans_wanted(policy: RoutingPolicy, kind: str, item: ItemState, plan: Item
     if not (policy.llm_first and roles.wanted(Stage.FIRST_PASS, policy, item.imported["llm"])):
         return humans
     cancelled = {t.id for t in plan.cancel}
-    statuses = [t.status for t in of(ANNOTATOR, "llm") if t.id not in cancelled]
-    statuses += ["pending"] * plan.create[(ANNOTATOR, "llm")]
-    unsure = llm_unsure(kind, policy, statuses, item.llm_answers)
-    return humans if unsure is True else 0  # None: people wait for the LLM's answers
+    tasks = [StageTask(t.slot, t.status) for t in of(ANNOTATOR, "llm") if t.id not in cancelled]
+    tasks += [StageTask(0, "pending")] * plan.create[(ANNOTATOR, "llm")]
+    step = next_step(kind, policy, tasks, item.llm_answers)
+    if step.stage is not None:  # the next stage of the cascade answers first
+        plan.create[(ANNOTATOR, "llm")] += 1
+        return 0
+    return humans if step.people else 0  # waiting: people wait for the LLM's answers
 
 
 def _cancel_unwanted(policy: RoutingPolicy, plan: ItemPlan, of: Any, roles: RoleSet,
@@ -216,10 +223,11 @@ def _item_states(session: Session, project_id: int, llm_first: bool) -> dict[int
                                          .where(*answers, Annotation.task_id.is_(None))):
         states[item_id].imported[kind] += 1
     if llm_first:
-        for item_id, value, confidence in session.execute(
-                select(Annotation.item_id, Annotation.value, Annotation.confidence)
+        for item_id, value, confidence, slot in session.execute(
+                select(Annotation.item_id, Annotation.value, Annotation.confidence, Task.slot)
+                .outerjoin(Task, Task.id == Annotation.task_id)
                 .where(*answers, Annotation.annotator_kind == "llm")):
-            states[item_id].llm_answers.append((value, confidence))
+            states[item_id].llm_answers.append(StageAnswer(slot, value, confidence))
     return states
 
 

@@ -11,6 +11,9 @@ built-in roles:
   created (or an adjudication task for a person when the moderator is off).
 - With ``human_below_confidence`` (LLM first), people's tasks appear only for items whose LLM
   annotator answered below that confidence, disagreed with itself or failed.
+- With a ``cascade`` (LLM first, stage by stage, :mod:`annotate.queue.cascade`), an item's
+  first LLM annotator task is stage 0; an unsure or failed stage hands the item to the next
+  stage (a task in the next slot), the last one to people.
 - A moderator that picks "none" or is less confident than ``adjudicate_below`` sends the item
   to a person for adjudication.
 """
@@ -24,16 +27,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from annotate.kinds.schema import comparable
 from annotate.projects.policy import RoutingPolicy
+from annotate.queue.cascade import (
+    OPEN_STATES,
+    PASSED,
+    StageAnswer,
+    StageTask,
+    next_step,
+    stage_sure,
+)
 from annotate.queue.wants import ADJUDICATOR, ANNOTATOR, RoleSet, Stage, registered_roles
 from annotate.store.bulk import bulk_insert
 from annotate.store.models import Annotation, Project, Task, utcnow
 
-OPEN_STATES = ("pending", "leased")
 CANCELLED = "cancelled"  # a pending task a policy change no longer wants; kept for history
 
 
@@ -130,16 +140,27 @@ def on_task_done(session: Session, done: Done, policy: RoutingPolicy,
 def after_llm_first(session: Session, project_id: int, kind: str, policy: RoutingPolicy,
                     item_id: int) -> int:
     """LLM first: once the item's LLM annotator tasks are settled, ask people only where the
-    LLM is unsure (low confidence, answers that disagree, or a task that failed)."""
-    tasks = session.execute(
-        select(Task.status).where(Task.item_id == item_id, Task.role == ANNOTATOR,
-                                  Task.worker_kind == "llm", Task.status != CANCELLED)
-    ).scalars().all()
-    answers = session.execute(
-        select(Annotation.value, Annotation.confidence).where(
-            Annotation.item_id == item_id, Annotation.role == ANNOTATOR,
-            Annotation.annotator_kind == "llm", Annotation.phase == "final")).all()
-    if llm_unsure(kind, policy, tasks, answers) is not True:
+    LLM is unsure (low confidence, answers that disagree, or a task that failed); with a
+    cascade, first the next stage (:func:`~annotate.queue.cascade.next_step`)."""
+    tasks = [StageTask(slot, status) for slot, status in session.execute(
+        select(Task.slot, Task.status).where(Task.item_id == item_id, Task.role == ANNOTATOR,
+                                             Task.worker_kind == "llm", Task.status != CANCELLED))]
+    answers = [StageAnswer(slot, value, confidence, annotation_id)
+               for annotation_id, value, confidence, slot in session.execute(
+                   select(Annotation.id, Annotation.value, Annotation.confidence, Task.slot)
+                   .outerjoin(Task, Task.id == Annotation.task_id)
+                   .where(Annotation.item_id == item_id, Annotation.role == ANNOTATOR,
+                          Annotation.annotator_kind == "llm", Annotation.phase == "final"))]
+    step = next_step(kind, policy, tasks, answers)
+    if step.stage is not None:
+        passed = [a.annotation_id for a in answers if a.stage == step.stage - 1]
+        if passed:
+            session.execute(update(Annotation).where(Annotation.id.in_(passed))
+                            .values(phase=PASSED).execution_options(synchronize_session=False))
+        session.execute(insert(Task), [task_row(project_id, policy, item_id, ANNOTATOR, "llm",
+                                                step.stage)])
+        return 1
+    if not step.people:
         return 0
     humans = policy.humans_for(_external_id(session, item_id))
     return _add_tasks(session, project_id, policy, item_id, ANNOTATOR, "human", humans)
@@ -147,17 +168,12 @@ def after_llm_first(session: Session, project_id: int, kind: str, policy: Routin
 
 def llm_unsure(kind: str, policy: RoutingPolicy, statuses: Sequence[str],
                answers: Sequence[tuple[dict[str, Any], float | None]]) -> bool | None:
-    """LLM first, for one item: None while its LLM annotator tasks (``statuses``, cancelled
-    ones left out) are open; else whether people are needed: an answer below the threshold,
-    answers that disagree, or a task without an answer (it failed)."""
-    if any(status in OPEN_STATES for status in statuses):
-        return None
-    threshold = policy.human_below_confidence or 0.0
-    # an answer may come from an import (no task); a task without an answer has failed
-    sure = (len(answers) > 0 and "failed" not in statuses
-            and all((c if c is not None else 0.0) >= threshold for _, c in answers)
-            and not disagree(kind, [v for v, _ in answers]))
-    return not sure
+    """LLM first without a cascade, for one item: None while its LLM annotator tasks
+    (``statuses``, cancelled ones left out) are open; else whether people are needed: an
+    answer below the threshold, answers that disagree, or a task without an answer (it
+    failed)."""
+    sure = stage_sure(kind, policy.human_below_confidence or 0.0, statuses, answers)
+    return None if sure is None else not sure
 
 
 def needs_adjudication(policy: RoutingPolicy, value: dict[str, Any] | None,
