@@ -28,8 +28,14 @@ def import_cmd(
     fmt: str = typer.Option("auto", "--format", help="auto (from the extension and the first "
                             f"record) or one of: {FORMATS}."),
     json_out: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+    extend_schema: bool = typer.Option(False, "--extend-schema", help="Add labels the "
+                                       "answers use that the project's schema lacks (a new "
+                                       "guideline version lists them) instead of refusing."),
 ) -> None:
-    """Import items (and their existing labels) in one transaction: all rows or none."""
+    """Import items (and their existing labels) in one transaction: all rows or none.
+
+    labelstudio: Label Studio's JSON export, tasks with annotations and predictions.
+    """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from annotate.io.importing import import_file
@@ -56,13 +62,21 @@ def import_cmd(
 
         with store.session() as session:
             project = get_project(session, name)
-            result = import_file(session, project, path, fmt=fmt, on_progress=on_rows)
-    counts = {"items": result.items, "annotations": result.annotations, "tasks": result.tasks}
+            result = import_file(session, project, path, fmt=fmt, on_progress=on_rows,
+                                 extend_schema=extend_schema)
+    counts = {"items": result.items, "annotations": result.annotations, "tasks": result.tasks,
+              "skipped": result.skipped, "labels_added": result.labels_added}
     if json_out:
         print_json(counts)
-    else:
-        out.print(f"imported {result.items:,} items, {result.annotations:,} annotations; "
-                  f"created {result.tasks:,} tasks")
+        return
+    out.print(f"imported {result.items:,} items, {result.annotations:,} annotations; "
+              f"created {result.tasks:,} tasks", highlight=False)
+    if result.skipped:
+        first = f" (first: {result.notes[0]})" if result.notes else ""
+        out.print(escape(f"skipped {result.skipped:,} answers{first}"), highlight=False)
+    if result.labels_added:
+        out.print(escape(f"added to the schema: {', '.join(result.labels_added)}"),
+                  highlight=False)
 
 
 def export_cmd(

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotate.errors import InvalidInput, SetupError
+from annotate.io.exporting_labelstudio import LabelStudioExporter
 from annotate.kinds.registry import kind_of_value, label_of
 from annotate.outfile import safe_output
 from annotate.projects.catalog import get_project, project_schema
@@ -238,6 +239,7 @@ def _iso(value: Any) -> Any:
 
 EXPORTERS: dict[str, Exporter] = {
     "jsonl": JsonlExporter(), "csv": CsvExporter(), "parquet": ParquetExporter(),
+    "labelstudio": LabelStudioExporter(),
 }
 ENTRY_POINT_GROUP = "annotate.exporters"
 

@@ -8,6 +8,7 @@
 - ``pairwise-jsonl``: ``{"id", "instruction", "input", "response1", "response2",
   "human_labels", "llm_judgments"}``: comparisons and their judges.
 - ``export-jsonl``: our own JSONL export (lines with an ``annotations`` list).
+- ``labelstudio``: Label Studio's JSON export, one array of tasks (:mod:`.labelstudio_format`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import BinaryIO
 from annotate.errors import InvalidInput, SetupError
 from annotate.io.importing import csv_formats, jsonl_formats
 from annotate.io.importing.context import ReadContext
+from annotate.io.importing.labelstudio_format import looks_like as is_labelstudio_file
+from annotate.io.importing.labelstudio_format import read_labelstudio
 from annotate.io.importing.lines import first_line
 from annotate.io.importing.records import ItemRecord, RowError
 from annotate.kinds.optional import option_fields
@@ -34,6 +37,7 @@ READERS: dict[str, Reader] = {
     "spans-jsonl": jsonl_formats.reader(jsonl_formats.parse_spans),
     "pairwise-jsonl": jsonl_formats.reader(jsonl_formats.parse_pairwise),
     "export-jsonl": jsonl_formats.reader(jsonl_formats.parse_export),
+    "labelstudio": read_labelstudio,
 }
 FORMATS = tuple(READERS)
 ENTRY_POINT_GROUP = "annotate.importers"
@@ -77,6 +81,8 @@ def detect_format(path: Path, schema: LabelSchema) -> str:
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         return _csv_variant(path)
+    if is_labelstudio_file(path):  # one JSON array of tasks
+        return "labelstudio"
     if suffix in JSONL_SUFFIXES:
         return _jsonl_variant(path, schema)
     head = first_line(path)
