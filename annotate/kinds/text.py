@@ -82,8 +82,10 @@ class TextCandidates:
     """The Helper writes ``n`` different candidate answers for a person to choose from."""
 
     def instruction(self, n: int) -> str:
-        return (f"Write {n} different candidate answers for a person to choose from; each must "
-                "be faithful to the item (no facts that are not in it).")
+        if n == 1:
+            return "Write one candidate answer for a person to choose from, in your own words."
+        return (f"Write {n} candidate answers for a person to choose from, each worded "
+                "differently from the item and from the others.")
 
     def output_schema(self, schema: LabelSchema, n: int) -> dict[str, Any]:
         item = {"type": "object", "additionalProperties": False, "required": ["text"],
@@ -129,7 +131,8 @@ class CandidateButtons:
             score = f"  ·  score {c.score:.2f}" if c.score is not None else ""
             st.button(f"{plain_markdown(c.text or '')}{score}", key=state.key(f"cand:{i}"),
                       type="primary" if cand == i else "secondary", shortcut=shortcut(form, i),
-                      on_click=_pick, args=(form, state, i), width="stretch")
+                      on_click=_pick, args=(form, state, i), width="stretch",
+                      help=score_detail(getattr(c, "scores", None)))
         st.button("None fits — write my own", key=state.key("own"),
                   type="primary" if cand == OWN else "tertiary",
                   shortcut="N" if form.shortcuts else None, on_click=_pick,
@@ -137,6 +140,18 @@ class CandidateButtons:
         if cand is not None:
             st.text_area("Edit the chosen text" if cand != OWN else "Your own text",
                          key=state.key("text"), max_chars=form.schema.max_text_length)
+
+
+def score_detail(scores: Mapping[str, Any] | None) -> str | None:
+    """What a rewrite's score is made of, as the button's tooltip."""
+    if not scores or scores.get("meaning") is None:
+        return None
+    fluency = scores.get("fluency")
+    parts = [f"meaning kept {scores['meaning']:.2f} ({scores.get('meaning_measure', '')})",
+             f"length {scores.get('length_ratio', 0):.1f}x the item's"]
+    if fluency is not None:
+        parts.append(f"fluency {fluency:.2f} (mean token log-probability)")
+    return "; ".join(parts)
 
 
 def _pick(form: Any, state: WidgetState, index: int) -> None:

@@ -79,6 +79,9 @@ class RoutingPolicy(BaseModel):
         False, description="the Helper prepares candidates before anyone annotates"
     )
     helper_candidates: int = Field(3, ge=1, le=10, description="candidates the Helper prepares")
+    helper_extra_calls: int = Field(
+        2, ge=0, le=10, description="calls the Helper may add when copies, duplicates or "
+        "prompt text leave fewer distinct candidates than asked")
     moderator_on_disagreement: bool = Field(
         True, description="the Moderator is called when annotators disagree (else a person)")
     adjudicate_below: float = Field(
@@ -124,6 +127,7 @@ class RoutingPolicy(BaseModel):
         "(e.g. prev_user, prev_agent)")
 
     @field_validator("human_annotations", "llm_annotations", "helper_candidates",
+                     "helper_extra_calls",
                      "lease_seconds", "max_attempts", "llm_priority", "human_priority",
                      "submit_delay_ms", mode="before")
     @classmethod

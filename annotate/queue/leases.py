@@ -556,9 +556,10 @@ def _complete_sql() -> Any:
 def submit_suggestion(store: Store, task_id: int, worker_id: str,
                       candidates: list[dict[str, Any]], *, model: str | None = None,
                       guideline_version: str | None = None,
-                      prompt_hash: str | None = None) -> int:
-    """Store the Helper's candidates for the task's item and complete the task (idempotent:
-    one suggestion per task)."""
+                      prompt_hash: str | None = None,
+                      stats: dict[str, Any] | None = None) -> int:
+    """Store the Helper's candidates (and how it got them, ``stats``) for the task's item and
+    complete the task (idempotent: one suggestion per task)."""
     with store.session() as session:
         existing = session.scalar(select(Suggestion.id).where(Suggestion.task_id == task_id))
         if existing is not None:
@@ -568,7 +569,8 @@ def submit_suggestion(store: Store, task_id: int, worker_id: str,
         assert project is not None
         suggestion = Suggestion(project_id=task.project_id, item_id=task.item_id,
                                 task_id=task_id, candidates=candidates, model=model,
-                                guideline_version=guideline_version, prompt_hash=prompt_hash)
+                                guideline_version=guideline_version, prompt_hash=prompt_hash,
+                                stats=stats)
         session.add(suggestion)
         session.flush()
         done = Done(project_id=project.id, kind=project.kind, item_id=task.item_id,

@@ -62,6 +62,7 @@ class Candidate:
     value: dict[str, Any] | None
     text: str | None
     score: float | None
+    scores: dict[str, Any] = field(default_factory=dict)  # what the score is made of
 
 
 @dataclass(frozen=True)
@@ -210,10 +211,11 @@ def _candidates(session: Session, item_id: int) -> tuple[int | None, tuple[Candi
     for index, entry in enumerate(suggestion.candidates or []):
         raw = entry if isinstance(entry, dict) else {"text": str(entry)}
         value = raw.get("value")
-        score = raw.get("score")
+        score, scores = raw.get("score"), raw.get("scores")
         out.append(Candidate(index=index, value=value if isinstance(value, dict) else None,
                              text=raw.get("text"),
-                             score=float(score) if isinstance(score, int | float) else None))
+                             score=float(score) if isinstance(score, int | float) else None,
+                             scores=scores if isinstance(scores, dict) else {}))
     return suggestion.id, tuple(out)
 
 

@@ -171,6 +171,8 @@ class Suggestion(Base):
     model: Mapped[str | None] = mapped_column(String(200), nullable=True)
     guideline_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     prompt_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    stats: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, nullable=True, doc="asked, found, calls, dropped by reason (0009)")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
