@@ -24,6 +24,8 @@ from annotate.store.models import Task
 from roles.base import RoleContext
 from roles.distilled import is_distilled, load_distilled
 
+NOT_HERE = ("is not set", "is not installed")  # a key or package the running machine may have
+
 
 def stage_models(ctx: RoleContext, tasks: Sequence[ClaimedTask]) -> dict[int, str]:
     """Task id -> the model that answers it (the stage's annotator, else the run's model)."""
@@ -58,7 +60,7 @@ def check_cascade(policy: RoutingPolicy) -> None:
                 raise InvalidInput(f"cascade stage {number} ({name}): {exc}") from None
             continue
         check = check_model(name)
-        if not check.ok and "is not set" not in check.detail:  # a missing key is not fatal
+        if not check.ok and not any(gap in check.detail for gap in NOT_HERE):
             raise InvalidInput(f"cascade stage {number} ({name}): {check.detail}"
                                + (f"; fix: {check.fix}" if check.fix else ""))
 

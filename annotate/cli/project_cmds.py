@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -163,11 +163,17 @@ def policy_set(ctx: typer.Context, name: str,
 
 def status(ctx: typer.Context, name: str,
            json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Items, tasks by state, annotations by annotator kind, and cost so far."""
+    """Items, tasks by state, annotations by annotator kind, and cost so far (with a cascade:
+    items decided and cost per stage)."""
     from annotate.projects.catalog import get_project, project_status
+    from annotate.services.cascade_stages import stage_table
 
     with store_from(ctx) as store, store.session() as session:
-        info = project_status(session, get_project(session, name)).as_dict()
+        project = get_project(session, name)
+        info = project_status(session, project).as_dict()
+        stages = stage_table(session, project)
+    if not stages.empty:
+        info["cascade"] = json.loads(stages.to_json(orient="records"))
     if json_out:
         print_json(info)
         return
@@ -182,6 +188,26 @@ def status(ctx: typer.Context, name: str,
     budget = f" of {info['budget_usd']:.2f}" if info["budget_usd"] is not None else ""
     out.print(f"annotations: {ann}\nLLM calls: {info['llm_calls']}, "
               f"cost ${info['cost_usd']:.4f}{budget}")
+    if not stages.empty:
+        _print_stages(stages)
+
+
+def _print_stages(stages: Any) -> None:
+    """The cascade, stage by stage: reached, decided, passed on, failed, cost."""
+    table = Table("stage", ">=", "reached", "decided", "passed on", "cost", "per item",
+                  title="cascade (failed tasks are passed on)")
+    for row in stages.itertuples(index=False):
+        if row.stage == "people":
+            table.add_row("people", "", str(row.reached), str(row.decided), "", "", "")
+            continue
+        table.add_row(f"{row.stage}. {row.annotator}", f"{row.threshold:g}", str(row.reached),
+                      str(row.decided), str(row.passed_on), _usd(row.cost_usd),
+                      _usd(row.cost_per_item_usd))
+    out.print(table)
+
+
+def _usd(value: float) -> str:
+    return f"${value:.4f}" if value == 0 or value >= 0.01 else f"${value:.2g}"
 
 
 @db_app.command("upgrade")

@@ -1,7 +1,8 @@
 """What the owner's dashboards show, read from the database; statistics come from
 :mod:`annotate.agreement` (this module only builds its long-form input and collects results).
 
-- :func:`progress`: tasks by role and state, answers per day, cost and budget left;
+- :func:`progress`: tasks by role and state, answers per day, cost and budget left, and with
+  a cascade the items decided and the cost per stage;
 - :func:`answers_frame`: the long-form ``item_id, annotator, label, annotator_kind, role,
   rationale`` frame of a project (``unbiased=True`` takes people's blind-first answers, so
   human-LLM agreement is measured before anyone saw the LLM's suggestion);
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from annotate.agreement.frames import annotations_frame, label_of, latest_answers
 from annotate.kinds.schema import LabelSchema
 from annotate.projects.catalog import ProjectStatus, project_schema, project_status
+from annotate.services.cascade_stages import stage_table
 from annotate.store.models import Annotation, Item, Project
 
 FRAME_COLUMNS = ["item_id", "annotator", "label", "annotator_kind", "role", "rationale"]
@@ -36,6 +38,7 @@ class Progress:
     tasks: pd.DataFrame  # role, state, tasks
     per_day: pd.DataFrame  # day, annotator_kind, answers
     budget_left: float | None
+    stages: pd.DataFrame | None = None  # a cascade's stages and people (cascade_stages)
 
 
 def progress(session: Session, project: Project) -> Progress:
@@ -51,7 +54,8 @@ def progress(session: Session, project: Project) -> Progress:
     per_day = pd.DataFrame([(str(d), k, int(n)) for d, k, n in rows],
                            columns=["day", "annotator_kind", "answers"])
     left = None if status.budget_usd is None else status.budget_usd - status.cost_usd
-    return Progress(status=status, tasks=tasks, per_day=per_day, budget_left=left)
+    return Progress(status=status, tasks=tasks, per_day=per_day, budget_left=left,
+                    stages=stage_table(session, project))
 
 
 def value_label(kind: str, value: dict[str, Any] | None, feature: str | None = None

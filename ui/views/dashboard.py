@@ -75,6 +75,10 @@ def _progress(store: Store, project: Project) -> None:
             x="tasks:Q", y="role:N", color="state:N", tooltip=["role", "state", "tasks"]),
             width="stretch")
         _csv(data.tasks, "tasks_by_state.csv")
+    if data.stages is not None and not data.stages.empty:
+        st.caption("Cascade: items each stage reached and decided, what it cost")
+        st.dataframe(data.stages, hide_index=True)
+        _csv(data.stages, "cascade_stages.csv", "Download cascade CSV")
     if not data.per_day.empty:
         st.caption("Answers per day")
         st.bar_chart(data.per_day, x="day", y="answers", color="annotator_kind")

@@ -1,0 +1,77 @@
+"""What each stage of a project's cascade did: items answered and decided there, items passed
+on, and what the stage cost (from the ledger), then what was left to people.
+
+A stage's tasks are the LLM annotator tasks in its slot (:mod:`annotate.queue.cascade`). An
+item is *decided* at a stage when that stage's final answer stands (at or above its
+threshold); *passed on* when its answer was below (phase ``passed``) or its task failed and
+a later stage or people took the item. Cost is the sum of the ledger's calls for the
+stage's tasks (failed and invalid calls included: they were paid for); a distilled model
+makes no call and costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from annotate.projects.catalog import project_policy
+from annotate.queue.cascade import PASSED
+from annotate.store.models import Annotation, LLMCall, Project, Task
+
+COLUMNS = ["stage", "annotator", "threshold", "reached", "answered", "failed", "decided",
+           "passed_on", "cost_usd", "cost_per_item_usd"]
+PEOPLE = "people"
+
+
+def stage_table(session: Session, project: Project) -> pd.DataFrame:
+    """One row per cascade stage and a last row for people (empty without a cascade)."""
+    policy = project_policy(project)
+    if not policy.cascade:
+        return pd.DataFrame(columns=COLUMNS)
+    pid = project.id
+    stage_task = (Task.project_id == pid, Task.role == "annotator", Task.worker_kind == "llm")
+    by_status: Counter[tuple[int, str]] = Counter({
+        (slot, status): int(n) for slot, status, n in session.execute(
+            select(Task.slot, Task.status, func.count()).where(*stage_task)
+            .group_by(Task.slot, Task.status))})
+    answers = session.execute(
+        select(Task.slot, Annotation.phase, Annotation.confidence)
+        .join(Task, Task.id == Annotation.task_id)
+        .where(*stage_task, Annotation.annotator_kind == "llm")).all()
+    cost: dict[int, float] = {slot: float(usd) for slot, usd in session.execute(
+        select(Task.slot, func.coalesce(func.sum(LLMCall.cost_usd), 0.0))
+        .join(Task, Task.id == LLMCall.task_id)
+        .where(*stage_task, LLMCall.cached.is_(False)).group_by(Task.slot))}
+    rows = []
+    for number, stage in enumerate(policy.cascade):
+        mine = [(phase, c) for slot, phase, c in answers if slot == number]
+        decided = sum(phase == "final" and (c or 0.0) >= stage.threshold for phase, c in mine)
+        passed = sum(phase == PASSED for phase, _ in mine)
+        failed = by_status[(number, "failed")]
+        later = number + 1 < len(policy.cascade)
+        spent = float(cost.get(number, 0.0))
+        answered = by_status[(number, "done")]
+        reached = sum(n for (slot, status), n in by_status.items()
+                      if slot == number and status != "cancelled")
+        rows.append({"stage": str(number + 1), "annotator": stage.annotator,
+                     "threshold": stage.threshold, "reached": reached, "answered": answered,
+                     "failed": failed,
+                     "decided": decided,
+                     "passed_on": passed + failed if later else answered - decided + failed,
+                     "cost_usd": spent,
+                     "cost_per_item_usd": spent / max(answered + failed, 1)})
+    people = session.execute(
+        select(func.count(func.distinct(Task.item_id)), func.count())
+        .where(Task.project_id == pid, Task.role == "annotator", Task.worker_kind == "human",
+               Task.status == "done")).one()
+    sent = session.scalar(select(func.count(func.distinct(Task.item_id))).where(
+        Task.project_id == pid, Task.role == "annotator", Task.worker_kind == "human",
+        Task.status != "cancelled")) or 0
+    rows.append({"stage": PEOPLE, "annotator": PEOPLE, "threshold": None,
+                 "reached": int(sent), "answered": int(people[1]), "failed": 0,
+                 "decided": int(people[0]), "passed_on": 0, "cost_usd": None,
+                 "cost_per_item_usd": None})
+    return pd.DataFrame(rows, columns=COLUMNS)
