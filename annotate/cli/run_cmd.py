@@ -61,7 +61,7 @@ def run(
                               reservation_ttl_s=settings_of(ctx).reservation_ttl_s)
         load_embedded_model(model, progress)
         if "annotator" in roles:  # a cascade: each stage's annotator answers its tasks
-            for stage_model in prepare_cascade(policy):
+            for stage_model in set(prepare_cascade(policy)) - {model}:
                 load_embedded_model(stage_model, progress)
         total = task_counts(store, project_id, roles)
         open_tasks = total.get("pending", 0) + total.get("leased", 0)
