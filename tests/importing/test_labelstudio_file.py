@@ -95,6 +95,15 @@ def test_a_studio_export_brings_people_models_and_utf16_spans(
     assert items["8"].text == "Пусто"
 
 
+def test_predictions_exported_as_ids_are_counted_not_lost_silently(
+        store: Store, make_project: MakeProject, write_file: WriteFile) -> None:
+    project = make_project("ner", SPANS, NO_TASKS)
+    result = import_file(store, project, write_json(write_file, studio_export(predictions=[5])))
+    assert (result.annotations, result.skipped) == (2, 2)
+    assert result.notes[1].endswith("task 1 (id 7): prediction 1 is only an id (5) in this "
+                                    "file; export with predictions included to bring them")
+
+
 @pytest.mark.parametrize(("task", "message"), [
     ({"annotations": [{"completed_by": 1, "result": [span(MOSCOW, MOSCOW + 6, "LOC", "Москве")]}]},
      "ls:1: span 14-20 quotes 'Москве' but the text there is ' Москв'"),

@@ -12,7 +12,10 @@ becomes an item:
   spent; a cancelled (skipped) annotation, or an empty result that is no answer of the kind,
   is left out and counted;
 - every entry of ``predictions`` is a model's answer under ``ls-model:<model_version>``, with
-  ``model_version`` as the model and ``score`` as the confidence (kept in meta as well);
+  ``model_version`` as the model and ``score`` as the confidence (kept in meta as well); the
+  plain ``GET /api/projects/{id}/export`` of Label Studio 1.x writes predictions as their ids
+  only (and ``completed_by`` as a user id): those are counted as skipped; a snapshot export
+  with ``predictions`` and ``annotations__completed_by`` expanded brings them (and emails);
 - results are read by the project's kind (its Label Studio mapping, offsets in UTF-16 code
   units); the writer then checks every answer against the schema and the text (a span whose
   ``text`` differs from the item text at its offsets is an error).
@@ -128,6 +131,10 @@ def parse_task(index: int, task: Any, ctx: ReadContext) -> ItemRecord:
         if draft is not None:
             item.annotations.append(_unique(draft, seen))
     for n, entry in enumerate(_list(index, task, "predictions"), start=1):
+        if isinstance(entry, int) and not isinstance(entry, bool):
+            ctx.skipped.add(index, f"prediction {n} is only an id ({entry}) in this file; "
+                                   "export with predictions included to bring them")
+            continue
         draft = _answer(index, f"prediction {n}", entry, text, ctx, human=False)
         if draft is not None:
             item.annotations.append(_unique(draft, seen))
