@@ -103,11 +103,12 @@ def test_a_policy_change_asks_the_plugin_role_too(cli: Cli, items: Path, tmp_pat
 def test_help_lists_exactly_the_registered_names(cli: Cli) -> None:
     assert "helper, annotator, moderator, critic" in cli("run", "--help").stdout
     import_help = " ".join(cli("import", "--help").stdout.split())
-    assert ("csv, labelled-csv, jsonl, spans-jsonl, pairwise-jsonl, export-jsonl, lines"
-            in import_help.replace("│ ", ""))
+    assert ("csv, labelled-csv, jsonl, spans-jsonl, pairwise-jsonl, export-jsonl, "
+            "labelstudio, prodigy, doccano, lines" in import_help.replace("│ ", ""))
     for pseudo in ("longform", "pairwise or", "spans,"):
         assert pseudo not in import_help
-    assert "jsonl, csv, parquet, markdown" in cli("export", "--help").stdout
+    export_help = " ".join(cli("export", "--help").stdout.split()).replace("│ ", "")
+    assert "jsonl, csv, parquet, labelstudio, prodigy, doccano, hf, spacy, markdown" in export_help
 
 
 @pytest.mark.parametrize(("args", "error"), [

@@ -88,28 +88,45 @@ def export_cmd(
                                "Written whole or not at all."),
     force: bool = typer.Option(False, "--force", help="Write into a FIFO, device or the "
                                "file a symlink points to instead of refusing."),
+    seed: int = typer.Option(None, "--seed", help="hf: seed of the train/validation split "
+                             "(default 0)."),
+    validation: float = typer.Option(None, "--validation", help="hf: share of the distinct "
+                                     "texts in the validation split (default 0.2)."),
+    lang: str = typer.Option(None, "--lang", help="spacy: the language of spacy.blank "
+                             "(default xx, multilingual)."),
 ) -> None:
     """Export every item with its annotations and their full provenance."""
+    from annotate.io.export_formats.folder import check_directory_target
     from annotate.io.exporting import export_project, exporter_names, load_exporter
     from annotate.projects.catalog import get_project
 
     if fmt not in exporter_names():
         raise InvalidInput(f"unknown format {fmt!r}; choose one of {', '.join(exporter_names())}")
-    binary = bool(getattr(load_exporter(fmt), "binary", False))
+    exporter = load_exporter(fmt)
+    binary = bool(getattr(exporter, "binary", False))
+    folder = bool(getattr(exporter, "writes_directory", False))
+    options = {k: v for k, v in (("seed", seed), ("validation", validation), ("lang", lang))
+               if v is not None}
     if output is None:
-        output = f"{name}.parquet" if fmt == "parquet" else STDOUT
-    if output == STDOUT and binary and sys.stdout.isatty():
-        raise InvalidInput(f"{fmt} is binary; write it to a file with -o FILE or pipe it")
-    if output != STDOUT:
+        default = getattr(exporter, "default_output", None)
+        output = (default.format(name=name) if default
+                  else f"{name}.parquet" if fmt == "parquet" else STDOUT)
+    if output == STDOUT and (folder or (binary and sys.stdout.isatty())):
+        raise InvalidInput(f"{fmt} is {'a directory' if folder else 'binary'}; write it with "
+                           f"-o {'DIR' if folder else 'FILE'}{'' if folder else ' or pipe it'}")
+    if folder:
+        check_directory_target(Path(output), fmt, getattr(exporter, "directory_marker", None))
+    elif output != STDOUT:
         check_target(Path(output), force=force)  # refuse before any work
     with store_from(ctx) as store, store.session() as session:
         project = get_project(session, name)
         if output == STDOUT:
             stream = sys.stdout.buffer if binary else sys.stdout
-            result = export_project(session, project, fmt, stream)
+            result = export_project(session, project, fmt, stream, options=options)
             stream.flush()
         else:
-            result = export_project(session, project, fmt, output, force=force)
+            result = export_project(session, project, fmt, output, force=force,
+                                    options=options)
     if output != STDOUT:
         console.print(f"wrote {result.items:,} items with {result.annotations:,} annotations "
                       f"to {escape(output)}", highlight=False)

@@ -32,6 +32,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotate.errors import InvalidInput, SetupError
+from annotate.io.export_formats.doccano import DoccanoExporter
+from annotate.io.export_formats.folder import new_directory
+from annotate.io.export_formats.hf_dataset import HfExporter
+from annotate.io.export_formats.prodigy import ProdigyExporter
+from annotate.io.export_formats.spacy_docbin import SpacyExporter
 from annotate.io.exporting_labelstudio import LabelStudioExporter
 from annotate.kinds.registry import kind_of_value, label_of
 from annotate.outfile import safe_output
@@ -240,6 +245,8 @@ def _iso(value: Any) -> Any:
 EXPORTERS: dict[str, Exporter] = {
     "jsonl": JsonlExporter(), "csv": CsvExporter(), "parquet": ParquetExporter(),
     "labelstudio": LabelStudioExporter(),
+    "prodigy": ProdigyExporter(), "doccano": DoccanoExporter(), "hf": HfExporter(),
+    "spacy": SpacyExporter(),
 }
 ENTRY_POINT_GROUP = "annotate.exporters"
 
@@ -284,15 +291,20 @@ def available_exporters() -> dict[str, Exporter]:
 
 
 def export_project(session: Session, project: Project | str, fmt: str,
-                   out: str | os.PathLike[str] | IO[Any], *, force: bool = False) -> ExportResult:
+                   out: str | os.PathLike[str] | IO[Any], *, force: bool = False,
+                   options: dict[str, Any] | None = None) -> ExportResult:
     """Write ``project`` in format ``fmt`` to a path (written whole or not at all, never over
-    a non-regular file unless ``force``: :mod:`annotate.outfile`) or a stream."""
+    a non-regular file unless ``force``: :mod:`annotate.outfile`) or a stream. ``options``
+    (e.g. ``seed``) go to an exporter that takes them (``with_options``); a directory format
+    (``writes_directory``) needs a path and fills a new directory moved into place at the end."""
     exporter = load_exporter(fmt)
     if isinstance(project, str):
         project = get_project(session, project)
     bind = getattr(exporter, "for_schema", None)
     if bind is not None:
         exporter = bind(project_schema(project))
+    if options:
+        exporter = _configured(exporter, fmt, options)
     counts = {"items": 0, "annotations": 0}
 
     def counted() -> Iterator[dict[str, Any]]:
@@ -301,10 +313,22 @@ def export_project(session: Session, project: Project | str, fmt: str,
             counts["annotations"] += len(item["annotations"])
             yield item
 
-    with _opened(out, exporter.binary, fmt, force) as stream:
-        exporter.write(counted(), stream)
+    if getattr(exporter, "writes_directory", False):
+        with new_directory(out, fmt, getattr(exporter, "directory_marker", None)) as folder:
+            exporter.write(counted(), folder)  # type: ignore[arg-type]
+    else:
+        with _opened(out, exporter.binary, fmt, force) as stream:
+            exporter.write(counted(), stream)
     return ExportResult(format=fmt, items=counts["items"], annotations=counts["annotations"],
                         cannot_carry=tuple(getattr(exporter, "cannot_carry", ())))
+
+
+def _configured(exporter: Exporter, fmt: str, options: dict[str, Any]) -> Exporter:
+    configure = getattr(exporter, "with_options", None)
+    if configure is None:
+        raise InvalidInput(f"{fmt} export takes no options ({', '.join(sorted(options))})")
+    configured: Exporter = configure(options)
+    return configured
 
 
 @contextmanager

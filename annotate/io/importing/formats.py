@@ -9,6 +9,8 @@
   "human_labels", "llm_judgments"}``: comparisons and their judges.
 - ``export-jsonl``: our own JSONL export (lines with an ``annotations`` list).
 - ``labelstudio``: Label Studio's JSON export, one array of tasks (:mod:`.labelstudio_format`).
+- ``prodigy``: Prodigy JSONL, one line per answer (:mod:`.prodigy_format`).
+- ``doccano``: doccano JSONL, ``text`` and a ``label`` list (:mod:`.doccano_format`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from annotate.errors import InvalidInput, SetupError
-from annotate.io.importing import csv_formats, jsonl_formats
+from annotate.io.importing import csv_formats, doccano_format, jsonl_formats, prodigy_format
 from annotate.io.importing.context import ReadContext
 from annotate.io.importing.labelstudio_format import looks_like as is_labelstudio_file
 from annotate.io.importing.labelstudio_format import read_labelstudio
@@ -38,6 +40,8 @@ READERS: dict[str, Reader] = {
     "pairwise-jsonl": jsonl_formats.reader(jsonl_formats.parse_pairwise),
     "export-jsonl": jsonl_formats.reader(jsonl_formats.parse_export),
     "labelstudio": read_labelstudio,
+    "prodigy": prodigy_format.read_prodigy,
+    "doccano": doccano_format.read_doccano,
 }
 FORMATS = tuple(READERS)
 ENTRY_POINT_GROUP = "annotate.importers"
@@ -104,6 +108,10 @@ def _jsonl_variant(path: Path, schema: LabelSchema) -> str:
     if first is None:
         raise RowError(1, "the file is empty")
     _, obj = first
+    if prodigy_format.looks_like(obj):
+        return "prodigy"
+    if doccano_format.looks_like(obj):
+        return "doccano"
     if isinstance(obj.get("annotations"), list):
         return "export-jsonl"
     if "spans" in obj:

@@ -92,7 +92,8 @@ def provenance_answer(group: ItemGroup, line: int, annotator: Any, value: dict[s
     if not isinstance(provenance, dict):
         raise RowError(line, f"{where} must be a JSON object")
     try:
-        ann = ExportedAnnotation.model_validate({**provenance, "annotator_id": annotator,
+        ann = ExportedAnnotation.model_validate({"annotator_kind": "human", **provenance,
+                                                 "annotator_id": annotator,
                                                  "value": value})
     except ValidationError as exc:
         first = exc.errors()[0]

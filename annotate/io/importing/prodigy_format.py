@@ -84,7 +84,7 @@ def _answer(group: ItemGroup, line: int, obj: dict[str, Any], shape: str,
         raise RowError(line, f"answer must be one of {', '.join(ANSWERS)}, not {answer!r}")
     annotator = obj.get("_annotator_id") or obj.get("_session_id") or DEFAULT_ANNOTATOR
     if answer != "accept":
-        ctx.skipped.add(line, f"{answer}ed answer from {annotator} skipped"
+        ctx.skipped.add(line, f"{answer.removesuffix('e')}ed answer from {annotator} skipped"
                         + (" (a reject says the answer is wrong, not what is right)"
                            if answer == "reject" else ""))
         return
