@@ -95,6 +95,17 @@ def test_a_studio_export_brings_people_models_and_utf16_spans(
     assert items["8"].text == "Пусто"
 
 
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("tasks.json", '[{"data": {"text": "a"}, "annotations": []}]', "labelstudio"),
+    ("tasks.txt", '\ufeff  [\n {"data": {"text": "a"}}]', "labelstudio"),  # data-only tasks
+    ("broken.json", '[{"data": {"text": }]', "labelstudio"),  # its JSON error at its line
+    ("items.json", '{"id": 1, "text": "a"}\n', "jsonl"),
+])
+def test_detection_of_a_json_array_of_tasks(write_file: WriteFile, name: str, content: str,
+                                            expected: str) -> None:
+    assert detect_format(write_file(name, content), SPANS) == expected
+
+
 def test_predictions_exported_as_ids_are_counted_not_lost_silently(
         store: Store, make_project: MakeProject, write_file: WriteFile) -> None:
     project = make_project("ner", SPANS, NO_TASKS)

@@ -75,8 +75,9 @@ def read_labelstudio(stream: BinaryIO, ctx: ReadContext) -> Iterator[ItemRecord]
 
 
 def looks_like(path: Path) -> bool:
-    """Whether ``path`` is a JSON array whose first task has ``data`` and ``annotations`` or
-    ``predictions`` (read from its first megabyte)."""
+    """Whether ``path`` is a JSON array whose first element is a task (an object with a
+    ``data`` object), read from its first megabyte. An array whose first element does not
+    parse there counts too, so that the JSON error is reported at its line."""
     with path.open("rb") as stream:
         head = stream.read(DETECT_BYTES).removeprefix(BOM).decode("utf-8", errors="replace")
     head = head.lstrip()
@@ -85,9 +86,8 @@ def looks_like(path: Path) -> bool:
     try:
         first, _ = json.JSONDecoder().raw_decode(head[1:].lstrip())
     except (ValueError, RecursionError):
-        return False
-    return (isinstance(first, dict) and isinstance(first.get("data"), dict)
-            and any(isinstance(first.get(k), list) for k in ("annotations", "predictions")))
+        return True
+    return isinstance(first, dict) and isinstance(first.get("data"), dict)
 
 
 def _load(stream: BinaryIO) -> list[Any]:
