@@ -23,8 +23,9 @@ def demo(
     """The main job end to end on the embedded defaults.
 
     Imports a shipped dataset (ConvAbuse: user messages to chatbots with their recorded
-    expert labels), runs the helper, annotator and moderator roles, and prints how the LLM
-    agrees with the people.
+    expert labels), runs the annotator and moderator roles, and prints how the LLM agrees
+    with the people; then the helper writes candidate rewrites of a few user messages and
+    the demo prints them with their scores.
     """
     from annotate.cli.run_cmd import load_embedded_model
     from annotate.cli.run_progress import RunProgress
@@ -87,12 +88,40 @@ def _print_demo(summary: Any, model: str) -> None:
     for row in agree.get("coverage", []):
         out.print(f"  confidence >= {row['threshold']:.1f}: coverage {row['coverage']:.0%}, "
                   f"accuracy {row['accuracy']:.0%} ({row.get('majority_share', 0.0):.0%})")
+    _print_helper(summary.helper)
     tasks = summary.status.get("tasks_by_role", {})
     if "adjudicator" in tasks:
         out.print(f"{sum(tasks['adjudicator'].values())} items wait for a person to adjudicate.")
     out.print(f"This model is tiny: its labels are suggestions to check, never truth.\n"
               f"next: annotate ui   ·   annotate report {summary.project} -o report/   ·   "
               f"annotate status {summary.project}")
+
+
+def _print_helper(items: list[dict[str, Any]]) -> None:
+    """The demo's Helper step: each message, its candidates best first with their scores."""
+    from annotate.services.demo import HELPER_PROJECT
+
+    if not items:
+        return
+    found = sum(len(i["candidates"]) for i in items)
+    calls = sum(int(i["stats"].get("calls", 1)) for i in items)
+    out.print(f"Helper ({HELPER_PROJECT}): {found} distinct candidate rewrites for "
+              f"{len(items)} user messages in {calls} model calls, best first:", highlight=False)
+    for item in items:
+        out.print(f"  {item['text']!r}", highlight=False, markup=False)
+        for n, cand in enumerate(item["candidates"], 1):
+            scores = cand.get("scores") or {}
+            parts = [f"score {cand['score']:.2f}"] if cand.get("score") is not None else []
+            if scores.get("meaning") is not None:
+                parts.append(f"meaning kept {scores['meaning']:.2f}")
+            if scores.get("length_ratio") is not None:
+                parts.append(f"length {scores['length_ratio']:.1f}x")
+            out.print(f"    {n}. {cand['text']}  ({', '.join(parts)})", highlight=False,
+                      markup=False)
+        dropped = item["stats"].get("dropped") or {}
+        why = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(dropped.items()))
+        out.print(f"    or: none fits - write my own{f'   (dropped: {why})' if why else ''}",
+                  highlight=False, markup=False)
 
 
 def report(

@@ -2,7 +2,8 @@
 
 On the given database it (re)creates a demo project from the shipped ConvAbuse slice,
 imports the items with their recorded human labels, runs the LLM roles when they are
-installed, and returns a summary for the CLI to print.
+installed, lets the Helper write candidate rewrites of a few user messages (a ``text``
+project beside it) and returns a summary for the CLI to print.
 """
 
 from __future__ import annotations
@@ -23,6 +24,17 @@ from annotate.store.engine import Store
 from annotate.store.models import Project
 
 DEMO_PROJECT = "convabuse-demo"
+HELPER_PROJECT = "convabuse-demo-rewrites"
+HELPER_ITEMS = 3  # user messages the demo's Helper rewrites (a few seconds each)
+HELPER_MIN_WORDS = 4  # "ok" has no rewrite worth choosing
+
+HELPER_POLICY = RoutingPolicy(
+    helper_first=True,  # the Helper writes candidates, a person chooses one
+    helper_candidates=3,
+    human_annotations=1,
+    llm_annotations=0,
+    double_annotation_share=0.0,
+)
 
 DEMO_POLICY = RoutingPolicy(
     human_annotations=0,  # the people's labels come with the dataset
@@ -47,6 +59,8 @@ class DemoSummary:
     run: dict[str, Any] = field(default_factory=dict)
     agreement: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    helper: list[dict[str, Any]] = field(default_factory=list)  # per item: text, candidates
+    helper_run: dict[str, Any] = field(default_factory=dict)
 
 
 def reset_demo_project(store: Store, name: str = DEMO_PROJECT) -> None:
@@ -93,6 +107,60 @@ def create_demo_project(store: Store, name: str = DEMO_PROJECT,
     return result.items, result.annotations
 
 
+def user_messages(path: Path, n: int, min_words: int = HELPER_MIN_WORDS) -> list[str]:
+    """The first ``n`` distinct user messages of the slice with at least ``min_words``."""
+    import csv
+
+    found: list[str] = []
+    with path.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            text = row["text"].strip()
+            if len(text.split()) >= min_words and text not in found:
+                found.append(text)
+            if len(found) >= n:
+                break
+    return found
+
+
+def create_helper_project(store: Store, name: str = HELPER_PROJECT,
+                          n_items: int = HELPER_ITEMS) -> int:
+    """A ``text`` project whose Helper rewrites a few user messages of the slice."""
+    import csv
+    import tempfile
+
+    from annotate.io.importing import import_file
+
+    reset_demo_project(store, name)
+    guideline = (DATASETS_DIR / "convabuse_rewrite_guideline.md").read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory() as tmp, store.session() as session:
+        path = Path(tmp) / "messages.csv"
+        with path.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["item_id", "text"])
+            writer.writerows((f"message_{i}", text) for i, text
+                             in enumerate(user_messages(CONVABUSE_SAMPLE, n_items)))
+        project = create_project(session, name, LabelSchema(kind="text"), policy=HELPER_POLICY,
+                                 guideline=guideline,
+                                 description="The Helper's rewrites of ConvAbuse user messages")
+        return import_file(session, project, path).items
+
+
+def helper_output(store: Store, name: str = HELPER_PROJECT) -> list[dict[str, Any]]:
+    """Per item: its text, the Helper's candidates (best first, with their scores) and how
+    many it dropped, and why."""
+    from annotate.store.models import Item, Suggestion
+
+    with store.session() as session:
+        rows = session.execute(
+            select(Item.text, Suggestion.candidates, Suggestion.stats)
+            .join(Suggestion, Suggestion.item_id == Item.id)
+            .join(Project, Project.id == Item.project_id)
+            .where(Project.name == name).order_by(Item.id)).all()
+    return [{"text": text, "candidates": [
+        {"text": c.get("text"), "score": c.get("score"), "scores": c.get("scores", {})}
+        for c in candidates or []], "stats": stats or {}} for text, candidates, stats in rows]
+
+
 def run_demo(store: Store, name: str = DEMO_PROJECT, *, n_items: int = 200,
              run_roles: Callable[[str], dict[str, Any]] | None = None,
              on_phase: Callable[[str], None] | None = None) -> DemoSummary:
@@ -111,6 +179,10 @@ def run_demo(store: Store, name: str = DEMO_PROJECT, *, n_items: int = 200,
     if run_roles is not None:
         summary.run = run_roles(name)
         summary.roles_ran = True
+        phase(f"the Helper rewrites {HELPER_ITEMS} user messages ({HELPER_PROJECT})")
+        create_helper_project(store)
+        summary.helper_run = run_roles(HELPER_PROJECT)
+        summary.helper = helper_output(store)
     phase("measuring agreement")
     with store.session() as session:
         project = session.scalars(select(Project).where(Project.name == name)).one()
