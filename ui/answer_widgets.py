@@ -1,4 +1,4 @@
-"""Answer inputs for every task kind, built from Streamlit's own widgets (no custom JS).
+"""Answer inputs for every task kind (Streamlit's own widgets; spans: a bundled component).
 
 Each kind draws its own input (its ``widget`` part, :class:`annotate.kinds.base.AnswerWidget`;
 the built-in ones are described in the kind modules); this module gives it the task's form
@@ -24,7 +24,8 @@ from annotate.kinds.text import OWN
 from annotate.services.workspace import Candidate
 from ui import state
 
-__all__ = ["OWN", "AnswerForm", "choice_names", "render", "seed", "value"]
+__all__ = ["OWN", "AnswerForm", "choice_names", "draws_text", "render", "seed", "suggest",
+           "suggests", "value"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,23 @@ def seed(form: AnswerForm, value: dict[str, Any] | None) -> None:
     """Fill the inputs from a value (call before the widgets are drawn, or in a callback)."""
     if value:
         _widget(form).seed(form, TaskState(form.prefix), value)
+
+
+def suggests(form: AnswerForm) -> bool:
+    """Whether the kind's input can show an LLM answer as suggestions to accept one by one
+    (a widget with a ``suggest`` method), rather than pre-filling it."""
+    return callable(getattr(_widget(form), "suggest", None))
+
+
+def draws_text(form: AnswerForm) -> bool:
+    """Whether the kind's input draws the item's text itself (then the page does not)."""
+    return bool(getattr(_widget(form), "draws_text", False))
+
+
+def suggest(form: AnswerForm, value: dict[str, Any] | None) -> None:
+    """Show a value as suggestions (see :func:`suggests`)."""
+    if value:
+        _widget(form).suggest(form, TaskState(form.prefix), value)  # type: ignore[attr-defined]
 
 
 def value(form: AnswerForm) -> dict[str, Any] | None:

@@ -38,9 +38,10 @@ def item(kind: str, schema: LabelSchema, text: str, data: dict[str, Any]) -> Non
         st.text(text)
 
 
-def suggestion(kind: str, schema: LabelSchema, pre: Prelabel, text: str) -> None:
+def suggestion(kind: str, schema: LabelSchema, pre: Prelabel, text: str,
+               marked: bool = True) -> None:
     """The LLM's pre-label, saying which model made it (its outputs are suggestions to check,
-    never truth)."""
+    never truth); ``marked``: also the text with the answer marked in it."""
     who = (f"LLM annotator {plain_markdown(pre.model)}" if pre.source == "annotator"
            and pre.model
            else "LLM annotator" if pre.source == "annotator" else "Helper's top candidate")
@@ -48,9 +49,9 @@ def suggestion(kind: str, schema: LabelSchema, pre: Prelabel, text: str) -> None
     with st.container(border=True):
         st.markdown(f":material/smart_toy: **Suggestion** from {who}{confidence}: "
                     f"**{plain_markdown(short(kind, pre.value))}**")
-        marked = highlight(schema, text, pre.value)
-        if marked:
-            st.markdown(marked)
+        drawn = highlight(schema, text, pre.value) if marked else None
+        if drawn:
+            st.markdown(drawn)
         if pre.rationale:
             st.caption(f"Rationale: {plain_markdown(pre.rationale)}")
         st.caption("Check it against the text: models can be convincingly wrong.")

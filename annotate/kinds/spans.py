@@ -24,7 +24,6 @@ from annotate.kinds.base import (
     LSControls,
     LSResult,
     Strict,
-    WidgetState,
     json_cell,
     ls_item,
     ls_sub,
@@ -33,6 +32,7 @@ from annotate.kinds.base import (
     plain_markdown,
     require_label,
 )
+from annotate.kinds.span_select import SpanSelect
 
 if TYPE_CHECKING:
     from annotate.kinds.schema import LabelSchema
@@ -141,7 +141,7 @@ class SpansStudio:
         return {"spans": spans}
 
 
-# -- the answer widget: per label, the item's tokens as pills ------------------------------
+# -- tokens (the LLM's quoted entities and older answers are located by them) --------------
 
 _TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]", re.UNICODE)
 _PALETTE = ("blue", "green", "orange", "violet", "red", "gray", "rainbow")
@@ -206,44 +206,6 @@ def highlighted(text: str, spans: list[dict[str, Any]], labels: list[str]) -> st
     return "".join(out)
 
 
-class TokenPills:
-    """Per label, the item's tokens as pills; adjacent selected tokens become one span."""
-
-    def seed(self, form: Any, state: WidgetState, value: dict[str, Any]) -> None:
-        covered = tokens_of_spans(tokenize(form.text), list(value.get("spans") or []))
-        for label in form.schema.labels:
-            state.set(f"spans:{label}", covered.get(label, []))
-            state.set(f"pills:{label}", covered.get(label, []))
-
-    def value(self, form: Any, state: WidgetState) -> dict[str, Any] | None:
-        selected = {label: list(state.get(f"spans:{label}", []))
-                    for label in form.schema.labels}
-        return {"spans": spans_from_tokens(form.text, tokenize(form.text), selected)}
-
-    def render(self, form: Any, state: WidgetState) -> None:
-        import streamlit as st
-
-        tokens = tokenize(form.text)
-        labels = form.schema.labels
-        active = st.segmented_control("Label to mark", labels, default=labels[0], required=True,
-                                      key=state.key("active"))
-        active = active or labels[0]
-        pills_name = f"pills:{active}"
-        if state.get(pills_name) is None:  # restore from the mirror
-            state.set(pills_name, list(state.get(f"spans:{active}", [])))
-        st.pills(f"Tokens that are {active} (adjacent tokens make one span)",
-                 list(range(len(tokens))), selection_mode="multi",
-                 format_func=lambda i: tokens[i].text, key=state.key(pills_name),
-                 on_change=_copy_pills, args=(state, active))
-        current = self.value(form, state) or {"spans": []}
-        st.markdown(highlighted(form.text, current["spans"], labels) if current["spans"]
-                    else "_No spans marked yet._")
-
-
-def _copy_pills(state: WidgetState, label: str) -> None:
-    state.set(f"spans:{label}", list(state.get(f"pills:{label}", [])))
-
-
 class Spans:
     name = "spans"
     value_model = SpansValue
@@ -255,7 +217,7 @@ class Spans:
     agreement = "spans"
     labelstudio = SpansStudio()
     candidates = None
-    widget = TokenPills()
+    widget = SpanSelect()
 
     def check_schema(self, schema: LabelSchema) -> None:
         if not schema.labels:

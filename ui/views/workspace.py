@@ -67,6 +67,8 @@ def _prefill(view: WorkView) -> None:
     """Pre-label: a non-blind task starts from the LLM's answer (to accept or fix)."""
     if view.blind_answer is not None:
         answer_widgets.seed(form_for(view), view.blind_answer)
+    elif view.prelabel is not None and answer_widgets.suggests(form_for(view)):
+        answer_widgets.suggest(form_for(view), view.prelabel.value)  # one by one
     elif view.prelabel is not None and view.preselects:
         answer_widgets.seed(form_for(view), view.prelabel.value)
 
@@ -212,13 +214,18 @@ def _suggestion(view: WorkView, form: AnswerForm) -> None:
         return
     if view.prelabel is None:
         return
-    display.suggestion(view.kind, view.schema, view.prelabel, view.text)
-    if view.kind != "text" and view.blind_answer is None and not view.preselects:
+    one_by_one = answer_widgets.suggests(form)
+    display.suggestion(view.kind, view.schema, view.prelabel, view.text,
+                       marked=not answer_widgets.draws_text(form))
+    if one_by_one and view.blind_answer is None:
+        st.caption("Its answer is marked in the text as suggestions: accept or fix them one "
+                   "by one, or all at once.")
+    elif view.kind != "text" and view.blind_answer is None and not view.preselects:
         st.caption(f"Not pre-selected: below the project's confidence threshold "
                    f"({view.preselect_above:.2f}). Choose yourself, or accept it.")
     if view.kind != "text":
         title = ("Switch to the suggestion" if view.blind_answer is not None
-                 else "Accept the suggestion")
+                 else "Accept all suggestions" if one_by_one else "Accept the suggestion")
         st.button(title, shortcut="A", on_click=_accept, args=(form, view.prelabel.value),
                   icon=":material/done_all:")
 
@@ -308,7 +315,8 @@ def render() -> None:
         display.guideline_popover(store, view.guideline_id)
     _progress(store, who.name, project.id)
     context.render(view.context)
-    display.item(view.kind, view.schema, view.text, view.data)
+    if not answer_widgets.draws_text(form):  # else the text is drawn once, in the input
+        display.item(view.kind, view.schema, view.text, view.data)
     _suggestion(view, form)
     if view.blind_answer is not None:
         st.caption(f"Your first answer: **{plain_markdown(short(view.kind, view.blind_answer))}**. "

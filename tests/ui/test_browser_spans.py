@@ -1,0 +1,228 @@
+"""Span labelling in a real browser (headless Debian Chromium, Playwright), against `annotate ui`
+on a free port: an annotator drags over Cyrillic text (with an emoji before the span, so
+UTF-16 and code-point offsets differ) and the stored offsets are checked; a selection snaps to
+word edges unless Alt is held; a click on a span and Delete removes it; a key chooses the
+label; LLM spans come as suggestions to accept or reject one by one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from annotate.kinds.schema import LabelSchema
+from annotate.projects.catalog import create_project
+from annotate.projects.policy import RoutingPolicy
+from annotate.services.people import add_person, grant
+from annotate.store.engine import open_store
+from annotate.store.models import Annotation, Item
+from tests.dbs import SqliteTemplate
+from tests.ui.seed import _items, answer_llm_tasks
+from tests.ui.test_browser import ARGS, CHROMIUM, _free_port, _wait_healthy
+from ui.launch import start_ui
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+FIRST = "Анна Петрова 🚀 прилетела в Казань вчера."
+SECOND = "Мария живёт в Москве."
+NESTED = "Банк Москвы открылся."
+SUGGESTED = {"spans": [{"start": 0, "end": 5, "label": "PER", "text": "Мария"},
+                       {"start": 14, "end": 20, "label": "LOC", "text": "Москве"}]}
+
+# The box of the characters [start, end) (code points) inside the span component's text.
+BOX_JS = """([start, end]) => {
+  const text = document.querySelector('[data-testid="span-select-text"]');
+  const place = (cp) => {
+    for (const seg of text.querySelectorAll('[data-s]')) {
+      const s = Number(seg.dataset.s), e = Number(seg.dataset.e);
+      if (cp >= s && cp <= e) {
+        const node = seg.firstChild;
+        const units = Array.from(node.data).slice(0, cp - s).join('').length;
+        return [node, units];
+      }
+    }
+    throw new Error('no segment for ' + cp);
+  };
+  const range = document.createRange();
+  range.setStart(...place(start));
+  range.setEnd(...place(end));
+  const r = range.getBoundingClientRect();
+  return {x: r.x, y: r.y, w: r.width, h: r.height};
+}"""
+
+
+@dataclass
+class Ui:
+    url: str
+    db: str
+    token: str
+    nested: int  # the project whose schema allows nested spans
+
+
+@pytest.fixture
+def ui(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Ui]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: run .ci/install-chromium.sh")
+    pytest.importorskip("playwright.sync_api")
+    db = sqlite_template.clone(tmp_path)
+    store = open_store(db)
+    policy = RoutingPolicy(human_annotations=1, llm_annotations=1,
+                           moderator_on_disagreement=False)
+    with store.session() as session:
+        _, token = add_person(session, "ann")
+        pid = create_project(session, "ner", LabelSchema(kind="spans", labels=["PER", "LOC"]),
+                             policy=policy).id
+        grant(session, "ann", "ner")
+    _items(store, pid, [FIRST, SECOND], policy)
+    answer_llm_tasks(store, pid, [{"spans": []}, SUGGESTED])
+    people = RoutingPolicy(human_annotations=1, llm_annotations=0)
+    with store.session() as session:
+        nested = create_project(session, "nested", LabelSchema(
+            kind="spans", labels=["ORG", "LOC"], allow_nested=True), policy=people).id
+        grant(session, "ann", "nested")
+    _items(store, nested, [NESTED], people)
+    store.dispose()
+    port = _free_port()
+    process = start_ui(db, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url)
+        yield Ui(url, db, token, nested)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except Exception:
+            process.kill()
+
+
+@pytest.fixture
+def page(ui: Ui) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        yield page
+        browser.close()
+
+
+def _sign_in(page: Any, ui: Ui, path: str = "") -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{ui.url}/{path}")
+    page.get_by_label("Personal token", exact=True).and_(page.locator("input")).fill(ui.token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("stSidebar").get_by_text("Signed in as")).to_be_visible(
+        timeout=20_000)
+
+
+def _drag(page: Any, start: int, end: int, *, alt: bool = False) -> None:
+    """Press the mouse at the left edge of character ``start`` and release it at the right
+    edge of character ``end - 1``, as a person drags (Alt held if asked)."""
+    first = page.evaluate(BOX_JS, [start, start + 1])
+    last = page.evaluate(BOX_JS, [end - 1, end])
+    y = first["y"] + first["h"] / 2
+    if alt:
+        page.keyboard.down("Alt")
+    page.mouse.move(first["x"] + 1, y)
+    page.mouse.down()
+    page.mouse.move(last["x"] + last["w"] - 1, last["y"] + last["h"] / 2, steps=8)
+    page.mouse.up()
+    if alt:
+        page.keyboard.up("Alt")
+
+
+def _click_char(page: Any, offset: int) -> None:
+    box = page.evaluate(BOX_JS, [offset, offset + 1])
+    page.mouse.click(box["x"] + box["w"] / 2, box["y"] + box["h"] / 2)
+
+
+def _badges(page: Any) -> list[str]:
+    return [t.strip() for t in page.locator(".asel-badge").all_inner_texts()]
+
+
+def _saved(db: str, text: str) -> Any:
+    store = open_store(db, migrate=False)
+    try:
+        with store.session() as session:
+            return session.scalars(
+                select(Annotation.value).join(Item, Item.id == Annotation.item_id)
+                .where(Annotation.annotator_id == "ann", Item.text == text)).all()
+    finally:
+        store.dispose()
+
+
+def _submit_and_wait(page: Any, ui: Ui, text: str) -> Any:
+    from playwright.sync_api import expect
+
+    page.wait_for_timeout(700)  # the component's last change reaches the server
+    expect(page.locator(".asel-info")).not_to_contain_text("(suggested)")
+    page.get_by_role("button", name="Submit").click()
+    for _ in range(100):
+        saved = _saved(ui.db, text)
+        if saved:
+            return saved
+        page.wait_for_timeout(200)
+    raise AssertionError(f"nothing saved for {text!r}")
+
+
+def test_drag_marks_cyrillic_spans_with_exact_offsets(ui: Ui, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    _sign_in(page, ui)
+    text = page.get_by_test_id("span-select-text")
+    expect(text).to_contain_text("Анна Петрова", timeout=20_000)
+    assert text.inner_text().count("Анна") == 1  # the text is drawn once
+
+    _drag(page, 2, 8)  # from inside "Анна" to inside "Петрова": snaps to both words
+    expect(page.locator(".asel-badge")).to_have_count(1)
+    page.keyboard.press("2")  # the active label is now LOC
+    expect(page.locator(".asel-label.asel-active")).to_contain_text("LOC")
+    _drag(page, 28, 31)  # inside "Казань", after the emoji
+    _drag(page, 15, 19, alt=True)  # Alt: exactly "прил", inside a word
+    expect(page.locator(".asel-badge")).to_have_count(3)
+    assert _badges(page) == ["PER", "LOC", "LOC"]
+    _click_char(page, 16)  # the "прил" span, then Delete removes it
+    expect(page.locator(".asel-info")).to_contain_text("«прил» LOC")
+    page.keyboard.press("Delete")
+    expect(page.locator(".asel-badge")).to_have_count(2)
+
+    saved = _submit_and_wait(page, ui, FIRST)
+    assert saved == [{"spans": [
+        {"start": 0, "end": 12, "label": "PER", "text": "Анна Петрова"},
+        {"start": 27, "end": 33, "label": "LOC", "text": "Казань"}]}]
+
+    # the next item: the LLM's spans are suggestions, accepted or rejected one by one
+    expect(page.get_by_test_id("span-select-text").filter(has_text="Мария")).to_be_visible(
+        timeout=20_000)
+    expect(page.get_by_test_id("span-select-text")).to_have_count(1)  # the last item is gone
+    assert _badges(page) == ["PER?", "LOC?"]
+    expect(page.locator(".asel-info")).to_contain_text("2 suggestions left")
+    _click_char(page, 1)
+    page.get_by_test_id("span-select").get_by_role("button", name="Accept span").click()
+    _click_char(page, 16)
+    expect(page.locator(".asel-info")).to_contain_text("«Москве» LOC (suggested)")
+    page.keyboard.press("Delete")
+    assert _badges(page) == ["PER"]
+    saved = _submit_and_wait(page, ui, SECOND)
+    assert saved == [{"spans": [{"start": 0, "end": 5, "label": "PER", "text": "Мария"}]}]
+
+
+def test_nested_spans_where_the_schema_allows_them(ui: Ui, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    _sign_in(page, ui, f"?project={ui.nested}")
+    expect(page.get_by_test_id("span-select-text")).to_contain_text("Банк", timeout=20_000)
+    _drag(page, 1, 10)  # "Банк Москвы" as ORG
+    page.keyboard.press("2")
+    _drag(page, 6, 9)  # "Москвы" inside it, as LOC: both stay
+    expect(page.locator(".asel-badge")).to_have_count(2)
+    saved = _submit_and_wait(page, ui, NESTED)
+    assert saved == [{"spans": [
+        {"start": 0, "end": 11, "label": "ORG", "text": "Банк Москвы"},
+        {"start": 5, "end": 11, "label": "LOC", "text": "Москвы"}]}]
