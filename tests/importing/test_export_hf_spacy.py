@@ -12,8 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import datasets  # the dev extra installs both, as the export extra does
 import pandas as pd
 import pytest
+import spacy
+import spacy.tokens
 
 from annotate.errors import InvalidInput, SetupError
 from annotate.io.export_formats.hf_dataset import split_texts
@@ -23,9 +26,6 @@ from annotate.kinds.schema import LabelSchema
 from annotate.store.engine import Store
 from tests.importing.conftest import MakeProject, WriteFile
 from tests.importing.helpers import NO_TASKS
-
-datasets = pytest.importorskip("datasets")
-spacy = pytest.importorskip("spacy")
 
 CLASSES = LabelSchema(kind="classification", labels=["POS", "NEG"])
 MULTI = LabelSchema(kind="multilabel", labels=["радость", "гнев", "страх"])
