@@ -84,7 +84,8 @@ def export_cmd(
     name: str = typer.Argument(..., help="Project name."),
     fmt: str = typer.Option("jsonl", "--format", "-f", help=f"One of: {FORMATS}."),
     output: str = typer.Option(None, "--output", "-o", help="Output file, `-` for stdout "
-                               "(default: stdout for jsonl/csv, NAME.parquet for parquet). "
+                               "(default: stdout for jsonl/csv, NAME.parquet for parquet, "
+                               "the directory NAME-hf for hf, NAME.spacy for spacy). "
                                "Written whole or not at all."),
     force: bool = typer.Option(False, "--force", help="Write into a FIFO, device or the "
                                "file a symlink points to instead of refusing."),
