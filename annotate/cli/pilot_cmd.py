@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,9 @@ def pilot(
         "(comma-separated: verbalized,logprob,consistency): ECE raw and calibrated, and the "
         "AUROC of the confidence for right vs wrong answers. Consistency costs k calls per "
         "item."),
+    stage_cost: list[str] = typer.Option(
+        [], "--stage-cost", help="MODEL=USD: a model's cost per item as a cascade stage, "
+        "instead of what its calls cost in this run (repeatable)."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Run the annotator role of each model on a sample of items people labelled; report
@@ -66,7 +70,8 @@ def pilot(
             return
         options = PilotOptions(costs=costs, models=names, sample=sample, seed=seed,
                                bootstrap=bootstrap, calibrate=calibrate,
-                               estimators=_estimators(estimators))
+                               estimators=_estimators(estimators),
+                               stage_costs=parse_stage_costs(stage_cost, names))
         with command_progress(ctx, "pilot") as progress:
             progress.phase(f"sampling up to {sample} items people labelled in {name}")
             result = run_pilot(store, name, options,
@@ -81,9 +86,29 @@ def pilot(
         return
     _print(result)
     _print_estimators(result.estimators)
+    _print_coverage(result.cascade)
     out.print(f"wrote {files.html}, {files.json} and {files.policy}\n"
               f"next: annotate policy set {name} {files.policy}", soft_wrap=True,
               highlight=False)
+
+
+def parse_stage_costs(texts: list[str], models: tuple[str, ...]) -> dict[str, float]:
+    """``--stage-cost MODEL=USD`` values, for models the pilot runs."""
+    found: dict[str, float] = {}
+    for text in texts:
+        model, _, number = text.rpartition("=")
+        try:
+            value = float(number)
+        except ValueError:
+            value = -1.0
+        if not model or not math.isfinite(value) or value < 0:
+            raise InvalidInput(f"--stage-cost {text!r}: give MODEL=USD, e.g. --stage-cost "
+                               "openai/gpt-4o-mini=0.0004")
+        if model not in models:
+            raise InvalidInput(f"--stage-cost {text!r}: {model} is not one of --models "
+                               f"({', '.join(models)})")
+        found[model] = value
+    return found
 
 
 def _estimators(text: str) -> tuple[str, ...]:
@@ -175,6 +200,22 @@ def _print_estimators(scores: list[dict[str, Any]]) -> None:
         table.add_row(s["model"], s["estimator"], str(s["answers"]), _fmt(s["ece"]),
                       _fmt(s["ece_calibrated"]), _ci(s["auroc"], s["auroc_ci"]),
                       f"{s['cost_usd']:.4f}")
+    out.print(table)
+
+
+def _print_coverage(advice: dict[str, Any]) -> None:
+    """Accuracy@coverage per stage (model and estimator): what a cascade is chosen from."""
+    from rich.table import Table
+
+    from annotate.pilot.cascade_report import coverage_table
+
+    frame = coverage_table(advice)
+    if frame.empty:
+        return
+    table = Table(*[str(c) for c in frame.columns],
+                  title="Accuracy@coverage per stage: accuracy (coverage)")
+    for row in frame.itertuples(index=False):
+        table.add_row(*[f"{v:g}" if isinstance(v, float) else str(v) for v in row])
     out.print(table)
 
 

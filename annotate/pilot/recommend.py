@@ -46,6 +46,7 @@ from annotate.agreement.calibration import expected_calibration_error, reliabili
 from annotate.errors import InvalidInput
 from annotate.llm.types import INVALID_KINDS as LLM_INVALID_KINDS
 from annotate.pilot.calibrate import CalibrationOutcome, fit_pilot_calibrators
+from annotate.pilot.cascade import advise_cascade, with_cascade
 from annotate.pilot.estimators import compare_estimators
 from annotate.pilot.metrics import (
     Costs,
@@ -90,6 +91,7 @@ class PilotOptions:
     bins: int = 10
     calibrate: bool = False  # fit and store a calibrator per model on the sample
     estimators: tuple[str, ...] = ()  # compare these confidence estimators per model
+    stage_costs: dict[str, float] = field(default_factory=dict)  # model -> USD per item
 
 
 # -- the model against the people -----------------------------------------------------------
@@ -365,6 +367,7 @@ class PilotResult:
     notes: list[str]
     calibration: list[dict[str, Any]] = field(default_factory=list)
     estimators: list[dict[str, Any]] = field(default_factory=list)
+    cascade: dict[str, Any] = field(default_factory=dict)  # annotate.pilot.cascade
 
     def as_json(self) -> dict[str, Any]:
         from annotate.agreement.serialize import to_jsonable
@@ -430,6 +433,9 @@ def run_pilot(store: Store, name: str, options: PilotOptions,
         notes.append("an error costs " + ", ".join(
             f"{v:g} on an item that is {k}" for k, v in options.costs.label_costs.items())
             + f", {options.costs.error_cost:g} on any other")
+    advice = advise_cascade(reports, options.costs, error.rate or 0.0, options.thresholds,
+                            {r.model: _estimator_of(r) for r in runs}, options.stage_costs)
+    notes += advice.lines()
     return PilotResult(
         project=project.name, kind=project.kind,
         created=datetime.now(UTC).isoformat(timespec="seconds"), costs=options.costs,
@@ -440,9 +446,14 @@ def run_pilot(store: Store, name: str, options: PilotOptions,
                 "error_estimator": error.estimator,
                 "majority_label_share": baseline[1] if baseline else None},
         models=reports,
-        recommendation=recommend(project, reports, options.costs, error, alpha["alpha"],
-                                 _true_labels(sample.humans)),
-        notes=notes, calibration=calibration, estimators=estimators)
+        recommendation=with_cascade(recommend(project, reports, options.costs, error,
+                                              alpha["alpha"], _true_labels(sample.humans)),
+                                    advice),
+        notes=notes, calibration=calibration, estimators=estimators, cascade=advice.as_json())
+
+
+def _estimator_of(run: ModelRun) -> str:
+    return next((a.estimator for a in run.answers if a.estimator), "verbalized")
 
 
 def _calibration_json(outcome: CalibrationOutcome) -> dict[str, Any]:

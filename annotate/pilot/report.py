@@ -139,6 +139,10 @@ def pilot_sections(result: PilotResult) -> list[Any]:
     if result.models:
         overview.add_image(cost_chart(result), "expected cost per item by threshold")
     extra = [estimator_section(result)] if result.estimators else []
+    if result.cascade:
+        from annotate.pilot.cascade_report import cascade_section
+
+        extra.append(cascade_section(result.cascade))
     return [head, overview, *extra, *[model_section(r) for r in result.models]]
 
 
