@@ -9,6 +9,7 @@ the same way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from annotate.errors import InvalidInput
@@ -54,12 +55,18 @@ def by_control(schema: LabelSchema, result: Any) -> LSControls:
     return grouped
 
 
-def raw_value(schema: LabelSchema, result: Any, text: str) -> dict[str, Any]:
+def raw_value(schema: LabelSchema, result: Any, text: str, candidates: Sequence[str] = (),
+              started_from: int | None = None) -> dict[str, Any]:
     """The raw value (not yet validated against the schema's labels) of a result list;
-    InvalidInput when the result does not fit the kind's controls."""
-    return form_of(schema).from_result(schema, by_control(schema, result), text, (), None)
+    InvalidInput when the result does not fit the kind's controls. For text projects
+    ``candidates`` are the Helper's candidate texts and ``started_from`` the index of the
+    candidate whose prediction the person started from, if any."""
+    return form_of(schema).from_result(schema, by_control(schema, result), text, candidates,
+                                       started_from)
 
 
-def from_result(schema: LabelSchema, result: Any, text: str) -> dict[str, Any]:
+def from_result(schema: LabelSchema, result: Any, text: str, *, candidates: Sequence[str] = (),
+                started_from: int | None = None) -> dict[str, Any]:
     """Our validated value for a Label Studio result list, or InvalidInput."""
-    return validate_value(schema, raw_value(schema, result, text), text)
+    value = raw_value(schema, result, text, candidates, started_from)
+    return validate_value(schema, value, text)

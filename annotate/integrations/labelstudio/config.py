@@ -14,10 +14,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from annotate.errors import InvalidInput
-from annotate.kinds.base import LabelStudioForm
+from annotate.io.labelstudio_results import TEXT, form_of
 from annotate.kinds.choice import CHOICE, TIE_CONTROL, option_field, uses_pairwise
 from annotate.kinds.rating import is_star_scale, rating_controls
-from annotate.kinds.registry import get_kind
 from annotate.kinds.schema import LabelSchema
 from annotate.kinds.text import ANSWER, CANDIDATES
 
@@ -25,17 +24,8 @@ __all__ = ["ANSWER", "CANDIDATES", "CHOICE", "CONTROL_TAGS", "LABEL", "TEXT", "T
            "Control", "config_signature", "describe_difference", "form_of", "is_star_scale",
            "labeling_config", "option_field", "rating_controls", "uses_pairwise"]
 
-TEXT = "text"
 LABEL = "label"
 CONTROL_TAGS = ("choices", "labels", "rating", "pairwise", "textarea")
-
-
-def form_of(schema: LabelSchema) -> LabelStudioForm:
-    """The Label Studio mapping of the schema's kind (InvalidInput when it has none)."""
-    form = get_kind(schema.kind).labelstudio
-    if form is None:
-        raise InvalidInput(f"{schema.kind} projects have no Label Studio layout")
-    return form
 
 
 def labeling_config(schema: LabelSchema) -> str:
