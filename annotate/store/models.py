@@ -158,6 +158,23 @@ class Annotation(Base):
     item: Mapped[Item] = relationship(back_populates="annotations")
 
 
+class AnnotationRevision(Base):
+    """An answer as it was before its author changed it from their history (0010); the
+    annotation holds the current answer."""
+
+    __tablename__ = "annotation_revisions"
+    __table_args__ = (Index("ix_annotation_revisions_annotation", "annotation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"))
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    guideline_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    human_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    given_at: Mapped[datetime] = mapped_column(DateTime)
+    replaced_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    replaced_by: Mapped[str] = mapped_column(String(200))
+
+
 class Suggestion(Base):
     """Candidates the Helper prepared for an item, for people to choose from, edit or reject."""
 
