@@ -6,6 +6,7 @@ and make the browser fetch nothing. The owners' guideline stays Markdown, withou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
@@ -13,6 +14,7 @@ import streamlit as st
 from annotate.kinds.base import option_names
 from annotate.kinds.optional import highlight, option_fields
 from annotate.kinds.schema import LabelSchema
+from annotate.services.cascade_stages import StageSaid
 from annotate.services.workspace import Prelabel
 from annotate.store.engine import Store
 from annotate.store.models import GuidelineVersion
@@ -54,7 +56,19 @@ def suggestion(kind: str, schema: LabelSchema, pre: Prelabel, text: str,
             st.markdown(drawn)
         if pre.rationale:
             st.caption(f"Rationale: {plain_markdown(pre.rationale)}")
+        if pre.stages:
+            st.caption(cascade_line(kind, pre.stages))
         st.caption("Check it against the text: models can be convincingly wrong.")
+
+
+def cascade_line(kind: str, stages: Sequence[StageSaid]) -> str:
+    """Which cascade stages answered before the person, and how sure each was."""
+    said = [f"{n}. {plain_markdown(s.model or 'LLM')}: "
+            f"**{plain_markdown(short(kind, s.value))}**"
+            + (f" ({s.confidence:.2f})" if s.confidence is not None else "")
+            + (", unsure: passed on" if s.passed_on else "")
+            for n, s in enumerate(stages, start=1)]
+    return "Cascade before you: " + " → ".join(said)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

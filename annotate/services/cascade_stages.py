@@ -12,6 +12,8 @@ makes no call and costs nothing.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -75,3 +77,28 @@ def stage_table(session: Session, project: Project) -> pd.DataFrame:
                  "decided": int(people[0]), "passed_on": 0, "cost_usd": None,
                  "cost_per_item_usd": None})
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+@dataclass(frozen=True)
+class StageSaid:
+    """What one LLM annotator answered on an item, how sure it was, and whether it passed
+    the item on to the next stage (the workspace shows people each stage's answer)."""
+
+    model: str | None
+    value: dict[str, Any]
+    confidence: float | None
+    passed_on: bool
+
+
+def stage_answers(session: Session, item_id: int) -> tuple[StageSaid, ...]:
+    """The item's LLM annotator answers in order, when a cascade passed it on at least once
+    (else none: the single LLM answer is the suggestion itself)."""
+    rows = session.execute(
+        select(Annotation.model, Annotation.value, Annotation.confidence, Annotation.phase)
+        .where(Annotation.item_id == item_id, Annotation.role == "annotator",
+               Annotation.annotator_kind == "llm", Annotation.phase.in_(("final", PASSED)))
+        .order_by(Annotation.id)).all()
+    if not any(phase == PASSED for *_, phase in rows):
+        return ()
+    return tuple(StageSaid(model, value, confidence, phase == PASSED)
+                 for model, value, confidence, phase in rows)

@@ -38,6 +38,7 @@ from annotate.queue.leases import (
     submit_annotation,
     task_key,
 )
+from annotate.services.cascade_stages import StageSaid, stage_answers
 from annotate.services.people import may_see_project
 from annotate.store.engine import Store
 from annotate.store.models import (
@@ -75,6 +76,7 @@ class Prelabel:
     rationale: str | None
     source: str  # "annotator" (an LLM annotator's answer) or "helper" (top candidate)
     annotation_id: int | None = None
+    stages: tuple[StageSaid, ...] = ()  # a cascade's answers before people, in order
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,8 @@ def _prelabel(session: Session, item_id: int,
         .order_by(Annotation.id.desc()).limit(1))
     if llm is not None:
         return Prelabel(value=llm.value, model=llm.model, confidence=llm.confidence,
-                        rationale=llm.rationale, source="annotator", annotation_id=llm.id)
+                        rationale=llm.rationale, source="annotator", annotation_id=llm.id,
+                        stages=stage_answers(session, item_id))
     with_value = [c for c in candidates if c.value is not None]
     if not with_value:
         return None
