@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from annotate.errors import Conflict, NotFound
-from annotate.kinds.schema import validate_value
+from annotate.kinds.schema import LabelSchema, validate_value
 from annotate.projects.catalog import project_policy, project_schema
 from annotate.queue.routing import after_annotators_done
 from annotate.store.engine import Store
@@ -46,6 +46,7 @@ class PastAnswer:
     item_id: int
     external_id: str
     text: str
+    kind: str
     value: dict[str, Any]
     seconds: float | None
     phase: str
@@ -93,14 +94,48 @@ def my_answers(session: Session, person: str, project_id: int, page: int = 0,
         select(AnnotationRevision.annotation_id, func.count())
         .where(AnnotationRevision.annotation_id.in_(ids))
         .group_by(AnnotationRevision.annotation_id)).all()) if ids else {}
+    kind = session.get_one(Project, project_id).kind
     items = {i.id: i for i in session.scalars(
         select(Item).where(Item.id.in_([r.item_id for r in rows])))} if rows else {}
     answers = tuple(PastAnswer(
         annotation_id=r.id, item_id=r.item_id, external_id=items[r.item_id].external_id,
-        text=items[r.item_id].text, value=dict(r.value), seconds=r.human_seconds,
+        text=items[r.item_id].text, kind=kind, value=dict(r.value), seconds=r.human_seconds,
         phase=r.phase, given_at=r.created_at, revisions=int(changed.get(r.id, 0)),
         locked=_locked(session, r)) for r in rows)
     return HistoryPage(answers=answers, page=page, pages=pages, total=total)
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    """What the page shows to change one answer."""
+
+    annotation_id: int
+    project_id: int
+    kind: str
+    schema: LabelSchema
+    external_id: str
+    text: str
+    data: dict[str, Any]
+    value: dict[str, Any]
+    given_at: datetime
+    earlier: tuple[dict[str, Any], ...]  # earlier versions, oldest first
+    locked: str | None
+
+
+def answer_to_change(session: Session, person: str, annotation_id: int) -> ChangeView:
+    """One of the person's answers, with its item, to change (NotFound for anyone else)."""
+    annotation = session.get(Annotation, annotation_id)
+    if annotation is None or annotation.annotator_id != person:
+        raise NotFound("no answer of yours with that id")
+    project = session.get_one(Project, annotation.project_id)
+    item = session.get_one(Item, annotation.item_id)
+    return ChangeView(
+        annotation_id=annotation.id, project_id=project.id, kind=project.kind,
+        schema=project_schema(project), external_id=item.external_id, text=item.text,
+        data=dict(item.data or {}), value=dict(annotation.value),
+        given_at=annotation.created_at,
+        earlier=tuple(dict(r.value) for r in revisions_of(session, annotation.id)),
+        locked=_locked(session, annotation))
 
 
 def revisions_of(session: Session, annotation_id: int) -> list[AnnotationRevision]:

@@ -140,3 +140,31 @@ def test_blind_mode_never_shows_another_persons_label(app: AppTest, ui_db: UiDb)
     page = texts(app)
     assert "bob" not in page
     assert "negative" not in [b.label for b in app.button if b.proto.type == "primary"]
+
+
+def test_a_person_pages_back_changes_an_answer_and_both_are_kept(app: AppTest,
+                                                                 ui_db: UiDb) -> None:
+    from annotate.services.history import revisions_of
+
+    sign_in(app, ui_db, "ann", "sentiment")
+    first = _item_on_screen(app)
+    _click(app, "neutral")
+    _click(app, "Submit")
+    _click(app, "negative")
+    _click(app, "Submit")
+    assert "2 answers" in texts(app)
+    [change] = [b for b in app.button if b.key == f"change:{_answers(ui_db)[0].id}"]
+    change.click().run()
+    assert "Changing your answer" in texts(app) and f"`{first}`" in texts(app)
+    with ui_db.store.session() as session:  # the task that was on screen went back
+        assert session.scalars(select(Task).where(Task.lease_owner == "ann",
+                                                  Task.status == "leased")).all() == []
+    _click(app, "positive")
+    _click(app, "Save change")
+    old, new = _answers(ui_db)
+    assert old.value == {"label": "positive"} and new.value == {"label": "negative"}
+    with ui_db.store.session() as session:
+        assert [r.value for r in revisions_of(session, old.id)] == [{"label": "neutral"}]
+    assert "Changing your answer" not in texts(app)
+    assert "changed 1×" in texts(app)
+    assert _item_on_screen(app) != first  # back to the queue's next task

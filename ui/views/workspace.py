@@ -19,6 +19,7 @@ and the item's context fields.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import replace
 
@@ -36,7 +37,6 @@ from annotate.services.workspace import (
     WorkView,
     keep_alive,
     load_view,
-    my_recent_answers,
     open_next_task,
     skip_task,
     submit_answer,
@@ -45,6 +45,7 @@ from annotate.services.workspace import (
 from annotate.store.engine import Store
 from annotate.store.models import Project
 from ui import access, answer_widgets, context, display, state, submit_gate
+from ui import history as history_view
 from ui.answer_widgets import AnswerForm
 from ui.answers import plain_markdown, short
 from ui.resources import get_store
@@ -280,13 +281,18 @@ def _owner_start(store: Store, person: str, project_id: int) -> None:
     _queue(store, project_id)
 
 
+def _give_back(store: Store, person: str) -> None:
+    """The person turned to change an earlier answer: the task on screen goes back."""
+    work = state.work()
+    if work is not None:
+        skip_task(store, work.view, person)
+        state.clear_widgets(form_for(work.view).prefix)
+        state.set_work(None)
+
+
 def _history(store: Store, person: str, project_id: int) -> None:
-    with st.expander("My recent answers"), store.session() as session:
-        rows = my_recent_answers(session, person, project_id)
-        kind = session.get_one(Project, project_id).kind
-        st.dataframe([{"item": r.external_id, "answer": short(kind, r.value),
-                       "seconds": r.seconds, "phase": r.phase} for r in rows],
-                     hide_index=True)
+    history_view.history(store, person, project_id,
+                         before_change=functools.partial(_give_back, store, person))
 
 
 def render() -> None:
@@ -295,6 +301,9 @@ def render() -> None:
     project = access.require_project(store)
     if who.is_owner and state.claim_on_hold():
         _owner_start(store, who.name, project.id)
+        return
+    if history_view.render_change(store, who.name):  # changing an earlier answer
+        _history(store, who.name, project.id)
         return
     work = current_work(store, who.name, project)
     if work is None:
