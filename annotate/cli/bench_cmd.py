@@ -40,6 +40,10 @@ def replay(
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="LLM worker threads."),
     output: Path = typer.Option(Path("replay"), "--out", "-o", help="Folder for replay.json, "
                                 "replay.png and the replay's own database replay.db."),
+    train_share: float = typer.Option(
+        0.0, "--train-share", min=0.0, max=0.9, help="With a cascade stage "
+        "'distilled:replay-train' in --policy: the share of items (a seeded split by distinct "
+        "text) it is trained on; those items are not replayed or scored."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Replay a real multi-annotator dataset: simulated people answer with their recorded
@@ -67,9 +71,11 @@ def replay(
         db = output / "replay.db"
         for stale in (db, db.with_name("replay.db-wal"), db.with_name("replay.db-shm")):
             stale.unlink(missing_ok=True)
-        items, dropped = usable_items(data)
         store = open_store(f"sqlite:///{db}")
         try:
+            data, policy, trained = _trained_stage(store, data, policy, train_share, seed,
+                                                   output, progress)
+            items, dropped = usable_items(data)
             progress.phase(f"replaying {len(items)} items with {model}, {workers} "
                            f"worker{'s' if workers > 1 else ''}...")
             run = run_replay(store, data, policy=policy, model=model, seed=seed,
@@ -86,7 +92,7 @@ def replay(
                     "reference": "gold" if any(i.gold for i in items) else "people not asked"}
             report = build_report(run, answers, dataset=info, policy=policy.model_dump(),
                                   model=model, seed=seed)
-            report.notes.extend(data.notes)
+            report.notes.extend([*data.notes, *trained])
         finally:
             store.dispose()
         progress.phase(f"writing {output / 'replay.json'} and {output / 'replay.png'}")
@@ -97,6 +103,21 @@ def replay(
         print_json(report.as_dict())
         return
     _print(report, output)
+
+
+def _trained_stage(store: Any, data: Any, policy: Any, share: float, seed: int, output: Path,
+                   progress: Any) -> Any:
+    """A cascade stage ``distilled:replay-train``: trained on a seeded share of the items,
+    which the replay then leaves out (:mod:`annotate.replay.cascade`)."""
+    from annotate.distill.train import DistillOptions, distill_project, normalise_text
+    from annotate.replay.cascade import prepare
+
+    def distil(name: str) -> str:
+        progress.phase(f"training the distilled stage on {share:.0%} of the items")
+        options = DistillOptions(seed=seed, bootstrap=200, out=output / "models" / name)
+        return distill_project(store, name, options).model
+
+    return prepare(store, data, policy, share, seed, distil, normalise_text)
 
 
 def _print(report: Any, output: Path) -> None:

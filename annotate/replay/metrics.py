@@ -251,6 +251,12 @@ def llm_accuracy_at_coverage(run: ReplayRun, llm: Mapping[str, tuple[str, float 
     return out
 
 
+def _policy_description(policy: dict[str, Any]) -> str:
+    stages = " -> ".join(str(s["annotator"]) for s in policy.get("cascade") or [])
+    return "the routing policy: LLM roles live, people replayed" + (
+        f"; a cascade {stages} -> people" if stages else "")
+
+
 def build_report(run: ReplayRun, answers: ProjectAnswers, *, dataset: dict[str, Any],
                  policy: dict[str, Any], model: str, seed: int) -> ReplayReport:
     llm = {**run.llm_outside, **answers.llm}
@@ -267,8 +273,7 @@ def build_report(run: ReplayRun, answers: ProjectAnswers, *, dataset: dict[str, 
     reference = score_items(run, majority)
     systems = [score_system(run, name, description, labels, used, seed, reference)
                for name, description, labels, used in (
-        ("policy", "the routing policy: LLM roles live, people replayed", policy_final,
-         answers.used),
+        ("policy", _policy_description(policy), policy_final, answers.used),
         ("majority_all", "majority vote over every pooled human label", majority, all_pool),
         ("dawid_skene_all", "Dawid-Skene over every pooled human label",
          dawid_skene_labels(run), all_pool),
