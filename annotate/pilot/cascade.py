@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from annotate.pilot.metrics import Costs
@@ -142,11 +143,11 @@ def candidate(report: ModelReport, estimator: str | None,
 class _Sample:
     """The kept candidates' answers aligned on the items they all have."""
 
-    error: np.ndarray  # error cost of each item's true label
-    person: np.ndarray  # expected cost of a person labelling it
-    confidence: dict[str, np.ndarray]
-    usable: dict[str, np.ndarray]  # valid answers
-    correct: dict[str, np.ndarray]
+    error: npt.NDArray[np.float64]  # error cost of each item's true label
+    person: npt.NDArray[np.float64]  # expected cost of a person labelling it
+    confidence: dict[str, npt.NDArray[np.float64]]
+    usable: dict[str, npt.NDArray[np.bool_]]  # valid answers
+    correct: dict[str, npt.NDArray[np.bool_]]
     cost: dict[str, float]
     human_error: float
 
@@ -160,9 +161,9 @@ def _align(kept: Sequence[Candidate], costs: Costs, human_error: float) -> _Samp
     error = np.array([costs.error_cost_of(t) for t in truth], dtype=float)
     return _Sample(
         error=error, person=costs.human_cost + human_error * error,
-        confidence={m: f["confidence"].astype(float).to_numpy() for m, f in frames.items()},
-        usable={m: f["valid"].astype(bool).to_numpy() for m, f in frames.items()},
-        correct={m: f["correct"].astype(bool).to_numpy() for m, f in frames.items()},
+        confidence={m: f["confidence"].to_numpy(dtype=np.float64) for m, f in frames.items()},
+        usable={m: f["valid"].to_numpy(dtype=np.bool_) for m, f in frames.items()},
+        correct={m: f["correct"].to_numpy(dtype=np.bool_) for m, f in frames.items()},
         cost={c.model: c.cost_per_item for c in kept}, human_error=human_error)
 
 

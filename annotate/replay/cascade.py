@@ -17,6 +17,7 @@ import random
 from collections.abc import Callable
 
 from annotate.errors import InvalidInput
+from annotate.kinds.optional import distillable
 from annotate.projects.policy import RoutingPolicy
 from annotate.replay.dataset import ReplayDataset, ReplayItem
 from annotate.store.engine import Store
@@ -95,9 +96,9 @@ def prepare(store: Store, dataset: ReplayDataset, policy: RoutingPolicy, share: 
     if not share:
         raise InvalidInput(f"the policy's cascade has a stage {TRAINED!r}: give --train-share "
                            "(e.g. 0.3), the share of items it is trained on")
-    if dataset.schema.kind != "classification":
-        raise InvalidInput(f"a distilled stage needs a classification dataset; "
-                           f"{dataset.path.name} is {dataset.schema.kind}")
+    if not distillable(dataset.schema.kind):
+        raise InvalidInput(f"a distilled stage cannot answer {dataset.path.name}: "
+                           f"{dataset.schema.kind} is not distillable")
     train, rest = split_by_text(dataset.items, share, seed, normalise_text)
     model = distil(training_project(store, dataset, train))
     notes = [f"the distilled stage ({model}) was trained on {len(train)} items (a seeded "
