@@ -24,7 +24,7 @@ from annotate.kinds.text import OWN
 from annotate.services.workspace import Candidate
 from ui import state
 
-__all__ = ["OWN", "AnswerForm", "choice_names", "draws_text", "render", "seed", "suggest",
+__all__ = ["OWN", "AnswerForm", "choice_names", "draws_text", "keys", "render", "seed", "suggest",
            "suggests", "value"]
 
 
@@ -91,6 +91,11 @@ def suggests(form: AnswerForm) -> bool:
 def draws_text(form: AnswerForm) -> bool:
     """Whether the kind's input draws the item's text itself (then the page does not)."""
     return bool(getattr(_widget(form), "draws_text", False))
+
+
+def keys(form: AnswerForm) -> tuple[tuple[str, str], ...]:
+    """The keys of the kind's input (its ``keys``: pairs of key and what it does)."""
+    return tuple(getattr(_widget(form), "keys", ()) or ())
 
 
 def suggest(form: AnswerForm, value: dict[str, Any] | None) -> None:

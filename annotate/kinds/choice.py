@@ -112,6 +112,7 @@ def choice_names(schema: LabelSchema) -> dict[str, str]:
 
 
 class ChoiceButtons:
+    keys = (("1-9", "choose that option"),)
     """One button per option ("A is better", ...) and a tie button, keys 1-9."""
 
     def seed(self, form: Any, state: WidgetState, value: dict[str, Any]) -> None:

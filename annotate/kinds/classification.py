@@ -87,6 +87,7 @@ class ClassificationRanking:
 
 
 class LabelButtons:
+    keys = (("1-9", "choose that label (toggle it, for several labels)"),)
     """One button per label, keys 1-9; ``multiple``: each button toggles its label."""
 
     def __init__(self, multiple: bool = False) -> None:

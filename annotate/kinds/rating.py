@@ -21,6 +21,7 @@ from annotate.kinds.base import (
     ls_item,
     ls_sub,
     ls_text,
+    plain_markdown,
     stripped,
 )
 
@@ -102,7 +103,13 @@ class RatingStudio:
 
 
 class RatingControls:
-    """A segmented control per feature, on that feature's scale."""
+    """A row of buttons per feature, on that feature's scale, one feature at a time by keys:
+    the active feature (the first without a point, or the one moved to) takes 1-9, Left and
+    Right move its point, Up and Down move to another feature; a point chosen by key moves on
+    to the next feature. Clicks work on every feature at any time."""
+
+    keys = (("1-9", "point on the active feature (then the next feature)"),
+            ("← →", "lower / higher point"), ("↑ ↓", "previous / next feature"))
 
     def seed(self, form: Any, state: WidgetState, value: dict[str, Any]) -> None:
         for name, point in (value.get("ratings") or {}).items():
@@ -115,9 +122,62 @@ class RatingControls:
     def render(self, form: Any, state: WidgetState) -> None:
         import streamlit as st
 
-        for feature in form.schema.features:
-            st.segmented_control(feature.name, feature.scale, help=feature.description or None,
-                                 key=state.key(f"r:{feature.name}"))
+        features = form.schema.features
+        active = _active(form, state)
+        for n, feature in enumerate(features):
+            chosen = state.get(f"r:{feature.name}")
+            keyed = form.shortcuts and n == active
+            with st.container(horizontal=True, vertical_alignment="center"):
+                marker = "▸ " if keyed else ""
+                st.markdown(f"{marker}**{plain_markdown(feature.name)}**",
+                            help=feature.description or None)
+                for i, point in enumerate(feature.scale):
+                    st.button(str(point), key=state.key(f"rb:{feature.name}:{i}"),
+                              type="primary" if chosen == point else "secondary",
+                              shortcut=str(i + 1) if keyed and i < 9 else None,
+                              on_click=_choose, args=(form, state, n, i, keyed))
+        if form.shortcuts and len(features) > 0:
+            with st.container(horizontal=True):
+                for name, key, step in (("Lower point", "Left", -1), ("Higher point", "Right", 1)):
+                    st.button(name, key=state.key(f"rstep:{key}"), shortcut=key,
+                              type="tertiary", on_click=_step, args=(form, state, step))
+                for name, key, step in (("Previous feature", "Up", -1),
+                                        ("Next feature", "Down", 1)):
+                    st.button(name, key=state.key(f"rmove:{key}"), shortcut=key,
+                              type="tertiary", on_click=_move, args=(form, state, step))
+
+
+def _active(form: Any, state: WidgetState) -> int:
+    """The feature keys act on: the one moved to, else the first without a point."""
+    features = form.schema.features
+    moved = state.get("r:active")
+    if isinstance(moved, int) and 0 <= moved < len(features):
+        return moved
+    return next((n for n, f in enumerate(features) if state.get(f"r:{f.name}") is None), 0)
+
+
+def _choose(form: Any, state: WidgetState, n: int, i: int, by_key: bool) -> None:
+    feature = form.schema.features[n]
+    state.set(f"r:{feature.name}", feature.scale[i])
+    if by_key:  # typed: on to the next feature without a point (or the next one)
+        rest = [m for m, f in enumerate(form.schema.features)
+                if m > n and state.get(f"r:{f.name}") is None]
+        state.set("r:active", rest[0] if rest else min(n + 1, len(form.schema.features) - 1))
+
+
+def _step(form: Any, state: WidgetState, step: int) -> None:
+    active = _active(form, state)
+    state.set("r:active", active)  # the arrows stay on this feature until Up/Down
+    feature = form.schema.features[active]
+    scale = list(feature.scale)
+    now = state.get(f"r:{feature.name}")
+    at = scale.index(now) if now in scale else (-1 if step > 0 else len(scale))
+    state.set(f"r:{feature.name}", scale[min(max(at + step, 0), len(scale) - 1)])
+
+
+def _move(form: Any, state: WidgetState, step: int) -> None:
+    count = len(form.schema.features)
+    state.set("r:active", min(max(_active(form, state) + step, 0), count - 1))
 
 
 def _on_scale(schema: LabelSchema, name: str, point: Any) -> Any:

@@ -63,6 +63,11 @@ class SpanSelect:
     """Spans by selecting text (see the module docstring)."""
 
     draws_text = True  # the page shows the item's text only here
+    keys = (("drag", "mark a span with the active label (snaps to words)"),
+            ("Alt + drag", "mark part of a word"), ("1-9", "active label; relabels a focused span"),
+            ("click", "focus a span or suggestion (again: the span around it)"),
+            ("Delete", "remove the focused span, reject a suggestion"),
+            ("Esc", "unfocus"))
 
     def seed(self, form: Any, state: WidgetState, value: dict[str, Any]) -> None:
         state.set("spans", clean_spans(form.text, value.get("spans"), form.schema.labels))

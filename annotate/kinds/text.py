@@ -104,6 +104,7 @@ OWN = -1  # the "write my own" choice of the text widget
 
 
 class CandidateButtons:
+    keys = (("1-9", "choose that candidate"), ("N", "none fits: write my own"))
     """The Helper's candidates as buttons (keys 1-9) to choose and then edit, or "none fits
     — write my own" (key N). There is no blank text box to start from."""
 

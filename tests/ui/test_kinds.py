@@ -70,10 +70,26 @@ def test_ratings_are_chosen_on_each_features_scale(app: AppTest, ui_db: UiDb) ->
     _open(app, ui_db, "replies")
     button(app, "Submit").click().run()  # type: ignore[attr-defined]
     assert "Choose an answer first" in texts(app)
-    app.segmented_control[0].set_value(3).run()
-    app.segmented_control[1].set_value("high").run()
+    prefix = _task_prefix(app)
+
+    def point(feature: str, index: int) -> None:
+        [b] = [b for b in app.button if b.key == f"{prefix}:rb:{feature}:{index}"]
+        b.click().run()
+
+    def keyed() -> list[str]:  # the buttons that carry number keys: the active feature's
+        return [b.key.split(":")[3] for b in app.button
+                if b.key and ":rb:" in b.key and b.proto.shortcut]
+
+    assert set(keyed()) == {"fluency"}
+    point("fluency", 2)  # "3" typed: on to the next feature
+    assert set(keyed()) == {"relevance"} and "▸ **relevance**" in texts(app)
+    button(app, "Previous feature").click().run()  # type: ignore[attr-defined]
+    button(app, "Lower point").click().run()  # type: ignore[attr-defined]
+    button(app, "Next feature").click().run()  # type: ignore[attr-defined]
+    button(app, "Higher point").click().run()  # type: ignore[attr-defined]
+    button(app, "Higher point").click().run()  # type: ignore[attr-defined]
     button(app, "Submit").click().run()  # type: ignore[attr-defined]
-    assert _saved(ui_db) == {"ratings": {"fluency": 3, "relevance": "high"}}
+    assert _saved(ui_db) == {"ratings": {"fluency": 2, "relevance": "high"}}
 
 
 @pytest.mark.parametrize(("edit", "expected"), [

@@ -21,13 +21,14 @@ from annotate.services.review import (
     set_final_answer,
 )
 from annotate.store.engine import Store
-from ui import access, answer_widgets, display, state
+from ui import access, answer_widgets, display, keys, state
 from ui.answer_widgets import AnswerForm
 from ui.answers import plain_markdown, short
 from ui.resources import get_store
 
 PER_ROW = 4  # answer cards side by side; more answers wrap onto further rows
-KEYS_HINT = "Keys: **1-9** use that answer · **N** next item · **P** previous item"
+KEYS_HINT = ("Keys: **1-9** use that answer · **F** set the final answer · **N** next item · "
+             "**P** previous item · **?** every key")
 
 
 def _form(view: ReviewView) -> AnswerForm:
@@ -171,9 +172,10 @@ def render() -> None:
     st.subheader("Final answer")
     answer_widgets.render(form)
     _, after = _neighbours(rows, item_id)
-    st.button("Set final answer", type="primary", on_click=_decide,
+    st.button("Set final answer", type="primary", on_click=_decide, shortcut="F",
               args=(store, project.id, view, who.name, after), icon=":material/gavel:")
     st.caption(KEYS_HINT)
+    keys.overlay([("Review", keys.REVIEW)])
     _agreement(store, project.id)
 
 

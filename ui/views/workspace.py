@@ -44,7 +44,7 @@ from annotate.services.workspace import (
 )
 from annotate.store.engine import Store
 from annotate.store.models import Project
-from ui import access, answer_widgets, context, display, state, submit_gate
+from ui import access, answer_widgets, context, display, keys, state, submit_gate
 from ui import history as history_view
 from ui.answer_widgets import AnswerForm
 from ui.answers import plain_markdown, short
@@ -56,7 +56,7 @@ LEFT_SECONDS = 15  # items left are recounted this often (30-60 ms each at 100k 
 # between, the person's own answers since the count are taken off
 
 KEYS_HINT = ("Keys: **1-9** choose · **Enter** submit · **S** skip · **U** undo last · "
-             "**A** accept the suggestion")
+             "**A** accept the suggestion · **?** every key")
 
 
 def form_for(view: WorkView) -> AnswerForm:
@@ -335,6 +335,8 @@ def render() -> None:
     _actions(store, who.name, view)
     _heartbeat(store, who.name)
     st.caption(KEYS_HINT)
+    keys.overlay([("Workspace", keys.WORKSPACE),
+                  (f"Answer ({view.kind})", answer_widgets.keys(form))])
     if who.is_owner:
         _queue(store, project.id)
     _history(store, who.name, project.id)
