@@ -1,16 +1,17 @@
 """Benchmark: the Helper's candidates, checked and re-asked, beside the Helper before (#19).
 
-    .venv/bin/python benchmarks/helper_candidates.py [--limit 12] [--data FILE.csv]
+    .venv/bin/python benchmarks/helper_candidates.py [--limit 6] [--extra 2] [--data FILE.csv]
 
 On user messages of ConvAbuse (the slice shipped for the demo, or ``--data``: a long-form CSV
 with ``item_id, text``), distinct messages of at least ``--min-words`` words, in a fresh
-SQLite ``text`` project whose guideline asks for rewrites of the message, with the embedded
+SQLite ``text`` project with the demo's guideline (rewrite the message,
+``annotate/datasets/convabuse_rewrite_guideline.md``), with the embedded
 model (``local/smollm2``). For every item, in the same run:
 
 - ``before``: the Helper as it was (one call for 3 candidates, every candidate shown);
-- ``samples``: the Helper now (the first call asks for 3; while fewer than 3 distinct usable
-  ones are left it re-asks, ``--extra`` times at most, for one sampled candidate each);
-- ``list``: the same checks, but every re-ask asks for 3 again (sampled).
+- ``list``: the Helper now (one call asks for 3; while fewer than 3 distinct usable ones are
+  left it re-asks for 3 again, sampled, ``--extra`` times at most);
+- ``samples``: the same checks, but every re-ask asks for one sampled candidate.
 
 Every mode's shown candidates are judged with one yardstick (:class:`roles.candidates.
 Selection` with MiniLM, when installed): distinct usable candidates per item (not empty, not a
@@ -37,7 +38,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from annotate.datasets import CONVABUSE_SAMPLE
+from annotate.datasets import CONVABUSE_SAMPLE, DATASETS_DIR
 from annotate.kinds.schema import LabelSchema
 from annotate.llm.types import Completion, LLMClient, LLMError, LLMRequest
 from annotate.projects.catalog import create_project
@@ -54,13 +55,7 @@ from roles.candidates import (
 )
 from roles.helper import Gathered, gather, render_prompt
 
-GUIDELINE = """# Rewrites of user messages
-
-## Task
-
-Rewrite the user's message to a chatbot in other words: the same meaning and the same
-speaker, in plain English. Keep it about as long as the message.
-"""
+GUIDELINE = (DATASETS_DIR / "convabuse_rewrite_guideline.md").read_text(encoding="utf-8")
 MODEL = "local/smollm2"
 N = 3
 
@@ -122,11 +117,11 @@ def judge(tally: Tally, text: str, prompt_text: str, shown: list[str], embedder:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--limit", type=int, default=12, help="user messages (items)")
+    parser.add_argument("--limit", type=int, default=6, help="user messages (items)")
     parser.add_argument("--min-words", type=int, default=3)
     parser.add_argument("--extra", type=int, default=2, help="the policy's helper_extra_calls")
     parser.add_argument("--data", type=Path, default=CONVABUSE_SAMPLE)
-    parser.add_argument("--modes", default="before,samples,list")
+    parser.add_argument("--modes", default="before,list,samples")
     args = parser.parse_args()
 
     from annotate.llm.client import make_client

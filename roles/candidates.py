@@ -5,8 +5,9 @@ Pure functions of the texts (the embedder is passed in), tested on hand-made tab
 - :func:`select_written` keeps a written candidate only when it is not empty, not a copy of
   the source (after normalising case, spacing and punctuation) nor a near-copy of it, not a
   duplicate or near-duplicate of one already kept, not text that comes from the prompt (word
-  n-grams of the rendered guideline and instruction that the source does not have), and,
-  when sentence embeddings measure it, keeps some of the source's meaning. Every drop is
+  n-grams of the rendered guideline and instruction that the source does not have), not a
+  run-on far longer than the source, and, when sentence embeddings measure it, keeps some
+  of the source's meaning. Every drop is
   counted by its reason.
 - scores for a rewrite: ``meaning`` (cosine of MiniLM sentence embeddings with the source,
   or a lexical ratio without them), ``fluency`` (mean token log-probability of the
@@ -35,11 +36,12 @@ from annotate.llm.types import TokenLogprob
 NEAR_COPY = 0.9  # surface similarity (difflib ratio of normalised text) above: a near-copy
 NEAR_DUPLICATE_EMBEDDING = 0.95  # cosine between two candidates above: the same rewrite
 MEANING_FLOOR = 0.4  # cosine with the source below: the meaning is lost (embeddings only)
+TOO_LONG = (4.0, 12)  # more words than 4x the source's and 12 more: a run-on, not a rewrite
 LEAK_NGRAM = 3  # word n-grams compared with the prompt
 LEAK_SHARE = 0.5  # share of a candidate's n-grams from the prompt (not the source): a leak
 
 DROP_REASONS = ("empty", "copy_of_source", "near_copy_of_source", "duplicate",
-                "near_duplicate", "prompt_leak", "meaning_lost", "invalid")
+                "near_duplicate", "prompt_leak", "too_long", "meaning_lost", "invalid")
 """Why a candidate is not shown, as counted in a suggestion's ``stats.dropped``."""
 
 
@@ -81,6 +83,12 @@ def from_prompt(text: str, prompt_text: str, source: str) -> bool:
     own = ngrams(tokens, n)
     leaked = own & (ngrams(words(prompt_text), n) - ngrams(words(source), n))
     return len(leaked) / len(own) >= LEAK_SHARE
+
+
+def too_long(text: str, source: str) -> bool:
+    """Whether a rewrite runs on far beyond its source (see :data:`TOO_LONG`)."""
+    n, limit = len(words(text)), len(words(source))
+    return n > limit * TOO_LONG[0] and n > limit + TOO_LONG[1]
 
 
 def embedding_available() -> bool:
@@ -161,6 +169,8 @@ class Selection:
             return "near_duplicate"
         if from_prompt(text, self.prompt_text, self.source):
             return "prompt_leak"
+        if too_long(text, self.source):
+            return "too_long"
         if self.meaning.lost(text):
             return "meaning_lost"
         return None

@@ -19,13 +19,11 @@ from roles.runner import run_project
 
 
 def _rewrites(model: str, messages: list[dict[str, Any]], params: dict[str, Any]) -> Reply:
-    """Two copies of the message, then different rewrites; one per call when one is asked."""
+    """Two copies of the message and one rewrite, a different one for each seed."""
     item = messages[1]["content"].split("<item>")[1].split("</item>")[0].strip()
-    n = params["response_format"]["json_schema"]["schema"]["properties"]["candidates"][
-        "maxItems"]
-    texts = [item, item.upper(), f"In other words: {item}"] if n > 1 else [
-        f"Put simply, {item} ({params.get('seed')})"]
-    return reply(json.dumps({"candidates": [{"text": t} for t in texts[:n]]}))
+    lead = {None: "In other words", 1: "Put simply", 2: "That is to say"}[params.get("seed")]
+    texts = [item, item.upper(), f"{lead}: {item}"]
+    return reply(json.dumps({"candidates": [{"text": t} for t in texts]}))
 
 
 def test_the_demo_runs_the_helper_and_prints_its_scored_candidates(
@@ -49,14 +47,14 @@ def test_the_demo_runs_the_helper_and_prints_its_scored_candidates(
         texts = [c["text"] for c in item["candidates"]]
         assert item["text"] not in texts and item["text"].upper() not in texts  # no copies
         assert all(c["score"] is not None for c in item["candidates"]) and texts
-        assert item["stats"]["dropped"]["copy_of_source"] == 2
+        assert item["stats"]["dropped"]["copy_of_source"] == 2 * item["stats"]["calls"]
     _print_helper(summary.helper)
     printed = capsys.readouterr().out
     first = summary.helper[0]
     assert f"Helper ({HELPER_PROJECT})" in printed and repr(first["text"]) in printed
     assert f"1. {first['candidates'][0]['text']}  (score " in printed
     assert "meaning kept" in printed and "none fits - write my own" in printed
-    assert "dropped: copy of source 2" in printed
+    assert "dropped: copy of source 6" in printed
 
 
 def test_demo_json_has_the_helper_step(tmp_path: Path,

@@ -49,13 +49,14 @@ def test_selection_drops_copies_duplicates_empty_and_prompt_text() -> None:
                "Room booked, so the meeting is now on Tuesday.",
                "room booked so the meeting is now on tuesday",  # duplicate once normalised
                "Room booked, so the meeting is now on a Tuesday.",  # near-duplicate
-               "   ", LEAK,
+               "   ", LEAK, "We meet on Tuesday, " * 12,
                "Since the room was taken, we meet on Tuesday."]
     kept = [t for t in offered if sel.offer({"text": t})]
     assert kept == ["Room booked, so the meeting is now on Tuesday.",
                     "Since the room was taken, we meet on Tuesday."]
     assert dict(sel.dropped) == {"copy_of_source": 1, "near_copy_of_source": 1, "duplicate": 1,
-                                 "near_duplicate": 1, "empty": 1, "prompt_leak": 1}
+                                 "near_duplicate": 1, "empty": 1, "prompt_leak": 1,
+                                 "too_long": 1}
     assert sel.seen == len(offered)
 
 
@@ -83,21 +84,20 @@ def test_helper_asks_again_until_it_has_distinct_candidates(
         sqlite_store: Store, make_items: Callable[..., int],
         gateway_for: Callable[[int], Gateway]) -> None:
     pid = make_items([SOURCE], schema=TEXT, policy=helper_policy(extra=2))
-    fake = install_fake(steps=[
-        rewrites(SOURCE, "Room booked, so the meeting is on Tuesday.",
-                 "Room booked, so the meeting is on Tuesday."),
-        rewrites("   "), rewrites(LEAK)],
-        default=rewrites("Since the room was taken, we meet on Tuesday."))
+    first, second = ("Room booked, so the meeting is on Tuesday.",
+                     "Since the room was taken, we meet on Tuesday.")
+    fake = install_fake(steps=[rewrites(SOURCE, first, first),
+                               rewrites("   ", LEAK, first.upper())],
+                        default=rewrites(second, second + "!", " "))
     run_project(sqlite_store, "p", gateway_for(pid), model="fake/m")
     assert fake.call_count == 3  # 1 + helper_extra_calls: bounded
     suggestion = _suggestion(sqlite_store)
-    assert [c["text"] for c in suggestion.candidates] == [
-        "Room booked, so the meeting is on Tuesday."]
+    assert sorted(c["text"] for c in suggestion.candidates) == [first, second]
     assert suggestion.stats is not None
-    assert suggestion.stats["dropped"] == {"copy_of_source": 1, "duplicate": 1, "empty": 1,
+    assert suggestion.stats["dropped"] == {"copy_of_source": 1, "duplicate": 3, "empty": 2,
                                            "prompt_leak": 1}
     assert suggestion.stats | {"dropped": None} == {
-        "asked": 3, "found": 1, "calls": 3, "strategy": "samples", "seen": 5,
+        "asked": 3, "found": 2, "calls": 3, "strategy": "list", "seen": 9,
         "dropped": None, "failed_calls": 0, "meaning_measure": suggestion.stats[
             "meaning_measure"]}
     later = [c["params"] for c in fake.calls[1:]]
@@ -112,11 +112,13 @@ def test_stops_asking_once_enough_candidates_are_kept(
         gateway_for: Callable[[int], Gateway]) -> None:
     pid = make_items([SOURCE], schema=TEXT, policy=helper_policy(extra=5, n=2))
     twice = rewrites("Room booked, so Tuesday it is.", "Room booked, so Tuesday it is.")
-    fake = install_fake(steps=[twice],
-                        default=rewrites("Since the room was taken, we meet on Tuesday."))
+    fake = install_fake(steps=[twice], default=rewrites(
+        "Since the room was taken, we meet on Tuesday.", "Tuesday, then: no room before."))
     run_project(sqlite_store, "p", gateway_for(pid), model="fake/m")
     assert fake.call_count == 2
-    assert _suggestion(sqlite_store).stats["found"] == 2  # type: ignore[index]
+    suggestion = _suggestion(sqlite_store)
+    assert suggestion.stats["found"] == 2  # type: ignore[index]
+    assert len(suggestion.candidates) == 2  # the best 2 of the 3 kept
 
 
 def test_candidates_are_stored_best_first_with_scores_and_ids(
@@ -155,7 +157,7 @@ def test_all_copies_leave_no_candidates_but_the_person_still_gets_the_item(
     assert fake.call_count == 2
     suggestion = _suggestion(sqlite_store)
     assert suggestion.candidates == []
-    assert suggestion.stats["dropped"] == {"copy_of_source": 4}  # type: ignore[index]
+    assert suggestion.stats["dropped"] == {"copy_of_source": 6}  # type: ignore[index]
     assert suggestion.stats["failed_calls"] == 0  # type: ignore[index]
 
 
@@ -221,3 +223,18 @@ def test_rewrites_are_ordered_by_meaning_kept_length_and_fluency() -> None:
     assert ranked[0]["scores"]["meaning_measure"] == "lexical"
     assert rewrite_score(0.8, None, 1.0) > rewrite_score(0.8, None, 4.0)
     assert rewrite_score(0.8, -0.1, 1.0) > rewrite_score(0.8, -3.0, 1.0)
+
+
+def test_samples_strategy_reasks_for_one_candidate_at_a_time(
+        sqlite_store: Store, make_items: Callable[..., int],
+        gateway_for: Callable[[int], Gateway]) -> None:
+    pid = make_items([SOURCE], schema=TEXT, policy=helper_policy())
+    fake = install_fake(steps=[rewrites(SOURCE, SOURCE, SOURCE)],
+                        default=rewrites("Since the room was taken, we meet on Tuesday."))
+    ctx = RoleContext(sqlite_store, gateway_for(pid), ProjectContext.load(sqlite_store, "p"),
+                      "fake/m")
+    got = gather(ctx, Attempt("helper"), SOURCE, extra_calls=2, strategy="samples")
+    assert isinstance(got, Gathered) and fake.call_count == 3
+    asked = [c["params"]["response_format"]["json_schema"]["schema"]["properties"][
+        "candidates"]["maxItems"] for c in fake.calls]
+    assert asked == [3, 1, 1] and got.stats["found"] == 1
