@@ -62,8 +62,14 @@ def import_cmd(
 
         with store.session() as session:
             project = get_project(session, name)
-            result = import_file(session, project, path, fmt=fmt, on_progress=on_rows,
-                                 extend_schema=extend_schema)
+            try:
+                result = import_file(session, project, path, fmt=fmt, on_progress=on_rows,
+                                     extend_schema=extend_schema)
+            except InvalidInput as exc:
+                if extend_schema or "is not in the schema" not in str(exc):
+                    raise
+                raise InvalidInput(f"{exc}; to add the file's labels to the project, import "
+                                   "again with --extend-schema") from exc
     counts = {"items": result.items, "annotations": result.annotations, "tasks": result.tasks,
               "skipped": result.skipped, "labels_added": result.labels_added}
     if json_out:

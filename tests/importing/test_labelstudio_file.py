@@ -322,6 +322,7 @@ def test_cli_import_and_export(tmp_path: Path, write_file: WriteFile,
     assert main(["--db", db, "import", "ner", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{path}:task 1 (id 7): ls:1: label 'LOC' is not in the schema" in err
+    assert "import again with --extend-schema" in err  # what to do
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert main(["--db", db, "import", "ner", str(path), "--extend-schema"]) == 0
     printed = capsys.readouterr().out
