@@ -35,7 +35,7 @@ from annotate.llm.types import TokenLogprob
 # run-on stories) 0.0-0.2, two wordings of the same rewrite 0.95 and above.
 NEAR_COPY = 0.9  # surface similarity (difflib ratio of normalised text) above: a near-copy
 NEAR_DUPLICATE_EMBEDDING = 0.95  # cosine between two candidates above: the same rewrite
-MEANING_FLOOR = 0.4  # cosine with the source below: the meaning is lost (embeddings only)
+MEANING_FLOOR = 0.4  # cosine with the source below: meaning lost (the policy's default)
 TOO_LONG = (4.0, 12)  # more words than 4x the source's and 12 more: a run-on, not a rewrite
 LEAK_NGRAM = 3  # word n-grams compared with the prompt
 LEAK_SHARE = 0.5  # share of a candidate's n-grams from the prompt (not the source): a leak
@@ -113,6 +113,7 @@ class Meaning:
 
     source: str
     embedder: Embedder | None = None
+    floor: float = MEANING_FLOOR  # below it the meaning is lost (with embeddings only)
     _vectors: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -135,7 +136,7 @@ class Meaning:
         return self.similarity(self.source, text)
 
     def lost(self, text: str) -> bool:
-        return self.embedder is not None and self.kept(text) < MEANING_FLOOR
+        return self.embedder is not None and self.floor > 0 and self.kept(text) < self.floor
 
     def same(self, a: str, b: str) -> bool:
         return self.embedder is not None and self.similarity(a, b) >= NEAR_DUPLICATE_EMBEDDING

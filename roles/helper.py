@@ -157,8 +157,8 @@ def gather(ctx: RoleContext, attempt: Attempt, text: str, *, extra_calls: int = 
         if not check or not any("text" in c for c in raw):  # labels: one ranking is enough
             return _labels(ctx, result, prompt, text, failures, calls, check)
         if selection is None:
-            selection = Selection(text, prompt.system + "\n" + prompt.user,
-                                  Meaning(text, embedder))
+            selection = Selection(text, prompt.system + "\n" + prompt.user, Meaning(
+                text, embedder, ctx.project.policy.helper_min_meaning))
         _offer_written(ctx, selection, raw, result, text)
         if len(selection.kept) >= n:
             break

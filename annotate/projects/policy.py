@@ -82,6 +82,10 @@ class RoutingPolicy(BaseModel):
     helper_extra_calls: int = Field(
         2, ge=0, le=10, description="calls the Helper may add when copies, duplicates or "
         "prompt text leave fewer distinct candidates than asked")
+    helper_min_meaning: float = Field(
+        0.4, ge=0, le=1, description="written candidates less similar to the item than this "
+        "(sentence embeddings, when installed) are dropped; 0 for answers that need not "
+        "resemble the item, such as replies")
     moderator_on_disagreement: bool = Field(
         True, description="the Moderator is called when annotators disagree (else a person)")
     adjudicate_below: float = Field(

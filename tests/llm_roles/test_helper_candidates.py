@@ -18,7 +18,15 @@ from annotate.projects.policy import RoutingPolicy
 from annotate.store.engine import Store
 from annotate.store.models import LLMCall, Suggestion, Task
 from roles.base import Attempt, ProjectContext, RoleContext
-from roles.candidates import Meaning, Selection, from_prompt, mean_logprob, normalised
+from roles.candidates import (
+    Meaning,
+    Selection,
+    default_embedder,
+    embedding_available,
+    from_prompt,
+    mean_logprob,
+    normalised,
+)
 from roles.helper import Gathered, gather
 from roles.runner import run_project
 
@@ -238,3 +246,15 @@ def test_samples_strategy_reasks_for_one_candidate_at_a_time(
     asked = [c["params"]["response_format"]["json_schema"]["schema"]["properties"][
         "candidates"]["maxItems"] for c in fake.calls]
     assert asked == [3, 1, 1] and got.stats["found"] == 1
+
+
+@pytest.mark.skipif(not embedding_available(), reason="needs the distill extra (MiniLM)")
+def test_meaning_floor_drops_unrelated_text_unless_the_policy_turns_it_off() -> None:
+    embedder = default_embedder()
+    unrelated, faithful = "2023-01-01 20:00:00", "As the room was booked, we meet on Tuesday."
+    strict = Selection(SOURCE, "", Meaning(SOURCE, embedder))
+    assert not strict.offer({"text": unrelated}) and strict.offer({"text": faithful})
+    assert dict(strict.dropped) == {"meaning_lost": 1}
+    assert strict.kept[0]["meaning"] > 0.6  # MiniLM: a paraphrase keeps most of the meaning
+    replies = Selection(SOURCE, "", Meaning(SOURCE, embedder, floor=0.0))  # e.g. replies
+    assert replies.offer({"text": unrelated})
