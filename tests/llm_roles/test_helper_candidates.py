@@ -258,3 +258,18 @@ def test_meaning_floor_drops_unrelated_text_unless_the_policy_turns_it_off() -> 
     assert strict.kept[0]["meaning"] > 0.6  # MiniLM: a paraphrase keeps most of the meaning
     replies = Selection(SOURCE, "", Meaning(SOURCE, embedder, floor=0.0))  # e.g. replies
     assert replies.offer({"text": unrelated})
+
+
+def test_fluency_comes_from_the_backends_logprobs(
+        sqlite_store: Store, make_items: Callable[..., int],
+        gateway_for: Callable[[int], Gateway]) -> None:
+    pid = make_items([SOURCE], schema=TEXT, policy=helper_policy(extra=0, n=1))
+    text = json.dumps({"candidates": [{"text": "Tuesday, as the room was booked."}]})
+    at = text.index("Tuesday")
+    pieces = [(text[:at], 0.0), (text[at:at + 8], -0.5), (text[at + 8:-4], -1.5),
+              (text[-4:], 0.0)]
+    install_fake(default=Reply(text, logprobs=tuple(
+        {"token": t, "logprob": lp, "top_logprobs": []} for t, lp in pieces)))
+    run_project(sqlite_store, "p", gateway_for(pid), model="fake/m")
+    [cand] = _suggestion(sqlite_store).candidates
+    assert cand["scores"]["fluency"] == pytest.approx(-1.0)
