@@ -7,7 +7,12 @@
   (``item_data``, ``item_meta``, ``value``, ``params``, ``annotation_meta``) are JSON text;
   ``label`` is the answer's label as agreement compares it (the task kind's one projection:
   a label, ``a|b`` labels, a choice, ``start-end:label`` spans, ...; empty when the kind has
-  none, e.g. a rating, or for a moderator's "none of them").
+  none, e.g. a rating, or for a moderator's "none of them"); ``candidate_choice``,
+  ``chosen_candidate`` and ``edit_distance`` read a person's choice among the Helper's
+  candidates (the answer's ``meta.choice`` trace, :mod:`annotate.services.choice_trace`:
+  ``chose``, ``edited`` or ``own``; empty when no candidate was shown). JSONL and every
+  format that keeps an answer's ``meta`` carry the whole trace: the candidates shown with
+  their scores, and the choice.
 - ``parquet``: the same rows and columns as the CSV, typed.
 
 An exporter is a small object with ``write(items, out)``; :data:`EXPORTERS` maps format
@@ -129,8 +134,9 @@ ANNOTATION_COLUMNS = (
     "annotation_id", "task_id", "annotator_id", "annotator_kind", "role", "phase", "label",
     "value", "rationale", "confidence", "confidence_estimator", "confidence_raw",
     "guideline_version", "prompt_hash", "model", "params",
-    "cost_usd", "latency_s", "human_seconds", "suggestion_visible", "suggestion_id", "source",
-    "annotation_meta", "created_at",
+    "cost_usd", "latency_s", "human_seconds", "suggestion_visible", "suggestion_id",
+    "candidate_choice", "chosen_candidate", "edit_distance", "source", "annotation_meta",
+    "created_at",
 )
 FLAT_COLUMNS = ITEM_COLUMNS + ANNOTATION_COLUMNS
 _RENAMED = {"id": "annotation_id", "meta": "annotation_meta"}
@@ -158,9 +164,19 @@ def flat_rows(item: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for ann in item["annotations"]:
         row = {**base, **{_RENAMED.get(k, k): v for k, v in ann.items()}}
         row["label"] = flat_label(ann["value"])
+        row.update(_choice_cells(ann["meta"]))
         for key in _JSON_COLUMNS:
             row[key] = _json(row[key])
         yield row
+
+
+def _choice_cells(meta: dict[str, Any]) -> dict[str, Any]:
+    """The flat cells of an answer's choice trace (``meta.choice``; empty without one)."""
+    trace = meta.get("choice")
+    if not isinstance(trace, dict):
+        trace = {}
+    return {"candidate_choice": trace.get("action"), "chosen_candidate": trace.get("chosen"),
+            "edit_distance": trace.get("edit_distance")}
 
 
 # ---- exporters -------------------------------------------------------------------------------
@@ -217,6 +233,7 @@ def parquet_schema() -> Any:
 
     types = {"synthetic": pa.bool_(), "suggestion_visible": pa.bool_(),
              "annotation_id": pa.int64(), "task_id": pa.int64(), "suggestion_id": pa.int64(),
+             "chosen_candidate": pa.int64(), "edit_distance": pa.int64(),
              "confidence": pa.float64(), "confidence_raw": pa.float64(),
              "cost_usd": pa.float64(), "latency_s": pa.float64(),
              "human_seconds": pa.float64(), "created_at": pa.timestamp("us")}

@@ -26,6 +26,9 @@ The rest of the platform reads them only through these functions, never by namin
 - ``labelstudio.candidate_value(text) -> value``: the value a Helper candidate (its shown
   text) is pushed to Label Studio as, a prediction the annotator starts from. Without it the
   Helper's candidates are not pushed.
+- ``widget.lists_candidates``: the kind's answer widget lists every Helper candidate as an
+  option to choose, edit, or pass over for one's own answer (text). Without it only the
+  Helper's top candidate is shown, as the pre-label (what a choice trace records as shown).
 """
 
 from __future__ import annotations
@@ -100,3 +103,10 @@ def candidate_value(schema: LabelSchema) -> Callable[[str], dict[str, Any]] | No
     studio = get_kind(schema.kind).labelstudio
     to_value: Callable[[str], dict[str, Any]] | None = getattr(studio, "candidate_value", None)
     return to_value
+
+
+def lists_candidates(kind: str) -> bool:
+    """Whether the kind's answer widget lists every Helper candidate as an option (else only
+    the top candidate is shown, as the pre-label)."""
+    widget = getattr(get_kind(kind), "widget", None)
+    return bool(getattr(widget, "lists_candidates", False))

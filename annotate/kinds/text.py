@@ -104,9 +104,11 @@ OWN = -1  # the "write my own" choice of the text widget
 
 
 class CandidateButtons:
-    keys = (("1-9", "choose that candidate"), ("N", "none fits: write my own"))
     """The Helper's candidates as buttons (keys 1-9) to choose and then edit, or "none fits
     — write my own" (key N). There is no blank text box to start from."""
+
+    keys = (("1-9", "choose that candidate"), ("N", "none fits: write my own"))
+    lists_candidates = True  # every candidate is an option (annotate.kinds.optional)
 
     def seed(self, form: Any, state: WidgetState, value: dict[str, Any]) -> None:
         cand = value.get("candidate")

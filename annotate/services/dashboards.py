@@ -9,7 +9,10 @@
 - :func:`agreement_view`: alpha with its bootstrap CI, the annotator heatmap, human/LLM
   groups, the human-majority x LLM confusion matrix and the disagreement examples;
 - :func:`suggestion_use`: per person, how often suggestions are accepted and how fast
-  (the rubber-stamping signal), and in blind mode how often people switch to the suggestion.
+  (the rubber-stamping signal), and in blind mode how often people switch to the suggestion;
+- :func:`annotate.services.choice_trace.choice_use` (beside the traces it reads): per
+  person, how often they chose one of the Helper's candidates as it was, edited one, or
+  wrote their own, and the median seconds an item took for each.
 """
 
 from __future__ import annotations

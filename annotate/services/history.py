@@ -25,6 +25,7 @@ from annotate.errors import Conflict, NotFound
 from annotate.kinds.schema import LabelSchema, validate_value
 from annotate.projects.catalog import project_policy, project_schema
 from annotate.queue.routing import after_annotators_done
+from annotate.services.choice_trace import retraced
 from annotate.store.engine import Store
 from annotate.store.models import (
     Annotation,
@@ -170,7 +171,8 @@ def change_answer(store: Store, person: str, annotation_id: int, value: dict[str
         annotation.guideline_version = _current_guideline(session, project.id)
         if seconds is not None:
             annotation.human_seconds = (annotation.human_seconds or 0.0) + seconds
-        annotation.meta = {**(annotation.meta or {}), "changed_at": now.isoformat(),
+        annotation.meta = {**retraced(annotation.meta, project.kind, clean),
+                           "changed_at": now.isoformat(),
                            "revisions": len(revisions_of(session, annotation.id)) + 1}
         session.execute(delete(Task).where(
             Task.item_id == annotation.item_id, Task.role.in_(FOLLOW_UP_ROLES),

@@ -39,6 +39,8 @@ from annotate.queue.leases import (
     task_key,
 )
 from annotate.services.cascade_stages import StageSaid, stage_answers
+from annotate.services.choice_trace import KEY as CHOICE
+from annotate.services.choice_trace import trace_of
 from annotate.services.people import may_see_project
 from annotate.store.engine import Store
 from annotate.store.models import (
@@ -64,6 +66,7 @@ class Candidate:
     text: str | None
     score: float | None
     scores: dict[str, Any] = field(default_factory=dict)  # what the score is made of
+    id: str | None = None  # stable id in the stored list ("c0", ...), when the Helper gave one
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,8 @@ def _candidates(session: Session, item_id: int) -> tuple[int | None, tuple[Candi
         out.append(Candidate(index=index, value=value if isinstance(value, dict) else None,
                              text=raw.get("text"),
                              score=float(score) if isinstance(score, int | float) else None,
-                             scores=scores if isinstance(scores, dict) else {}))
+                             scores=scores if isinstance(scores, dict) else {},
+                             id=str(raw["id"]) if raw.get("id") is not None else None))
     return suggestion.id, tuple(out)
 
 
@@ -279,6 +283,9 @@ def submit_answer(store: Store, view: WorkView, person: str, value: dict[str, An
         revised = not _same(view.kind, view.blind_answer, value)
         meta["revised_after_reveal"] = revised
         meta["switched_to_suggestion"] = revised and matches_suggestion(view, value)
+    trace = trace_of(view, value, blind_phase=blind_phase)
+    if trace is not None:
+        meta[CHOICE] = trace
     provenance = Provenance(
         annotator_id=person, annotator_kind="human", guideline_version=view.guideline_version,
         human_seconds=round(max(seconds, 0.0), 3), suggestion_visible=visible,

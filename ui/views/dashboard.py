@@ -1,5 +1,6 @@
 """Dashboards (owners): progress, agreement (heatmap, alpha with CI, confusion matrix),
-disagreement examples and suggestion use, each with a CSV download. The figures come from
+disagreement examples, suggestion use and the choice among the Helper's candidates (choose /
+edit / write own, per person), each with a CSV download. The figures come from
 :mod:`annotate.services.dashboards`, which calls the agreement module."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import streamlit as st
 from sqlalchemy import func, select
 
 from annotate.projects.catalog import project_schema
+from annotate.services.choice_trace import choice_use, shares_long
 from annotate.services.dashboards import (
     AgreementView,
     Progress,
@@ -143,6 +145,23 @@ def _people_tab(store: Store, project: Project) -> None:
                "often they switch to the suggestion.")
     st.dataframe(usage, hide_index=True)
     _csv(usage, "suggestion_use.csv")
+    _choices(store, project)
+
+
+def _choices(store: Store, project: Project) -> None:
+    with store.session() as session:
+        use = choice_use(session, project.id)
+    if use.empty:
+        return
+    st.subheader("The Helper's candidates: chosen, edited or passed over")
+    st.caption("Per person, over answers made with the Helper's candidates on screen: the "
+               "share that took one as it was, edited one, or wrote their own (none fit), "
+               "and the median seconds an item took for each.")
+    st.dataframe(use, hide_index=True, column_config={
+        f"{a}_share": st.column_config.NumberColumn(format="percent")
+        for a in ("chose", "edited", "own")})
+    st.bar_chart(shares_long(use), x="person", y="share", color="action", horizontal=True)
+    _csv(use, "candidate_choice.csv", "Download choice CSV")
 
 
 def render() -> None:
