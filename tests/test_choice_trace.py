@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 from typing import Any
 
 import pandas as pd
@@ -38,11 +39,28 @@ REWRITES = [  # stored best first, with ids and scores as the Helper stores them
 
 @pytest.mark.parametrize(("a", "b", "distance"), [
     ("kitten", "sitting", 3), ("", "abc", 3), ("same", "same", 0),
-    ("Тут всё 😡", "Там всё 😡!", 3), ("flaw", "lawn", 2),
+    ("Тут всё 😡", "Там всё 😡!", 3), ("flaw", "lawn", 2), ("aaa", "aa", 1),
+    ("abab", "baba", 2), ("abcab", "ab", 3),
 ])
 def test_edit_distance_counts_characters(a: str, b: str, distance: int) -> None:
     assert _levenshtein(a, b) == distance == _levenshtein(b, a)
     assert edit_distance(a, b) == distance
+
+
+def _full_table(a: str, b: str) -> int:
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1,
+                          d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+    return d[-1][-1]
+
+
+def test_edit_distance_with_shared_ends_trimmed_is_the_full_tables() -> None:
+    rng = random.Random(7)
+    for _ in range(2000):
+        a, b = ("".join(rng.choice("ab ") for _ in range(rng.randint(0, 9))) for _ in "ab")
+        assert _levenshtein(a, b) == _full_table(a, b), (a, b)
 
 
 def _text_project(store: Store) -> int:
