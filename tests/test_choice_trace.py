@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from annotate.cli.main import main
 from annotate.io.exporting import export_project
 from annotate.kinds.schema import LabelSchema
 from annotate.projects.catalog import create_project
@@ -227,3 +228,19 @@ def test_no_trace_where_no_candidate_was_on_screen(store: Store) -> None:
     final = submit_answer(store, view, "ann", {"label": "pos"}, seconds=2.0)
     assert final.meta["choice"]["action"] == "chose"
     assert final.meta["switched_to_suggestion"] is True
+
+
+def test_status_shows_the_shares_per_person(sqlite_store: Store,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    pid = _text_project(sqlite_store)
+    for how, seconds in (("chose", 4.0), ("edited", 9.0), ("own", 30.0)):
+        _answer_text(sqlite_store, pid, "ann", how, seconds)
+    url = sqlite_store.engine.url.render_as_string(hide_password=False)
+    capsys.readouterr()
+    assert main(["--db", url, "status", "paraphrase"]) == 0
+    printed = capsys.readouterr().out
+    assert "the Helper's candidates" in printed
+    assert "33% (4.0 s)" in printed and "33% (9.0 s)" in printed and "33% (30.0 s)" in printed
+    assert main(["--db", url, "status", "paraphrase", "--json"]) == 0
+    [ann] = json.loads(capsys.readouterr().out)["candidate_choice"]
+    assert (ann["person"], ann["answers"], ann["median_edit_distance"]) == ("ann", 3, 6)

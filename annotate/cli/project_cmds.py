@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -164,16 +165,21 @@ def policy_set(ctx: typer.Context, name: str,
 def status(ctx: typer.Context, name: str,
            json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Items, tasks by state, annotations by annotator kind, and cost so far (with a cascade:
-    items decided and cost per stage)."""
+    items decided and cost per stage; with the Helper's candidates: how often each person
+    chose one, edited one or wrote their own)."""
     from annotate.projects.catalog import get_project, project_status
     from annotate.services.cascade_stages import stage_table
+    from annotate.services.choice_trace import choice_use
 
     with store_from(ctx) as store, store.session() as session:
         project = get_project(session, name)
         info = project_status(session, project).as_dict()
         stages = stage_table(session, project)
+        choices = choice_use(session, project.id)
     if not stages.empty:
         info["cascade"] = json.loads(stages.to_json(orient="records"))
+    if not choices.empty:
+        info["candidate_choice"] = json.loads(choices.to_json(orient="records"))
     if json_out:
         print_json(info)
         return
@@ -190,6 +196,8 @@ def status(ctx: typer.Context, name: str,
               f"cost ${info['cost_usd']:.4f}{budget}")
     if not stages.empty:
         _print_stages(stages)
+    if not choices.empty:
+        _print_choices(choices)
 
 
 def _print_stages(stages: Any) -> None:
@@ -204,6 +212,22 @@ def _print_stages(stages: Any) -> None:
                       str(row.decided), str(row.passed_on), _usd(row.cost_usd),
                       _usd(row.cost_per_item_usd))
     out.print(table)
+
+
+def _print_choices(choices: Any) -> None:
+    """Per person: the share of answers that chose a Helper candidate as it was, edited one
+    or wrote their own, with the median seconds of each."""
+    table = Table("person", "answers", "chose", "edited", "own", title="the Helper's "
+                  "candidates: share of answers (median seconds an item)")
+    for row in choices.to_dict("records"):
+        table.add_row(row["person"], str(row["answers"]), *[
+            _share(row[f"{a}_share"], row[f"median_s_{a}"]) for a in ("chose", "edited", "own")])
+    out.print(table)
+
+
+def _share(share: float, seconds: float | None) -> str:
+    known = seconds is not None and not math.isnan(seconds)
+    return f"{share:.0%}" + (f" ({seconds:.1f} s)" if known else "")
 
 
 def _usd(value: float) -> str:
