@@ -1,5 +1,6 @@
-"""The workspace shows people which cascade stages answered before them and how sure each
-was (streamlit.testing, the seeded SQLite database)."""
+"""A cascade in the UI: the workspace shows people which stages answered before them and how
+sure each was; the setup form takes a cascade and refuses an unknown annotator
+(streamlit.testing, the seeded SQLite database)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from annotate.queue.cascade import PASSED
 from annotate.services.cascade_stages import stage_answers
 from annotate.store.models import Annotation, Item, Project
-from tests.ui.conftest import UiDb, sign_in, texts
+from tests.ui.conftest import UiDb, button, sign_in, texts
 
 
 def _add_a_stage_that_passed_on(ui_db: UiDb) -> None:
@@ -41,3 +42,23 @@ def test_without_a_stage_passing_on_there_is_no_cascade_line(app: AppTest,
     with ui_db.store.session() as session:
         item_id = session.scalars(select(Item.id)).first()
         assert item_id is not None and stage_answers(session, item_id) == ()
+
+
+def test_the_setup_form_takes_a_cascade_and_refuses_an_unknown_annotator(
+        app: AppTest, ui_db: UiDb) -> None:
+    sign_in(app, ui_db, "olga", "sentiment")
+    app.switch_page("views/setup.py").run()
+    assert not app.exception, app.exception
+    pid = ui_db.seeded.projects["sentiment"]
+    cascade = app.text_input(key="pol:cascade")
+    cascade.input('[{"annotator": "distilled:nosuch", "threshold": 0.9}]')
+    button(app, "Save policy").click().run()  # type: ignore[attr-defined]
+    assert "cascade stage 1 (distilled:nosuch): no distilled model" in texts(app)
+    with ui_db.store.session() as session:
+        assert session.get_one(Project, pid).policy_json.get("cascade", []) == []
+    app.text_input(key="pol:cascade").input('[{"annotator": "dry-run", "threshold": 0.7}]')
+    app.text_input(key="pol:human_below_confidence").input("")
+    button(app, "Save policy").click().run()  # type: ignore[attr-defined]
+    with ui_db.store.session() as session:
+        saved = session.get_one(Project, pid).policy_json["cascade"]
+    assert saved == [{"annotator": "dry-run", "threshold": 0.7}], texts(app)

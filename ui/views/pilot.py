@@ -107,9 +107,12 @@ def _policy(store: Store, project: Project, data: dict[str, Any]) -> None:
     if cols[1].button("Apply this policy", icon=":material/check:",
                       disabled=data.get("project") != project.name):
         try:
+            from roles.stages import check_cascade
+
+            parsed = parse_policy(policy)
+            check_cascade(parsed)  # the cascade's annotators must exist here
             with store.session() as session:
-                change = set_policy(session, get_project(session, project.name),
-                                    parse_policy(policy))
+                change = set_policy(session, get_project(session, project.name), parsed)
         except AnnotateError as exc:
             st.error(f"Not applied: {exc}")
             return

@@ -127,6 +127,9 @@ def _policy(store: Store, project: Project) -> None:
             return
     try:
         new = RoutingPolicy.model_validate(values)
+        from roles.stages import check_cascade
+
+        check_cascade(new)  # an unknown cascade annotator: said before anything changes
         with store.session() as session:
             change = set_policy(session, session.get_one(Project, project.id), new)
     except (ValidationError, AnnotateError) as exc:
