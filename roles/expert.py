@@ -3,7 +3,9 @@
 - ``review``: reads the guideline and 5-10 items; returns pitfalls, ambiguous cases and a
   proposed revision, saved as a new guideline version with a diff to the last;
 - ``synthesise``: synthetic items, by default paraphrases of real items so that they look like
-  real ones (the seed's lesson), flagged ``synthetic``;
+  real ones (the seed's lesson), flagged ``synthetic``; near-copies and drifted paraphrases
+  are dropped and a batch a classifier tells from the real items is refused
+  (:mod:`roles.realism`, bounds from the policy);
 - ``estimate``: before a job, LLM tokens and cost for the whole project and human minutes
   from the median time people spent per item;
 - ``anomalies`` (in :mod:`annotate.services.anomalies`, no model needed): duplicates, empty or huge
@@ -16,7 +18,7 @@ import difflib
 import random
 import statistics
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 
@@ -27,6 +29,8 @@ from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item, Project
 from guidelines.prompts import render
 from roles.base import ProjectContext
+from roles.candidates import Embedder, default_embedder
+from roles.realism import Bounds, Checked, Paraphrase, Realism, check, realism_auc, verdict
 
 SHORT = {"type": "string", "maxLength": 200}
 
@@ -113,35 +117,76 @@ SYNTH_SCHEMA = {
 }
 
 
-def synthesise(store: Store, llm: LLMClient, project: str, *, model: str, n: int = 50,
-               from_real: bool = True, seed: int = 0) -> list[int]:
-    """Create up to ``n`` synthetic items (paraphrases of real ones), flagged synthetic, with
-    the tasks the policy asks for. Returns the new item ids."""
-    from annotate.projects.policy import RoutingPolicy
-    from annotate.queue.routing import PlannedItem, plan_initial_tasks
+@dataclass
+class SynthReport:
+    """What ``synthesise`` made and imported, and how real it looks (:mod:`roles.realism`)."""
 
+    created: list[int]
+    asked: int
+    checked: Checked
+    realism: Realism
+    bounds: Bounds
+    refused: str | None = None
+    forced: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"created": len(self.created), "asked": self.asked,
+                "answered": self.checked.answered, "kept": len(self.checked.kept),
+                "dropped": dict(self.checked.dropped),
+                "copy_share": self.checked.copy_share,
+                "meaning": self.checked.meaning_summary(self.bounds.min_meaning),
+                "realism": self.realism.__dict__, "bounds": self.bounds.__dict__,
+                "refused": self.refused, "forced": self.forced}
+
+
+def synthesise(store: Store, llm: LLMClient, project: str, *, model: str, n: int = 50,
+               from_real: bool = True, seed: int = 0, force: bool = False,
+               embedder: Embedder | Literal["default"] | None = "default") -> SynthReport:
+    """Paraphrase up to ``n`` real items and import those within the policy's bounds, flagged
+    synthetic, with the tasks the policy asks for: near-copies and drifted paraphrases are
+    dropped; the whole batch is refused (unless ``force``) when a classifier tells it from
+    the real items (AUC above ``synth_max_auc``)."""
     ctx = ProjectContext.load(store, project)
-    sources = sample_items(store, ctx.project_id, n, seed)
-    if not sources:
-        raise InvalidInput(f"project {project!r} has no items to paraphrase")
     if not from_real:
         raise InvalidInput("only --from-real synthesis is supported: generated items that are "
                            "not grounded in real ones tend not to look like real data")
-    texts: list[tuple[str, str]] = []
+    sources = sample_items(store, ctx.project_id, n, seed)
+    if not sources:
+        raise InvalidInput(f"project {project!r} has no items to paraphrase")
+    answers, not_sent = [], 0
     for source in sources:
         prompt = render("expert", guideline=ctx.guideline, items=[source.text],
                         task="Paraphrase the item once: same meaning, same register and "
                         "length, different words. It must read like a real item of this data.")
-        data = _ask(llm, model, prompt.system, prompt.user, SYNTH_SCHEMA, 300) or {}
-        for text in data.get("paraphrases", [])[:1]:
-            if text.strip() and text.strip() != source.text.strip():
-                texts.append((source.external_id, text.strip()))
+        data = _ask(llm, model, prompt.system, prompt.user, SYNTH_SCHEMA, 300)
+        not_sent += data is None
+        for text in (data or {}).get("paraphrases", [])[:1]:
+            answers.append(Paraphrase(source.external_id, source.text, str(text).strip(),
+                                      prompt.system + "\n" + prompt.user))
+    embedder = default_embedder() if embedder == "default" else embedder
+    bounds = Bounds.of(ctx.policy)
+    checked = check(answers, bounds, embedder)
+    checked.dropped.update({"not_sent": not_sent} if not_sent else {})
+    realism = realism_auc([(s.external_id, s.text) for s in sources],
+                          [(p.source_id, p.text) for p in checked.kept], embedder, seed=seed)
+    report = SynthReport([], len(sources), checked, realism, bounds,
+                         refused=verdict(realism, bounds), forced=force)
+    if report.refused is None or force:
+        report.created = _import(store, ctx.project_id, checked.kept, model)
+    return report
+
+
+def _import(store: Store, project_id: int, kept: list[Paraphrase], model: str) -> list[int]:
+    from annotate.projects.policy import RoutingPolicy
+    from annotate.queue.routing import PlannedItem, plan_initial_tasks
+
     with store.session() as session:
-        proj = session.get(Project, ctx.project_id)
+        proj = session.get(Project, project_id)
         assert proj is not None
-        new = [Item(project_id=proj.id, external_id=f"synth-{sid}-{i}", text=t, synthetic=True,
-                    meta={"synthetic": True, "paraphrase_of": sid, "model": model})
-               for i, (sid, t) in enumerate(texts)]
+        new = [Item(project_id=proj.id, external_id=f"synth-{p.source_id}-{i}", text=p.text,
+                    synthetic=True, meta={"synthetic": True, "paraphrase_of": p.source_id,
+                                          "model": model})
+               for i, p in enumerate(kept)]
         session.add_all(new)
         session.flush()
         plan_initial_tasks(session, proj, RoutingPolicy.model_validate(proj.policy_json),

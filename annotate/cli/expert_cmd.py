@@ -13,6 +13,7 @@ from annotate.defaults import DEFAULT_MODEL
 if TYPE_CHECKING:
     from annotate.llm.types import LLMClient
     from annotate.store.engine import Store
+    from roles.expert import SynthReport
 
 expert_app = typer.Typer(help="The Expert role: guideline review, synthetic items, effort "
                          "estimates, anomaly search.", no_args_is_help=True)
@@ -54,23 +55,60 @@ def review_cmd(ctx: typer.Context, name: str, model: str = MODEL,
 
 @expert_app.command("synth")
 def synth_cmd(ctx: typer.Context, name: str, model: str = MODEL,
-              n: int = typer.Option(50, "--n", min=1, help="How many synthetic items."),
+              n: int = typer.Option(50, "--n", min=1, help="How many real items to paraphrase."),
               from_real: bool = typer.Option(True, "--from-real/--no-from-real",
                                              help="Paraphrase real items (the default)."),
+              seed: int = typer.Option(0, "--seed", help="Which real items are sampled, and "
+                                       "the realism classifier's folds."),
+              force: bool = typer.Option(False, "--force", help="Import the batch even when a "
+                                         "classifier tells it from the real items."),
               json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Synthetic items, paraphrased from real ones so they look real; flagged synthetic."""
+    """Synthetic items, paraphrased from real ones and flagged synthetic; near-copies and
+    drifted ones are dropped, and a batch that a real-vs-synthetic classifier tells apart
+    (the policy's synth_max_auc) is not imported."""
     from annotate.projects.catalog import get_project
     from roles.expert import synthesise
 
     with store_from(ctx) as store:
         with store.session() as session:
             pid = get_project(session, name).id
-        ids = synthesise(store, _gateway(ctx, store, pid, model), name, model=model, n=n,
-                         from_real=from_real)
+        report = synthesise(store, _gateway(ctx, store, pid, model), name, model=model, n=n,
+                            from_real=from_real, seed=seed, force=force)
     if json_out:
-        print_json({"created": len(ids)})
+        print_json(report.as_json())
     else:
-        out.print(f"created {len(ids)} synthetic items (flagged synthetic; tasks per policy)")
+        for line in synth_lines(report):
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
+    if report.refused and not force:
+        raise typer.Exit(2)  # like doctor's "not ready": the report above says why
+
+
+def synth_lines(report: SynthReport) -> list[str]:
+    """The synth report as a person reads it: what was imported, each reason for a drop,
+    copy share, meaning drift and the real-vs-synthetic AUC."""
+    c, r = report.checked, report.realism
+    lines = [f"asked {report.asked} real items, {c.answered} paraphrases, {len(c.kept)} "
+             f"within bounds, {len(report.created)} imported (flagged synthetic; tasks per "
+             "policy)"]
+    lines += [f"  dropped {count}: {reason.replace('_', ' ')}"
+              for reason, count in sorted(c.dropped.items())]
+    if c.copy_share is not None:
+        lines.append(f"  near-copies of their source: {c.copy_share:.0%} (similarity >= "
+                     f"{report.bounds.max_similarity:g})")
+    meaning = c.meaning_summary(report.bounds.min_meaning)
+    if meaning["mean"] is not None:
+        lines.append(f"  meaning kept ({meaning['measure']}): mean {meaning['mean']:.2f}, "
+                     f"{meaning['below_floor']:.0%} below {meaning['floor']:g}")
+    if r.auc is None:
+        lines.append(f"  real vs synthetic: {r.note}")
+    else:
+        interval = "" if r.low is None else f" (95% interval {r.low:.2f}-{r.high:.2f})"
+        lines.append(f"  real vs synthetic AUC {r.auc:.2f}{interval}, {r.n_real} real / "
+                     f"{r.n_synthetic} synthetic, {r.folds}-fold, {r.measure}; 0.5 = cannot "
+                     "be told apart")
+    if report.refused:
+        lines.append(("forced: " if report.forced else "refused: ") + report.refused)
+    return lines
 
 
 @expert_app.command("estimate")

@@ -86,6 +86,16 @@ class RoutingPolicy(BaseModel):
         0.4, ge=0, le=1, description="written candidates less similar to the item than this "
         "(sentence embeddings, when installed) are dropped; 0 for answers that need not "
         "resemble the item, such as replies")
+    synth_max_auc: float | None = Field(
+        0.8, ge=0.5, le=1, description="expert synth imports nothing when a real-vs-synthetic "
+        "classifier tells the batch apart with a cross-validated AUC above this (0.5: they "
+        "cannot be told apart; None: not checked)")
+    synth_max_similarity: float = Field(
+        0.9, ge=0, le=1, description="expert synth drops a paraphrase this alike its source or "
+        "more (surface similarity of normalised text): a near-copy")
+    synth_min_meaning: float = Field(
+        0.4, ge=0, le=1, description="expert synth drops a paraphrase whose meaning kept "
+        "(embedding similarity to its source) is below this: drifted")
     moderator_on_disagreement: bool = Field(
         True, description="the Moderator is called when annotators disagree (else a person)")
     adjudicate_below: float = Field(
@@ -136,6 +146,14 @@ class RoutingPolicy(BaseModel):
                      "submit_delay_ms", mode="before")
     @classmethod
     def _no_bool_as_number(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not true/false")
+        return value
+
+    @field_validator("synth_max_auc", "synth_max_similarity", "synth_min_meaning",
+                     mode="before")
+    @classmethod
+    def _bound_not_bool(cls, value: Any) -> Any:
         if isinstance(value, bool):
             raise ValueError("must be a number, not true/false")
         return value

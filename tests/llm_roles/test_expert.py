@@ -39,8 +39,9 @@ def test_synth_paraphrases_real_items_flagged_synthetic(
         sqlite_store: Store, make_items: Callable[..., int],
         gateway_for: Callable[[int], Gateway]) -> None:
     pid = make_items(["the battery died fast", "screen is lovely"])
-    install_fake(default=reply(answer_json(paraphrases=["a reworded review"])))
-    ids = synthesise(sqlite_store, gateway_for(pid), "p", model="fake/m", n=5)
+    install_fake(steps=[reply(answer_json(paraphrases=["the battery ran out quickly"])),
+                        reply(answer_json(paraphrases=["the display is beautiful"]))])
+    ids = synthesise(sqlite_store, gateway_for(pid), "p", model="fake/m", n=5).created
     assert len(ids) == 2
     with sqlite_store.session() as s:
         new = s.scalars(select(Item).where(Item.id.in_(ids))).all()

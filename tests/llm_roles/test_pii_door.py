@@ -65,7 +65,8 @@ def _answer(model: str, messages: list[dict[str, Any]], params: dict[str, Any]) 
     user = str(messages[-1]["content"])
     properties = (schema or {}).get("properties", {})
     if "paraphrases" in properties:
-        return reply(json.dumps({"paraphrases": [f"In other words: {_item_of(user)}"]},
+        return reply(json.dumps({"paraphrases": [  # not a near-copy: synth would drop it
+            f"Put another way, a customer wrote this to us: {_item_of(user)}"]},
                                 ensure_ascii=False))
     if "candidates" in properties:
         n = properties["candidates"]["minItems"]
@@ -142,7 +143,7 @@ def test_expert_synth_review_estimate_anomalies(sqlite_store: Store,
                                                 remote: ScriptedLLM, build: Build) -> None:
     pid = make_items(TEXTS)
     llm = build(sqlite_store, pid)
-    new = expert.synthesise(sqlite_store, llm, "p", model=MODEL, n=len(TEXTS))
+    new = expert.synthesise(sqlite_store, llm, "p", model=MODEL, n=len(TEXTS)).created
     _assert_sent_and_clean(remote)
     with sqlite_store.session() as session:
         made = " ".join(session.scalars(select(Item.text).where(Item.id.in_(new))))
