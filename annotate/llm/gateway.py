@@ -17,7 +17,12 @@
   run with BudgetExceeded (see :mod:`annotate.llm.ledger` for the guarantee across threads and
   processes, and reservation expiry);
 - a concurrency limit (``max_in_flight`` calls in flight per gateway);
-- retries with exponential backoff and jitter on 429s, timeouts, 5xx and connection errors;
+- pacing to the model's rate limits (requests and tokens per minute, from the policy's
+  ``rate_limits`` or litellm's model table), shared by every gateway of the process
+  (:mod:`annotate.llm.pacing`);
+- retries with exponential backoff and jitter on 429s (after the answer's Retry-After, which
+  holds back every call of the model), timeouts, 5xx and connection errors
+  (:mod:`annotate.llm.attempts`, shared with :mod:`annotate.llm.async_gateway`);
 - checks of the answer (not truncated, JSON valid against the request's schema);
 - a ledger row for every model call: tokens, cost from litellm's price tables, latency, outcome;
 - configuration failures raised as :class:`~annotate.errors.SetupError` instead of burning every
@@ -34,11 +39,12 @@ Any litellm model string works (``openai/...``, ``anthropic/...``, ``ollama/...`
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-import random
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +53,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from annotate.errors import BudgetExceeded, SetupError
 from annotate.llm import local_model
 from annotate.llm.answers import check_answer
-from annotate.llm.budget import estimate_cost, overrun, response_cost
+from annotate.llm.attempts import (
+    Attempts,
+    Backoff,
+    CallFailure,
+    ModelAnswer,
+    answer_from,
+    call_tokens,
+)
+from annotate.llm.budget import estimate_cost, overrun
 from annotate.llm.dry_run import dry_run_text
 from annotate.llm.ledger import (
     RESERVATION_TTL_S,
@@ -57,13 +71,13 @@ from annotate.llm.ledger import (
     Ledger,
     Reservation,
 )
+from annotate.llm.pacing import Pacer, pacer_for, resolve_limit
 from annotate.llm.redaction import PersonalDataRule, project_rule, through_door
 from annotate.llm.types import (
     DEFAULT_MODEL,
     DRY_RUN_MODEL,
     ChatBackend,
     Completion,
-    ErrorKind,
     LLMError,
     LLMRequest,
     ProviderError,
@@ -73,7 +87,7 @@ from annotate.llm.types import (
     request_hash,
 )
 from annotate.store.engine import Store
-from annotate.store.models import LLMCall
+from annotate.store.models import LLMCall, Project
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +106,15 @@ class _Runtime:
 _runtime = _Runtime()
 
 
+@dataclass(frozen=True)
+class Opened:
+    """A call the ledger let through: its reservation, and when it started."""
+
+    call: CallInfo
+    reservation: Reservation
+    started: float
+
+
 class GatewaySettings(BaseModel):
     """How the gateway calls models (built from the app's settings at the edge)."""
 
@@ -107,26 +130,12 @@ class GatewaySettings(BaseModel):
     local_threads: int | None = Field(default=None, ge=1)  # None: ANNOTATE_THREADS, else 1
     # a killed worker's budget reservation is freed this long after its last heartbeat
     reservation_ttl_s: float = Field(default=RESERVATION_TTL_S, gt=0)
+    # model string -> {"rpm": ..., "tpm": ...}; a project's policy rate_limits win over these
+    rate_limits: dict[str, dict[str, float]] = Field(default_factory=dict)
 
-
-@dataclass(frozen=True)
-class _Answer:
-    text: str
-    finish_reason: str
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
-    provider_model: str | None
-    attempts: int
-    logprobs: tuple[TokenLogprob, ...] | None = None
-
-
-@dataclass(frozen=True)
-class _Failure:
-    kind: ErrorKind
-    message: str
-    attempts: int
-    setup: str | None = None  # a configuration problem: no later call can succeed either
+    @property
+    def backoff(self) -> Backoff:
+        return Backoff(self.retries, self.backoff_base_s, self.backoff_max_s)
 
 
 class Gateway:
@@ -139,6 +148,9 @@ class Gateway:
         self.settings = settings or GatewaySettings()
         self.ledger = Ledger(store, project_id, reservation_ttl_s=self.settings.reservation_ttl_s)
         self.personal_data: PersonalDataRule = project_rule(store, project_id)
+        self.rate_limits = policy_rate_limits(store, project_id)
+        self.backoff = self.settings.backoff
+        self._pacers: dict[str, Pacer] = {}
         self._in_flight = threading.BoundedSemaphore(self.settings.max_in_flight)
         self._health = threading.Lock()
         self._answered = 0  # calls the model answered (ok or not)
@@ -152,9 +164,24 @@ class Gateway:
         outgoing = through_door(self.personal_data, request, request.model or self.settings.model)
         if isinstance(outgoing, LLMError):
             return outgoing
-        return outgoing.restore(self._send(outgoing.request))
+        return outgoing.restore(self.send(outgoing.request))
 
-    def _send(self, request: LLMRequest) -> Completion | LLMError:
+    def send(self, request: LLMRequest) -> Completion | LLMError:
+        """Answer a request that has passed the personal-data door (use :meth:`complete`)."""
+        opened = self.open_call(request)
+        if not isinstance(opened, Opened):
+            return opened
+        if opened.call.model == DRY_RUN_MODEL:
+            text = dry_run_text(request.json_schema, opened.call.request_hash)
+            result: ModelAnswer | CallFailure = ModelAnswer(text, "stop", 0, 0, 0.0,
+                                                            DRY_RUN_MODEL, 1)
+        else:
+            result = self._call_with_retries(request, opened.call)
+        return self.close_call(request, opened, result)
+
+    def open_call(self, request: LLMRequest) -> Opened | Completion | LLMError:
+        """The call's budget reservation, or its answer from the cache (raises
+        BudgetExceeded). ``request`` has passed the personal-data door."""
         model = request.model or self.settings.model
         call = CallInfo(request_hash(request, model), model, request.role, request.task_id)
         started = time.perf_counter()
@@ -163,19 +190,21 @@ class Gateway:
         )
         if isinstance(opened, CachedAnswer):
             return self._cached(request, call, opened, time.perf_counter() - started)
-        if model == DRY_RUN_MODEL:
-            text = dry_run_text(request.json_schema, call.request_hash)
-            result: _Answer | _Failure = _Answer(text, "stop", 0, 0, 0.0, DRY_RUN_MODEL, 1)
-        else:
-            result = self._call_with_retries(request, call)
-        closed = self._close(request, call, opened, result, time.perf_counter() - started)
-        self._watch_setup(model, result)
+        return Opened(call, opened, started)
+
+    def close_call(self, request: LLMRequest, opened: Opened,
+                   result: ModelAnswer | CallFailure) -> Completion | LLMError:
+        """The call's ledger row, answer checks and budget overrun; SetupError when the
+        failure is the configuration's."""
+        closed = self._close(request, opened.call, opened.reservation, result,
+                             time.perf_counter() - opened.started)
+        self._watch_setup(opened.call.model, result)
         return closed
 
-    def _watch_setup(self, model: str, result: _Answer | _Failure) -> None:
+    def _watch_setup(self, model: str, result: ModelAnswer | CallFailure) -> None:
         """Raise SetupError when the failure is the configuration's, not this request's."""
         with self._health:
-            if isinstance(result, _Answer):
+            if isinstance(result, ModelAnswer):
                 self._answered += 1
                 self._unreachable = 0
                 return
@@ -198,39 +227,40 @@ class Gateway:
             return 0.0
         return estimate_cost(load_litellm(), request, model, self.settings.prompt_token_margin)
 
-    def _call_with_retries(self, request: LLMRequest, call: CallInfo) -> _Answer | _Failure:
+    def _call_with_retries(self, request: LLMRequest, call: CallInfo
+                           ) -> ModelAnswer | CallFailure:
         litellm = load_litellm()
-        kwargs = {
-            **openai_body(request, call.model),
-            "timeout": self.settings.timeout_s,
-            "num_retries": 0,  # the gateway retries, with its own backoff and ledger rows
-            "drop_params": True,  # a provider without e.g. `seed` still answers
-        }
-        attempts = self.settings.retries + 1
-        for attempt in range(1, attempts + 1):
+        kwargs = call_kwargs(request, call.model, self.settings.timeout_s)
+        pacer, tokens = self.pacing(litellm, request, call.model)
+        attempts = Attempts(litellm, self.ledger, call, pacer, self.backoff)
+        for attempt in attempts.numbers:
             started = time.perf_counter()
             try:
                 with self._in_flight:
-                    response = litellm.completion(**kwargs)
-                return _answer_from(litellm, response, call.model, attempt)
+                    pacer.wait(tokens)
+                    try:
+                        response = litellm.completion(**kwargs)
+                    finally:
+                        pacer.answered()
+                return answer_from(litellm, response, call.model, attempt)
             except Exception as exc:
-                kind, retryable = _classify(litellm, exc)
-                message = error_line(exc)
-                setup = _setup_problem(litellm, exc, call.model, message)
-                if setup is not None or not retryable or attempt == attempts:
-                    return _Failure(kind, message, attempt, setup)
-                latency = time.perf_counter() - started
-                self.ledger.record_attempt(call, CallResult(
-                    "error", latency, error_kind=kind, error=f"attempt {attempt}: {message}"
-                ))
-                time.sleep(self._backoff(attempt))
+                outcome = attempts.after_failure(exc, attempt, time.perf_counter() - started)
+            if isinstance(outcome, CallFailure):
+                return outcome
+            time.sleep(outcome)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with jitter: a random delay in [d/2, d], d = base * 2**(n-1)."""
-        settings = self.settings
-        delay = min(settings.backoff_max_s, settings.backoff_base_s * 2.0 ** (attempt - 1))
-        return delay * (0.5 + random.random() / 2)
+    def pacing(self, litellm: Any, request: LLMRequest, model: str) -> tuple[Pacer, int]:
+        """The process-wide pacer of ``model`` and what this request counts against it."""
+        pacer = self._pacers.get(model)
+        if pacer is None:
+            known = litellm.model_cost.get(model) or litellm.model_cost.get(
+                model.split("/", 1)[-1])
+            limit = resolve_limit(model, {**self.settings.rate_limits, **self.rate_limits},
+                                  known if isinstance(known, dict) else None)
+            pacer = self._pacers[model] = pacer_for(model, limit)
+        tokens = call_tokens(litellm, request, model) if pacer.limit.tpm else 0
+        return pacer, tokens
 
     def _cached(
         self, request: LLMRequest, call: CallInfo, hit: CachedAnswer, latency: float
@@ -252,9 +282,9 @@ class Gateway:
 
     def _close(
         self, request: LLMRequest, call: CallInfo, reservation: Reservation,
-        result: _Answer | _Failure, latency: float,
+        result: ModelAnswer | CallFailure, latency: float,
     ) -> Completion | LLMError:
-        if isinstance(result, _Failure):
+        if isinstance(result, CallFailure):
             call_id = self.ledger.close_call(call, reservation, CallResult(
                 "error", latency, error_kind=result.kind, error=result.message
             ))
@@ -288,61 +318,29 @@ class Gateway:
                           latency, False, call.request_hash, call_id, result.logprobs)
 
 
-def _answer_from(litellm: Any, response: Any, model: str, attempts: int) -> _Answer:
-    choice = response.choices[0]
-    usage = getattr(response, "usage", None)
-    return _Answer(
-        text=choice.message.content or "",
-        finish_reason=str(choice.finish_reason or "stop"),
-        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-        cost_usd=response_cost(litellm, response, model),
-        provider_model=getattr(response, "model", None),
-        attempts=attempts,
-        logprobs=parse_logprobs(getattr(choice, "logprobs", None)),
-    )
+def call_kwargs(request: LLMRequest, model: str, timeout_s: float) -> dict[str, Any]:
+    """What the gateway passes to ``litellm.completion`` / ``acompletion``."""
+    return {
+        **openai_body(request, model),
+        "timeout": timeout_s,
+        "num_retries": 0,  # the gateway retries, with its own backoff and ledger rows
+        "drop_params": True,  # a provider without e.g. `seed` still answers
+    }
 
 
-def _classify(litellm: Any, exc: Exception) -> tuple[ErrorKind, bool]:
-    """The failure's kind and whether it is worth retrying; re-raises non-provider errors."""
-    import openai
+def policy_rate_limits(store: Store, project_id: int | None
+                       ) -> Mapping[str, Mapping[str, float]]:
+    """The ``rate_limits`` of the project's stored policy (none without a project)."""
+    from annotate.projects.catalog import project_policy
 
-    by_type: tuple[tuple[type[Exception], ErrorKind], ...] = (
-        (litellm.Timeout, "timeout"),
-        (litellm.RateLimitError, "rate_limit"),
-        (litellm.APIConnectionError, "connection"),
-    )
-    for exc_type, kind in by_type:
-        if isinstance(exc, exc_type):
-            return kind, True
-    if not isinstance(exc, openai.OpenAIError):
-        raise exc  # a bug, not a provider failure: do not hide it
-    if "connection error" in error_line(exc).lower():  # litellm reports it as a 500
-        return "connection", True
-    status = getattr(exc, "status_code", None)
-    if status in (408, 429):
-        return ("timeout" if status == 408 else "rate_limit"), True
-    if isinstance(status, int) and status >= 500:
-        return "server_error", True
-    return "bad_request", False
-
-
-def _setup_problem(litellm: Any, exc: Exception, model: str, message: str) -> str | None:
-    """A failure no retry or later task can fix: the credentials, or the model's name."""
-    fix = f"(annotate doctor --model {model} shows what is missing)"
-    if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
-        return f"{model}: the provider refused the credentials ({message}); check its API key {fix}"
-    if isinstance(exc, litellm.NotFoundError):
-        return f"{model}: model not found ({message}); check the model string {fix}"
-    lowered = message.lower()
-    if "missing credentials" in lowered or "api_key client option must be set" in lowered:
-        return f"{model}: no API key ({message}) {fix}"
-    return None
-
-
-def error_line(exc: Exception) -> str:
-    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return str(text).strip().splitlines()[0][:500]
+    if project_id is None:
+        return {}
+    with store.session() as session:
+        project = session.get(Project, project_id)
+        limits = project_policy(project).rate_limits if project is not None else {}
+    return {model: {**({"rpm": limit["rpm"]} if "rpm" in limit else {}),
+                    **({"tpm": limit["tpm"]} if "tpm" in limit else {})}
+            for model, limit in limits.items()}
 
 
 # ---- litellm, loaded once per process -------------------------------------------------------
@@ -415,6 +413,11 @@ def _adapter(litellm: Any) -> Any:
                 raise litellm.Timeout(message=str(exc) or "timed out", model=model,
                                       llm_provider=self.provider) from None
             return _fill_response(litellm, model_response, result, f"{self.provider}/{model}")
+
+        async def acompletion(self, model: str, messages: list[Any], *args: Any,
+                              **kwargs: Any) -> Any:
+            # a ChatBackend is synchronous (a local model, the scripted fake): off the loop
+            return await asyncio.to_thread(self.completion, model, messages, *args, **kwargs)
 
     _runtime.adapter_class = BackendAdapter
     return BackendAdapter

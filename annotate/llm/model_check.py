@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from annotate.errors import SetupError
 from annotate.llm import local_model
-from annotate.llm.gateway import LOCAL_PROVIDER, error_line, load_litellm
+from annotate.llm.attempts import error_line
+from annotate.llm.gateway import LOCAL_PROVIDER, load_litellm
 from annotate.llm.types import DRY_RUN_MODEL
 
 # Providers whose models need no API key (a local server, or cloud credentials from elsewhere).

@@ -11,16 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
+from typing_extensions import TypedDict
 
 from annotate.errors import InvalidInput
 from annotate.kinds.optional import default_policy_overrides
@@ -33,6 +35,24 @@ Estimator = Literal["verbalized", "logprob", "consistency"]
 the probability of its decision from token log-probabilities (``logprob``), or the share of
 sampled answers that agree (``consistency``). A distilled model always gives its own
 predicted probability (``distilled``)."""
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+PerMinute = Annotated[float, Field(gt=0, allow_inf_nan=False), BeforeValidator(_not_bool)]
+
+
+class RateLimits(TypedDict, total=False):
+    """A model's limits at its provider: requests and tokens per minute."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    rpm: PerMinute
+    tpm: PerMinute
 
 
 MAX_STAGES = 6
@@ -197,6 +217,11 @@ class RoutingPolicy(BaseModel):
         if isinstance(value, bool):
             raise ValueError("must be a number, not true/false")
         return value
+
+    rate_limits: dict[str, RateLimits] = Field(
+        default_factory=dict, description="a provider's limits per model string, e.g. "
+        '{"openai/gpt-4o-mini": {"rpm": 500, "tpm": 200000}}: calls are paced to stay just '
+        "under them (per worker process; without an entry, litellm's known limits if any)")
 
     cascade: list[CascadeStage] = Field(
         default_factory=list, max_length=MAX_STAGES,

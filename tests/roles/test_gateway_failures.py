@@ -87,7 +87,8 @@ def test_a_bad_request_is_not_retried(gateway: Gateway) -> None:
 
 def test_backoff_grows_exponentially_with_jitter(gateway: Gateway) -> None:
     settings = GatewaySettings(backoff_base_s=1.0, backoff_max_s=5.0)
-    delays = [Gateway(gateway.ledger.store, None, settings)._backoff(n) for n in (1, 2, 3, 4, 5)]
+    backoff = Gateway(gateway.ledger.store, None, settings).backoff
+    delays = [backoff.delay(n) for n in (1, 2, 3, 4, 5)]
     bounds = [(0.5, 1), (1, 2), (2, 4), (2.5, 5), (2.5, 5)]
     assert all(low <= d <= high for d, (low, high) in zip(delays, bounds, strict=True))
 
