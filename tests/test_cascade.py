@@ -172,3 +172,32 @@ def test_an_invalid_cascade_is_one_clear_error(cascade: list[dict[str, Any]],
     with pytest.raises(InvalidInput, match=message) as caught:
         parse_policy({"cascade": cascade, **extra}, source="policy.json")
     assert str(caught.value).startswith("policy.json: ") and "\n" not in str(caught.value)
+
+
+def test_setting_a_cascade_sends_unsure_items_to_the_next_stage_not_to_people(
+        store: Store) -> None:
+    from annotate.queue.reconcile import set_policy
+    from annotate.store.models import Project
+
+    old = RoutingPolicy(human_annotations=1, llm_annotations=1, human_below_confidence=0.8)
+    make_project(store, 2, policy=old)
+    _answer(store, 0.5)  # i0: unsure -> a person was asked
+    _answer(store, 0.95)  # i1: sure
+    assert _human_items(store) == ["i0"]
+    cascade = old.model_copy(update={"human_below_confidence": None, "cascade": parse_policy(
+        {"cascade": [{"annotator": "m", "threshold": 0.8},
+                     {"annotator": "n", "threshold": 0.9}]}).cascade})
+    with store.session() as session:
+        change = set_policy(session, session.scalars(select(Project)).one(), cascade)
+    assert change.created == {("annotator", "llm"): 1}  # i0's second stage
+    assert change.cancelled == {("annotator", "human"): 1}  # people wait for it
+    task = claim_next_task(store, "w", worker_kind="llm")
+    assert task is not None
+    with store.session() as session:
+        assert session.get_one(Task, task.id).slot == 1
+    submit_annotation(store, task.id, {"label": "b"}, Provenance("n", "llm", confidence=0.95),
+                      worker_id="w")
+    assert _human_items(store) == ["i0"]  # only the cancelled task: nobody new is asked
+    answers = _llm_answers(store)
+    assert [phase for _, phase, _ in answers["i0"]] == ["passed", "final"]  # stage 2 decides
+    assert [phase for _, phase, _ in answers["i1"]] == ["final"]

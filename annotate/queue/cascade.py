@@ -95,6 +95,19 @@ def next_step(kind: str, policy: RoutingPolicy, tasks: Sequence[StageTask],
     return Step(stage=reached + 1) if reached + 1 < len(policy.cascade) else PEOPLE
 
 
+def passed_on(policy: RoutingPolicy, tasks: Sequence[StageTask],
+              answers: Sequence[StageAnswer], step: Step) -> list[int]:
+    """The answers that passed the item on: every stage answer before the stage now asked
+    (or, once the item is settled or with people, before the last stage it reached). A
+    policy change may leave earlier ones still final; they are caught up here."""
+    if not policy.cascade or step.wait:
+        return []
+    current = step.stage if step.stage is not None else max(
+        (t.stage for t in tasks), default=0)
+    return [a.annotation_id for a in answers if a.annotation_id is not None
+            and a.stage is not None and a.stage < current]
+
+
 def stage_annotator(policy: RoutingPolicy, slot: int) -> str | None:
     """The annotator that answers an LLM annotator task in ``slot`` (None: no cascade, or a
     slot past its end: the run's own model)."""

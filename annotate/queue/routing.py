@@ -38,6 +38,7 @@ from annotate.queue.cascade import (
     StageAnswer,
     StageTask,
     next_step,
+    passed_on,
     stage_sure,
 )
 from annotate.queue.wants import ADJUDICATOR, ANNOTATOR, RoleSet, Stage, registered_roles
@@ -152,11 +153,11 @@ def after_llm_first(session: Session, project_id: int, kind: str, policy: Routin
                    .where(Annotation.item_id == item_id, Annotation.role == ANNOTATOR,
                           Annotation.annotator_kind == "llm", Annotation.phase == "final"))]
     step = next_step(kind, policy, tasks, answers)
+    passed = passed_on(policy, tasks, answers, step)
+    if passed:  # no longer votes: the next stage (or people) decide
+        session.execute(update(Annotation).where(Annotation.id.in_(passed))
+                        .values(phase=PASSED).execution_options(synchronize_session=False))
     if step.stage is not None:
-        passed = [a.annotation_id for a in answers if a.stage == step.stage - 1]
-        if passed:
-            session.execute(update(Annotation).where(Annotation.id.in_(passed))
-                            .values(phase=PASSED).execution_options(synchronize_session=False))
         session.execute(insert(Task), [task_row(project_id, policy, item_id, ANNOTATOR, "llm",
                                                 step.stage)])
         return 1
