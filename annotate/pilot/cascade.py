@@ -125,11 +125,15 @@ def candidate(report: ModelReport, estimator: str | None,
     """``report``'s model as a stage; dropped when the skill gate says it cannot route."""
     skill = report.skill
     reason = ""
-    if not skill.confidence_separates:
-        shown = (f" (AUROC {skill.auroc:.2f} [{skill.auroc_ci[0]:.2f}, {skill.auroc_ci[1]:.2f}]"
-                 ", the interval reaches 0.5)" if skill.auroc is not None
-                 and skill.auroc_ci[0] is not None and skill.auroc_ci[1] is not None
-                 else " (AUROC undefined or without an interval on this sample)")
+    low, high = skill.auroc_ci
+    if skill.auroc is None and skill.accuracy is not None and skill.n:
+        reason = (f"its confidence cannot be checked: {'no' if skill.accuracy >= 1 else 'only'}"
+                  " wrong answers in the sample (AUROC undefined), so nothing shows that a "
+                  "threshold keeps wrong answers out; a larger or harder sample can tell")
+    elif not skill.confidence_separates:
+        shown = (f" (AUROC {skill.auroc:.2f} [{low:.2f}, {high:.2f}], the interval reaches 0.5)"
+                 if skill.auroc is not None and low is not None and high is not None
+                 else " (no AUROC interval on this sample)")
         reason = NO_INFORMATION + shown
     elif not skill.beats_majority:
         reason = "it does not beat always answering the most common label"

@@ -66,6 +66,8 @@ def respond(model: str, messages: list[dict[str, Any]], params: dict[str, Any]) 
     name = model.rsplit("/", 1)[-1]
     if name == "flat":
         return _answer(right if k % 3 else wrong, 80)
+    if name == "perfect":
+        return _answer(right, 90)
     mine = k < N // 2 if name == "cheap" else k >= N // 2
     if mine:
         return _answer(right, 95)
@@ -73,7 +75,8 @@ def respond(model: str, messages: list[dict[str, Any]], params: dict[str, Any]) 
 
 
 def _fakes() -> None:
-    install_fake("fake", responder=respond, models=("cheap", "flat"), price_per_token=(0, 0))
+    install_fake("fake", responder=respond, models=("cheap", "flat", "perfect"),
+                 price_per_token=(0, 0))
     register_price("fake/dear", DEAR_CALL / 15, DEAR_CALL / 15)
 
 
@@ -163,3 +166,12 @@ def test_a_bad_stage_cost_is_one_line_and_exit_2(
                  "fake/cheap", "--stage-cost", value]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+def test_a_stage_without_wrong_answers_is_dropped_as_unchecked(sqlite_store: Store) -> None:
+    make_sample(sqlite_store)
+    _fakes()
+    result = _pilot(sqlite_store, ("fake/perfect", "fake/cheap"))
+    perfect = next(c for c in result.cascade["candidates"] if c["model"] == "fake/perfect")
+    assert not perfect["kept"]
+    assert perfect["reason"].startswith("its confidence cannot be checked: no wrong answers")
