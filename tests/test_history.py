@@ -47,6 +47,7 @@ def test_a_change_keeps_the_old_answer_and_routing_follows_it(store: Store,
     with store.session() as session:
         row = session.get_one(Annotation, mine)
         assert row.value == {"label": "neutral"} and row.human_seconds == 5.0
+        assert row.meta["revisions"] == 1 and row.meta["changed_at"]
         [old] = revisions_of(session, mine)
         assert old.value == {"label": LLM_GUESS[0]} and old.replaced_by == "ann"
         assert old.given_at == row.created_at and old.replaced_at >= old.given_at

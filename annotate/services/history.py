@@ -173,7 +173,7 @@ def change_answer(store: Store, person: str, annotation_id: int, value: dict[str
             annotation.human_seconds = (annotation.human_seconds or 0.0) + seconds
         annotation.meta = {**retraced(annotation.meta, project.kind, clean),
                            "changed_at": now.isoformat(),
-                           "revisions": len(revisions_of(session, annotation.id)) + 1}
+                           "revisions": len(revisions_of(session, annotation.id))}
         session.execute(delete(Task).where(
             Task.item_id == annotation.item_id, Task.role.in_(FOLLOW_UP_ROLES),
             Task.status == "pending"))
