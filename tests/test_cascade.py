@@ -201,3 +201,14 @@ def test_setting_a_cascade_sends_unsure_items_to_the_next_stage_not_to_people(
     answers = _llm_answers(store)
     assert [phase for _, phase, _ in answers["i0"]] == ["passed", "final"]  # stage 2 decides
     assert [phase for _, phase, _ in answers["i1"]] == ["final"]
+
+
+def test_a_batched_run_answers_each_task_with_its_stage(store: Store) -> None:
+    pid = make_project(store, 4, policy=CASCADE)
+    fake = install_fake(responder=_respond, models=("a", "b"), price_per_token=(1e-6, 1e-6))
+    run_project(store, "p", make_client(store, pid, "fake/a"), model="fake/a",
+                roles=("annotator",), batch_size=3)
+    assert sorted(c["model"].rsplit("/", 1)[-1] for c in fake.calls) == ["a"] * 4 + ["b"] * 3
+    answers = _llm_answers(store)
+    assert answers["i1"] == [("fake/a", "passed", 0.5), ("fake/b", "final", 0.9)]
+    assert _human_items(store) == ["i2"]
