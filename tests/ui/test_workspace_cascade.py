@@ -1,6 +1,6 @@
 """A cascade in the UI: the workspace shows people which stages answered before them and how
-sure each was; the setup form takes a cascade and refuses an unknown annotator
-(streamlit.testing, the seeded SQLite database)."""
+sure each was; the setup form takes a cascade and refuses an unknown annotator; the
+dashboard shows each stage (streamlit.testing, the seeded SQLite database)."""
 
 from __future__ import annotations
 
@@ -62,3 +62,18 @@ def test_the_setup_form_takes_a_cascade_and_refuses_an_unknown_annotator(
     with ui_db.store.session() as session:
         saved = session.get_one(Project, pid).policy_json["cascade"]
     assert saved == [{"annotator": "dry-run", "threshold": 0.7}], texts(app)
+
+
+def test_the_dashboard_shows_the_cascade_stage_by_stage(app: AppTest, ui_db: UiDb) -> None:
+    pid = ui_db.seeded.projects["sentiment"]
+    with ui_db.store.session() as session:
+        project = session.get_one(Project, pid)
+        project.policy_json = {**project.policy_json, "human_below_confidence": None,
+                               "cascade": [{"annotator": "local/smollm2", "threshold": 0.7}]}
+    sign_in(app, ui_db, "olga", "sentiment")
+    app.switch_page("views/dashboard.py").run()
+    assert not app.exception, app.exception
+    assert "Cascade: items each stage reached and decided" in texts(app)
+    [frame] = [d.value for d in app.dataframe if "passed_on" in d.value.columns]
+    assert list(frame["stage"]) == ["1", "people"]
+    assert frame["annotator"].iloc[0] == "local/smollm2"
