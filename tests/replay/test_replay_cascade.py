@@ -24,7 +24,7 @@ def _policy(tmp_path: Path, first: str = TRAINED) -> Path:
 
 
 def test_the_split_keeps_every_copy_of_a_text_on_one_side(tmp_path: Path) -> None:
-    rows = TOY + [("dup", TOY[0][1].upper() + "  ", TOY[0][2])]  # the same text, twice
+    rows = [*TOY, ("dup", TOY[0][1].upper() + "  ", TOY[0][2])]  # the same text, twice
     data = load_dataset(write_labels(tmp_path / "d.csv", rows, annotators=3))
     train, rest = split_by_text(data.items, 0.5, 0, normalise_text)
     assert len(train) + len(rest) == len(rows)
