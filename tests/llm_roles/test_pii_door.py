@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -53,6 +54,11 @@ TEXTS = [
 ]
 
 
+REWRITES = ["Our customer shared these details for a follow-up: {}.",
+            "Please get back to them using {} as given in the message.",
+            "A short note from a client who left {} and wants an answer soon."]
+
+
 def _item_of(user: str) -> str:
     start = user.index("<item>") + len("<item>")
     return user[start:user.index("</item>")].strip()
@@ -68,10 +74,11 @@ def _answer(model: str, messages: list[dict[str, Any]], params: dict[str, Any]) 
         return reply(json.dumps({"paraphrases": [  # not a near-copy: synth would drop it
             f"Put another way, a customer wrote this to us: {_item_of(user)}"]},
                                 ensure_ascii=False))
-    if "candidates" in properties:
+    if "candidates" in properties:  # rewrites that keep the placeholders, not copies
         n = properties["candidates"]["minItems"]
-        return reply(json.dumps({"candidates": [{"text": f"{k}: {_item_of(user)}"}
-                                                for k in range(n)]}, ensure_ascii=False))
+        held = ", ".join(re.findall(r"\[[A-Z_]+_\d+\]", _item_of(user)))
+        return reply(json.dumps({"candidates": [{"text": REWRITES[k % len(REWRITES)].format(
+            held)} for k in range(n)]}, ensure_ascii=False))
     return reply(dry_run_text(schema, user))
 
 
