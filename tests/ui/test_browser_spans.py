@@ -1,8 +1,8 @@
 """Span labelling in a real browser (headless Debian Chromium, Playwright), against `annotate ui`
-on a free port: an annotator drags over Cyrillic text (with an emoji before the span, so
+on a free port, two people at once: one drags over Cyrillic text (with an emoji before the span, so
 UTF-16 and code-point offsets differ) and the stored offsets are checked; a selection snaps to
 word edges unless Alt is held; a click on a span and Delete removes it; a key chooses the
-label; LLM spans come as suggestions to accept or reject one by one."""
+label; the other gets the LLM's spans as suggestions to accept or reject one by one."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ BOX_JS = """([start, end]) => {
 class Ui:
     url: str
     db: str
-    token: str
+    tokens: dict[str, str]
     nested: int  # the project whose schema allows nested spans
 
 
@@ -72,11 +72,14 @@ def ui(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Ui]:
     store = open_store(db)
     policy = RoutingPolicy(human_annotations=1, llm_annotations=1,
                            moderator_on_disagreement=False)
+    tokens = {}
     with store.session() as session:
-        _, token = add_person(session, "ann")
+        for who in ("ann", "bob"):
+            _, tokens[who] = add_person(session, who)
         pid = create_project(session, "ner", LabelSchema(kind="spans", labels=["PER", "LOC"]),
                              policy=policy).id
-        grant(session, "ann", "ner")
+        for who in ("ann", "bob"):
+            grant(session, who, "ner")
     _items(store, pid, [FIRST, SECOND], policy)
     answer_llm_tasks(store, pid, [{"spans": []}, SUGGESTED])
     people = RoutingPolicy(human_annotations=1, llm_annotations=0)
@@ -91,7 +94,7 @@ def ui(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Ui]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url)
-        yield Ui(url, db, token, nested)
+        yield Ui(url, db, tokens, nested)
     finally:
         process.terminate()
         try:
@@ -101,21 +104,26 @@ def ui(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Ui]:
 
 
 @pytest.fixture
-def page(ui: Ui) -> Iterator[Any]:
+def browser(ui: Ui) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1300, "height": 900})
-        yield page
-        browser.close()
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
 
 
-def _sign_in(page: Any, ui: Ui, path: str = "") -> None:
+def _page(browser: Any) -> Any:
+    """A page of its own browser context: one person."""
+    return browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
+
+
+def _sign_in(page: Any, ui: Ui, who: str, path: str = "") -> None:
     from playwright.sync_api import expect
 
     page.goto(f"{ui.url}/{path}")
-    page.get_by_label("Personal token", exact=True).and_(page.locator("input")).fill(ui.token)
+    page.get_by_label("Personal token", exact=True).and_(page.locator("input")).fill(
+        ui.tokens[who])
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_test_id("stSidebar").get_by_text("Signed in as")).to_be_visible(
         timeout=20_000)
@@ -146,77 +154,77 @@ def _badges(page: Any) -> list[str]:
     return [t.strip() for t in page.locator(".asel-badge").all_inner_texts()]
 
 
-def _saved(db: str, text: str) -> Any:
+def _saved(db: str, text: str, who: str = "ann") -> Any:
     store = open_store(db, migrate=False)
     try:
         with store.session() as session:
             return session.scalars(
                 select(Annotation.value).join(Item, Item.id == Annotation.item_id)
-                .where(Annotation.annotator_id == "ann", Item.text == text)).all()
+                .where(Annotation.annotator_id == who, Item.text == text)).all()
     finally:
         store.dispose()
 
 
-def _submit_and_wait(page: Any, ui: Ui, text: str) -> Any:
+def _submit_and_wait(page: Any, ui: Ui, text: str, who: str = "ann") -> Any:
     from playwright.sync_api import expect
 
     page.wait_for_timeout(700)  # the component's last change reaches the server
     expect(page.locator(".asel-info")).not_to_contain_text("(suggested)")
     page.get_by_role("button", name="Submit").click()
     for _ in range(100):
-        saved = _saved(ui.db, text)
+        saved = _saved(ui.db, text, who)
         if saved:
             return saved
         page.wait_for_timeout(200)
     raise AssertionError(f"nothing saved for {text!r}")
 
 
-def test_drag_marks_cyrillic_spans_with_exact_offsets(ui: Ui, page: Any) -> None:
+def test_two_people_mark_cyrillic_spans_at_once(ui: Ui, browser: Any) -> None:
+    """ann drags over her item while bob accepts and rejects the LLM's suggestions on his."""
     from playwright.sync_api import expect
 
-    _sign_in(page, ui)
-    text = page.get_by_test_id("span-select-text")
-    expect(text).to_contain_text("Анна Петрова", timeout=20_000)
-    assert text.inner_text().count("Анна") == 1  # the text is drawn once
+    ann, bob = _page(browser), _page(browser)
+    _sign_in(ann, ui, "ann")
+    expect(ann.get_by_test_id("span-select-text")).to_contain_text("Анна Петрова",
+                                                                  timeout=20_000)
+    _sign_in(bob, ui, "bob")  # the other item: ann holds the first
+    expect(bob.get_by_test_id("span-select-text")).to_contain_text("Мария", timeout=20_000)
+    assert ann.get_by_test_id("span-select-text").inner_text().count("Анна") == 1  # drawn once
 
-    _drag(page, 2, 8)  # from inside "Анна" to inside "Петрова": snaps to both words
-    expect(page.locator(".asel-badge")).to_have_count(1)
-    page.keyboard.press("2")  # the active label is now LOC
-    expect(page.locator(".asel-label.asel-active")).to_contain_text("LOC")
-    _drag(page, 28, 31)  # inside "Казань", after the emoji
-    _drag(page, 15, 19, alt=True)  # Alt: exactly "прил", inside a word
-    expect(page.locator(".asel-badge")).to_have_count(3)
-    assert _badges(page) == ["PER", "LOC", "LOC"]
-    _click_char(page, 16)  # the "прил" span, then Delete removes it
-    expect(page.locator(".asel-info")).to_contain_text("«прил» LOC")
-    page.keyboard.press("Delete")
-    expect(page.locator(".asel-badge")).to_have_count(2)
+    _drag(ann, 2, 8)  # from inside "Анна" to inside "Петрова": snaps to both words
+    expect(ann.locator(".asel-badge")).to_have_count(1)
+    assert _badges(bob) == ["PER?", "LOC?"]  # bob's suggestions, not yet his spans
+    expect(bob.locator(".asel-info")).to_contain_text("2 suggestions left")
+    _click_char(bob, 1)
+    bob.get_by_test_id("span-select").get_by_role("button", name="Accept span").click()
+    ann.keyboard.press("2")  # ann's active label is now LOC
+    expect(ann.locator(".asel-label.asel-active")).to_contain_text("LOC")
+    expect(bob.locator(".asel-label.asel-active")).to_contain_text("PER")  # his own page
+    _drag(ann, 28, 31)  # inside "Казань", after the emoji
+    _click_char(bob, 16)
+    expect(bob.locator(".asel-info")).to_contain_text("«Москве» LOC (suggested)")
+    bob.keyboard.press("Delete")
+    _drag(ann, 15, 19, alt=True)  # Alt: exactly "прил", inside a word
+    expect(ann.locator(".asel-badge")).to_have_count(3)
+    assert _badges(ann) == ["PER", "LOC", "LOC"]
+    _click_char(ann, 16)  # the "прил" span, then Delete removes it
+    expect(ann.locator(".asel-info")).to_contain_text("«прил» LOC")
+    ann.keyboard.press("Delete")
+    expect(ann.locator(".asel-badge")).to_have_count(2)
+    assert _badges(bob) == ["PER"]
 
-    saved = _submit_and_wait(page, ui, FIRST)
-    assert saved == [{"spans": [
+    assert _submit_and_wait(ann, ui, FIRST) == [{"spans": [
         {"start": 0, "end": 12, "label": "PER", "text": "Анна Петрова"},
         {"start": 27, "end": 33, "label": "LOC", "text": "Казань"}]}]
-
-    # the next item: the LLM's spans are suggestions, accepted or rejected one by one
-    expect(page.get_by_test_id("span-select-text").filter(has_text="Мария")).to_be_visible(
-        timeout=20_000)
-    expect(page.get_by_test_id("span-select-text")).to_have_count(1)  # the last item is gone
-    assert _badges(page) == ["PER?", "LOC?"]
-    expect(page.locator(".asel-info")).to_contain_text("2 suggestions left")
-    _click_char(page, 1)
-    page.get_by_test_id("span-select").get_by_role("button", name="Accept span").click()
-    _click_char(page, 16)
-    expect(page.locator(".asel-info")).to_contain_text("«Москве» LOC (suggested)")
-    page.keyboard.press("Delete")
-    assert _badges(page) == ["PER"]
-    saved = _submit_and_wait(page, ui, SECOND)
-    assert saved == [{"spans": [{"start": 0, "end": 5, "label": "PER", "text": "Мария"}]}]
+    assert _submit_and_wait(bob, ui, SECOND, "bob") == [{"spans": [
+        {"start": 0, "end": 5, "label": "PER", "text": "Мария"}]}]
 
 
-def test_nested_spans_where_the_schema_allows_them(ui: Ui, page: Any) -> None:
+def test_nested_spans_where_the_schema_allows_them(ui: Ui, browser: Any) -> None:
     from playwright.sync_api import expect
 
-    _sign_in(page, ui, f"?project={ui.nested}")
+    page = _page(browser)
+    _sign_in(page, ui, "ann", f"?project={ui.nested}")
     expect(page.get_by_test_id("span-select-text")).to_contain_text("Банк", timeout=20_000)
     _drag(page, 1, 10)  # "Банк Москвы" as ORG
     page.keyboard.press("2")
