@@ -66,3 +66,4 @@ def test_status_json_imports_no_heavy_library(tmp_path: Path) -> None:
     output, loaded = loaded_after(["--db", db, "status", "p", "--json"])
     assert json.loads(output)["name"] == "p"
     assert not loaded & set(HEAVY), f"status imported {sorted(loaded & set(HEAVY))}"
+    assert "alembic" not in loaded  # a database at head is opened without it

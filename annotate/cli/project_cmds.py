@@ -168,18 +168,18 @@ def status(ctx: typer.Context, name: str,
     items decided and cost per stage; with the Helper's candidates: how often each person
     chose one, edited one or wrote their own)."""
     from annotate.projects.catalog import get_project, project_status
-    from annotate.services.cascade_stages import stage_table
-    from annotate.services.choice_trace import choice_use
+    from annotate.services.cascade_stages import stage_rows
+    from annotate.services.choice_trace import choice_rows
 
-    with store_from(ctx) as store, store.session() as session:
+    with store_from(ctx) as store, store.session() as session:  # rows, not frames: no pandas
         project = get_project(session, name)
         info = project_status(session, project).as_dict()
-        stages = stage_table(session, project)
-        choices = choice_use(session, project.id)
-    if not stages.empty:
-        info["cascade"] = json.loads(stages.to_json(orient="records"))
-    if not choices.empty:
-        info["candidate_choice"] = json.loads(choices.to_json(orient="records"))
+        stages = stage_rows(session, project)
+        choices = choice_rows(session, project.id)
+    if stages:
+        info["cascade"] = stages
+    if choices:
+        info["candidate_choice"] = choices
     if json_out:
         print_json(info)
         return
@@ -194,32 +194,32 @@ def status(ctx: typer.Context, name: str,
     budget = f" of {info['budget_usd']:.2f}" if info["budget_usd"] is not None else ""
     out.print(f"annotations: {ann}\nLLM calls: {info['llm_calls']}, "
               f"cost ${info['cost_usd']:.4f}{budget}")
-    if not stages.empty:
+    if stages:
         _print_stages(stages)
-    if not choices.empty:
+    if choices:
         _print_choices(choices)
 
 
-def _print_stages(stages: Any) -> None:
+def _print_stages(stages: list[dict[str, Any]]) -> None:
     """The cascade, stage by stage: reached, decided, passed on, failed, cost."""
     table = Table("stage", ">=", "reached", "decided", "passed on", "cost", "per item",
                   title="cascade (failed tasks are passed on)")
-    for row in stages.itertuples(index=False):
-        if row.stage == "people":
-            table.add_row("people", "", str(row.reached), str(row.decided), "", "", "")
+    for row in stages:
+        if row["stage"] == "people":
+            table.add_row("people", "", str(row["reached"]), str(row["decided"]), "", "", "")
             continue
-        table.add_row(f"{row.stage}. {row.annotator}", f"{row.threshold:g}", str(row.reached),
-                      str(row.decided), str(row.passed_on), _usd(row.cost_usd),
-                      _usd(row.cost_per_item_usd))
+        table.add_row(f"{row['stage']}. {row['annotator']}", f"{row['threshold']:g}",
+                      str(row["reached"]), str(row["decided"]), str(row["passed_on"]),
+                      _usd(row["cost_usd"]), _usd(row["cost_per_item_usd"]))
     out.print(table)
 
 
-def _print_choices(choices: Any) -> None:
+def _print_choices(choices: list[dict[str, Any]]) -> None:
     """Per person: the share of answers that chose a Helper candidate as it was, edited one
     or wrote their own, with the median seconds of each."""
     table = Table("person", "answers", "chose", "edited", "own", title="the Helper's "
                   "candidates: share of answers (median seconds an item)")
-    for row in choices.to_dict("records"):
+    for row in choices:
         table.add_row(row["person"], str(row["answers"]), *[
             _share(row[f"{a}_share"], row[f"median_s_{a}"]) for a in ("chose", "edited", "own")])
     out.print(table)

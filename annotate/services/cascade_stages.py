@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from annotate.projects.catalog import project_policy
 from annotate.queue.cascade import PASSED
 from annotate.store.models import Annotation, LLMCall, Project, Task
+
+if TYPE_CHECKING:  # pandas only for the frame: `annotate status` reads the rows (#17 item 5)
+    import pandas as pd
 
 COLUMNS = ["stage", "annotator", "threshold", "reached", "answered", "failed", "decided",
            "passed_on", "cost_usd", "cost_per_item_usd"]
@@ -30,9 +32,16 @@ PEOPLE = "people"
 
 def stage_table(session: Session, project: Project) -> pd.DataFrame:
     """One row per cascade stage and a last row for people (empty without a cascade)."""
+    import pandas as pd
+
+    return pd.DataFrame(stage_rows(session, project), columns=COLUMNS)
+
+
+def stage_rows(session: Session, project: Project) -> list[dict[str, Any]]:
+    """:func:`stage_table` as plain rows (``COLUMNS`` keys; none without a cascade)."""
     policy = project_policy(project)
     if not policy.cascade:
-        return pd.DataFrame(columns=COLUMNS)
+        return []
     pid = project.id
     stage_task = (Task.project_id == pid, Task.role == "annotator", Task.worker_kind == "llm")
     by_status: Counter[tuple[int, str]] = Counter({
@@ -76,7 +85,7 @@ def stage_table(session: Session, project: Project) -> pd.DataFrame:
                  "reached": int(sent), "answered": int(people[1]), "failed": 0,
                  "decided": int(people[0]), "passed_on": 0, "cost_usd": None,
                  "cost_per_item_usd": None})
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return rows
 
 
 @dataclass(frozen=True)

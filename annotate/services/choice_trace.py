@@ -28,7 +28,6 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,7 +36,9 @@ from annotate.kinds.registry import get_kind
 from annotate.kinds.schema import comparable
 from annotate.store.models import Annotation
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas only for the frames: `annotate status` reads the rows (#17 item 5)
+    import pandas as pd
+
     from annotate.services.workspace import Candidate, WorkView
 
 ACTIONS = ("chose", "edited", "own")
@@ -170,6 +171,13 @@ USE_COLUMNS = ["person", "answers", *(f"{a}_share" for a in ACTIONS),
 
 
 def choice_use(session: Session, project_id: int) -> pd.DataFrame:
+    """:func:`choice_rows` as a frame (``USE_COLUMNS``)."""
+    import pandas as pd
+
+    return pd.DataFrame(choice_rows(session, project_id), columns=USE_COLUMNS)
+
+
+def choice_rows(session: Session, project_id: int) -> list[dict[str, Any]]:
     """Per person, over their final answers made with the Helper's candidates on screen: the
     share that chose one as it was, edited one, or wrote their own, the median seconds an
     item took for each, and the median characters changed by an edit."""
@@ -187,8 +195,7 @@ def choice_use(session: Session, project_id: int) -> pd.DataFrame:
         p[trace["action"]].append(seconds)
         if trace["action"] == "edited" and trace.get("edit_distance") is not None:
             p["distance"].append(trace["edit_distance"])
-    return pd.DataFrame([_use_row(who, p) for who, p in sorted(people.items())],
-                        columns=USE_COLUMNS)
+    return [_use_row(who, p) for who, p in sorted(people.items())]
 
 
 def _use_row(who: str, p: Mapping[str, list[Any]]) -> dict[str, Any]:
@@ -204,6 +211,8 @@ def _use_row(who: str, p: Mapping[str, list[Any]]) -> dict[str, Any]:
 
 def shares_long(use: pd.DataFrame) -> pd.DataFrame:
     """``person, action, share`` (one row per person and action): the bar chart's input."""
+    import pandas as pd
+
     return pd.DataFrame([{"person": r["person"], "action": a, "share": r[f"{a}_share"]}
                          for r in use.to_dict("records") for a in ACTIONS],
                         columns=["person", "action", "share"])

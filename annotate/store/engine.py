@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from annotate.errors import InvalidInput, StoreUnavailable
+from annotate.store.head import head_revision_of_files
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -117,16 +118,23 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 def open_store(url: str, *, migrate: bool = True) -> Store:
-    """Create the engine, check the database answers, and apply pending migrations."""
+    """Create the engine, check the database answers, and apply pending migrations.
+
+    A database already at the head revision (read with one statement, the head from the
+    migration files: :mod:`annotate.store.head`) is opened without importing alembic.
+    """
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
+            at_head = _stored_revision(conn) == head_revision_of_files()
     except DBAPIError as exc:
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise StoreUnavailable(f"cannot open database {_safe(url)}: {reason}") from None
     store = Store(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+    if at_head:
+        return store
     try:
         check_ours(store, url)
         if migrate:
@@ -135,6 +143,21 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
         store.dispose()
         raise
     return store
+
+
+_SQLITE_HAS_VERSION = ("SELECT count(*) FROM sqlite_master "
+                       "WHERE type = 'table' AND name = 'alembic_version'")
+
+
+def _stored_revision(conn: Connection) -> str | None:
+    """The one revision in ``alembic_version``; None when there is no such table (a new or a
+    foreign database) or it holds anything else (the full checks then decide)."""
+    exists = (_SQLITE_HAS_VERSION if conn.dialect.name == "sqlite"
+              else "SELECT to_regclass('alembic_version') IS NOT NULL")
+    if not conn.exec_driver_sql(exists).scalar():
+        return None
+    rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    return str(rows[0][0]) if len(rows) == 1 else None
 
 
 def check_ours(store: Store, url: str) -> None:
