@@ -25,6 +25,7 @@ from annotate.errors import InvalidInput
 TieRule = Literal["unresolved", "first_in_order", "prefer_human"]
 TIE_RULES: tuple[str, ...] = ("unresolved", "first_in_order", "prefer_human")
 Method = Literal["majority", "dawid_skene"]
+METHODS: tuple[str, ...] = ("majority", "dawid_skene")
 LABEL_COLUMNS = ["item_id", "label", "source", "support", "n_votes", "tie"]
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from annotate.agreement import report_sections as build
-from annotate.agreement.aggregate import TieRule
+from annotate.agreement.aggregate import Method, TieRule
 from annotate.agreement.report_content import ReportContent, ReportOptions
 from annotate.agreement.serialize import to_jsonable
 from annotate.agreement.spans import SpanPair
@@ -44,7 +44,8 @@ def write_report(out_dir: Path | str, labels: pd.DataFrame | None = None, *,
                  task_kind: str | None = None, level: str = "nominal",
                  order: Sequence[object] | None = None, bootstrap: int = 1000, seed: int = 0,
                  title: str | None = None, top_disagreements: int = 20,
-                 tie_rule: TieRule = "unresolved") -> ReportFiles:
+                 tie_rule: TieRule = "unresolved",
+                 aggregation: Method = "majority") -> ReportFiles:
     """Write the report for whichever inputs are given; at least one of them is needed.
 
     ``labels``: long-form ``item_id, annotator, label`` (+ ``annotator_kind``, ``role``,
@@ -57,7 +58,8 @@ def write_report(out_dir: Path | str, labels: pd.DataFrame | None = None, *,
         raise InvalidInput("nothing to report: give labels, spans or ratings")
     options = ReportOptions(level=level, order=list(order) if order else None,
                             bootstrap=bootstrap, seed=seed,
-                            top_disagreements=top_disagreements, tie_rule=tie_rule)
+                            top_disagreements=top_disagreements, tie_rule=tie_rule,
+                            aggregation=aggregation)
     content = ReportContent()
     if labels is not None and not labels.empty:
         build.label_sections(content, labels, options)
@@ -69,7 +71,7 @@ def write_report(out_dir: Path | str, labels: pd.DataFrame | None = None, *,
         build.rating_sections(content, ratings, rating_scales)
     content.numbers["meta"] = {"task_kind": task_kind, "level": level,
                                "order": options.order, "bootstrap": bootstrap, "seed": seed,
-                               "tie_rule": tie_rule,
+                               "tie_rule": tie_rule, "aggregation": aggregation,
                                "created": datetime.now(UTC).isoformat(timespec="seconds")}
     return write_files(Path(out_dir), content, title or _default_title(task_kind))
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from annotate.agreement.aggregate import TieRule
+from annotate.agreement.aggregate import Method, TieRule
 
 
 @dataclass
@@ -51,6 +51,9 @@ class ReportOptions:
     seed: int = 0
     top_disagreements: int = 20
     tie_rule: TieRule = "unresolved"
+    aggregation: Method = "majority"
+    """How the final labels are made: majority vote, or Dawid-Skene (votes weighted by each
+    annotator's estimated confusion matrix)."""
 
 
 def html_table(frame: pd.DataFrame, index: bool = False) -> str:

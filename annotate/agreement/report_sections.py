@@ -34,6 +34,7 @@ def label_sections(content: ReportContent, labels: pd.DataFrame, options: Report
     human_llm_section(content, labels, options)
     disagreement_section(content, labels, options)
     aggregation_section(content, labels, coded, options)
+    competence_section(content, labels, options)
 
 
 def summary_section(content: ReportContent, coded: CodedRatings, options: ReportOptions) -> None:
@@ -148,10 +149,10 @@ def disagreement_section(content: ReportContent, labels: pd.DataFrame, options: 
 
 def aggregation_section(content: ReportContent, labels: pd.DataFrame, coded: CodedRatings,
                         options: ReportOptions) -> None:
-    majority = final_labels(labels, "majority", options.tie_rule, options.order)
+    finals = final_labels(labels, options.aggregation, options.tie_rule, options.order)
     nominal = coded if coded.level == "nominal" else code_ratings(labels, "nominal")
     fit = dawid_skene_of_coded(nominal)
-    merged = majority.merge(fit.labels.rename(columns={"label": "dawid_skene_label",
+    merged = finals.merge(fit.labels.rename(columns={"label": "dawid_skene_label",
                                                        "posterior": "dawid_skene_posterior"}),
                             on="item_id", how="left")
     merged["methods_agree"] = merged["label"].map(str) == merged["dawid_skene_label"].map(str)
@@ -159,17 +160,45 @@ def aggregation_section(content: ReportContent, labels: pd.DataFrame, coded: Cod
     content.tables["annotator_reliability"] = fit.annotators
     sources = merged["source"].value_counts().to_dict()
     content.numbers["aggregation"] = {
+        "method": options.aggregation,
         "tie_rule": options.tie_rule, "final_label_sources": sources,
         "majority_vs_dawid_skene_agreement": float(merged["methods_agree"].mean()),
         "dawid_skene": {"priors": fit.priors, "n_iter": fit.n_iter, "converged": fit.converged,
                         "annotators": to_jsonable(fit.annotators)}}
+    how = (f"Majority vote, tie rule '{options.tie_rule}'" if options.aggregation == "majority"
+           else "Dawid-Skene (each vote weighted by its annotator's confusion matrix)")
     section = Section("aggregation", "Final labels", intro=(
-        f"Majority vote, tie rule '{options.tie_rule}'; adjudicator and moderator decisions "
-        "take precedence. Dawid-Skene is fitted over people and LLMs together; an annotator's "
+        f"{how}; adjudicator and moderator decisions take precedence. Dawid-Skene is "
+        "fitted over people and LLMs together; an annotator's "
         "reliability is its estimated accuracy."))
     section.add_table(pd.DataFrame({"source": list(sources), "items": list(sources.values())}),
                       "Where the final labels come from")
     section.add_table(fit.annotators, "Annotator reliability (Dawid-Skene)")
+    content.sections.append(section)
+
+
+def competence_section(content: ReportContent, labels: pd.DataFrame,
+                       options: ReportOptions) -> None:
+    """Per person and per model, the Dawid-Skene competence with its bootstrap interval."""
+    from annotate.agreement.competence import annotator_competence
+
+    result = annotator_competence(labels, n_resamples=min(options.bootstrap, 200),
+                                  seed=options.seed)
+    content.tables["annotator_competence"] = result.table
+    content.numbers["competence"] = {
+        "method": result.method, "n_items": result.n_items, "n_resamples": result.n_resamples,
+        "confidence": result.confidence, "seed": result.seed, "reason": result.reason,
+        "annotators": to_jsonable(result.table)}
+    section = Section("competence", "Annotator competence", intro=(
+        "People and models on one footing: each annotator's expected accuracy under "
+        f"Dawid-Skene (from its estimated confusion matrix), {result.confidence:.0%} "
+        f"percentile bootstrap over items ({result.n_resamples} resamples, seed "
+        f"{result.seed}); 'agrees_with_final' is the share of its answers equal to the "
+        "item's Dawid-Skene label."))
+    if result.reason:
+        section.notes.append(result.reason)
+    else:
+        section.add_table(result.table, "Competence per annotator")
     content.sections.append(section)
 
 

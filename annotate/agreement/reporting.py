@@ -109,14 +109,15 @@ def agreement_overview(session: Session, project: Project) -> AgreementOverview:
 
 
 def write_project_report(session: Session, project: Project, out_dir: Path,
-                         bootstrap: int = 1000) -> Any:
-    """The agreement report (HTML + CSV + JSON) of a project's annotations."""
+                         bootstrap: int = 1000, aggregation: str = "majority") -> Any:
+    """The agreement report (HTML + CSV + JSON) of a project's annotations; ``aggregation``:
+    how the final labels are made (majority or dawid_skene)."""
     from annotate.agreement.report import write_report
 
     schema = project_schema(project)
     frame = annotations_frame(session, project)
     kwargs: dict[str, Any] = {"task_kind": project.kind, "title": f"Agreement: {project.name}",
-                              "bootstrap": bootstrap}
+                              "bootstrap": bootstrap, "aggregation": aggregation}
     measure = get_kind(project.kind).agreement
     if measure == "labels":
         kwargs["labels"] = labels = label_table(frame)

@@ -130,13 +130,22 @@ def report(
     output: Path = typer.Option(Path("report"), "--output", "-o", help="Output folder."),
     bootstrap: int = typer.Option(1000, "--bootstrap", min=0,
                                   help="Bootstrap resamples for confidence intervals."),
+    aggregation: str = typer.Option(
+        "majority", "--aggregation", help="How the final labels are made: majority, or "
+        "dawid_skene (votes weighted by each annotator's estimated competence)."),
 ) -> None:
-    """Write the agreement report: HTML with plots, plus CSV and JSON of every number."""
+    """Write the agreement report: HTML with plots, plus CSV and JSON of every number
+    (with each person's and model's competence, Dawid-Skene, with an interval)."""
+    from annotate.agreement.aggregate import METHODS
     from annotate.agreement.reporting import write_project_report
+    from annotate.errors import InvalidInput
     from annotate.projects.catalog import get_project
 
+    if aggregation not in METHODS:
+        raise InvalidInput(f"--aggregation {aggregation!r}: use one of {', '.join(METHODS)}")
     with store_from(ctx) as store, store.session() as session:
-        files = write_project_report(session, get_project(session, name), output, bootstrap)
+        files = write_project_report(session, get_project(session, name), output, bootstrap,
+                                     aggregation)
     out.print(f"wrote {getattr(files, 'html', output)}")
 
 

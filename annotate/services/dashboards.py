@@ -7,7 +7,8 @@
   rationale`` frame of a project (``unbiased=True`` takes people's blind-first answers, so
   human-LLM agreement is measured before anyone saw the LLM's suggestion);
 - :func:`agreement_view`: alpha with its bootstrap CI, the annotator heatmap, human/LLM
-  groups, the human-majority x LLM confusion matrix and the disagreement examples;
+  groups, the human-majority x LLM confusion matrix, the disagreement examples and each
+  person's and model's competence (Dawid-Skene, with a bootstrap interval);
 - :func:`suggestion_use`: per person, how often suggestions are accepted and how fast
   (the rubber-stamping signal), and in blind mode how often people switch to the suggestion;
 - :func:`annotate.services.choice_trace.choice_use` (beside the traces it reads): per
@@ -97,6 +98,9 @@ class AgreementView:
     llm_match: pd.DataFrame = field(default_factory=pd.DataFrame)
     examples: pd.DataFrame = field(default_factory=pd.DataFrame)
     reason: str | None = None
+    competence: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """annotator, annotator_kind, items, competence, ci_low, ci_high, agrees_with_final
+    (:func:`annotate.agreement.competence.annotator_competence`)."""
 
 
 def agreement_view(session: Session, project: Project, *, feature: str | None = None,
@@ -104,6 +108,7 @@ def agreement_view(session: Session, project: Project, *, feature: str | None = 
                    ) -> AgreementView:
     """Every agreement figure of the dashboard, computed by :mod:`annotate.agreement`."""
     from annotate import agreement as ag
+    from annotate.agreement.competence import annotator_competence
     from annotate.agreement.disagreement import examples_frame
 
     frame = answers_frame(session, project, feature=feature, unbiased=unbiased)
@@ -129,7 +134,9 @@ def agreement_view(session: Session, project: Project, *, feature: str | None = 
     return AgreementView(frame=frame, summary=summary, matrix=matrix,
                          groups=groups, confusion=ag.human_llm_confusion(frame, order),
                          llm_match=ag.llm_vs_human_majority(frame),
-                         examples=examples_frame(examples))
+                         examples=examples_frame(examples),
+                         competence=annotator_competence(
+                             frame, n_resamples=min(bootstrap, 200), seed=0).table)
 
 
 def _texts(session: Session, item_ids: Sequence[object]) -> dict[int, str]:

@@ -83,6 +83,9 @@ def test_dashboards_show_agreement_from_the_agreement_module(app: AppTest,
     frames = [d.value for d in app.dataframe]
     assert any("disagreement" in f.columns for f in frames)
     assert any("accept_share" in f.columns for f in frames)
+    competence = next(f for f in frames if "competence" in f.columns)
+    assert {"ann", "bob"} <= set(competence["annotator"])
+    assert "Download competence CSV" in downloads
 
 
 def test_an_import_error_is_shown_with_its_line_and_nothing_is_imported(

@@ -1,6 +1,7 @@
-"""Dashboards (owners): progress, agreement (heatmap, alpha with CI, confusion matrix),
-disagreement examples, suggestion use and the choice among the Helper's candidates (choose /
-edit / write own, per person), each with a CSV download. The figures come from
+"""Dashboards (owners): progress, agreement (heatmap, alpha with CI, competence per person
+and model with its interval, confusion matrix), disagreement examples, suggestion use and
+the choice among the Helper's candidates (choose / edit / write own, per person), each with
+a CSV download. The figures come from
 :mod:`annotate.services.dashboards`, which calls the agreement module."""
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ def _agreement_tab(view: AgreementView) -> None:
         st.altair_chart(_heatmap(view.matrix, "annotator", "annotator ", "alpha", ".2f"),
                         width="stretch")
         _csv(view.matrix.reset_index(names="annotator"), "pairwise_alpha.csv")
+    _competence(view.competence)
     st.subheader("Confusion: human majority x LLM")
     if view.confusion.empty:
         st.caption("Needs items with a human majority and an LLM answer.")
@@ -127,6 +129,20 @@ def _agreement_tab(view: AgreementView) -> None:
         if not view.llm_match.empty:
             st.dataframe(view.llm_match, hide_index=True)
     _csv(view.frame, "answers_long.csv", "Download all answers (long form)")
+
+
+def _competence(table: pd.DataFrame) -> None:
+    if table.empty:
+        return
+    st.subheader("Annotator competence")
+    st.caption("People and models on one footing: each one's expected accuracy under "
+               "Dawid-Skene (from its estimated confusion matrix), with a 95% bootstrap "
+               "interval over items; 'agrees_with_final' is the share of its answers equal "
+               "to the item's Dawid-Skene label.")
+    st.dataframe(table, hide_index=True, column_config={
+        c: st.column_config.NumberColumn(format="%.3f")
+        for c in ("competence", "ci_low", "ci_high", "agrees_with_final")})
+    _csv(table, "annotator_competence.csv", "Download competence CSV")
 
 
 def _examples_tab(view: AgreementView) -> None:
