@@ -33,7 +33,7 @@ sys.path.insert(0, str(_HERE.parent))
 
 from annotate.llm.async_gateway import AsyncGateway
 from annotate.llm.fake_server import FakeServer, serve_fake
-from annotate.llm.gateway import Gateway, GatewaySettings, load_litellm
+from annotate.llm.gateway import Gateway, GatewaySettings, load_litellm, register_price
 from annotate.llm.types import Completion, LLMParams, LLMRequest, openai_body
 from annotate.store.engine import Store, open_store
 from annotate.store.models import Project
@@ -103,9 +103,10 @@ def bench_paced(directory: str, n: int) -> None:
     """(a) 600 rpm enforced; threaded and asyncio gateways, with and without the policy."""
     with serve_fake(latency_s=0.05, rpm=600) as server:
         os.environ["OPENAI_API_BASE"] = server.base_url
-        for label, policy in (("policy rate_limits 600 rpm", {MODEL: {"rpm": 600}}),
-                              ("no rate_limits", {})):
-            for path in ("threads", "asyncio"):
+        for label, policy, paths in (
+                ("policy rate_limits 600 rpm", {MODEL: {"rpm": 600}}, ("threads", "asyncio")),
+                ("no rate_limits (contrast)", {}, ("threads",))):
+            for path in paths:
                 server.reset()
                 store, pid = _new_project(directory, f"paced{len(label)}{path}",
                                           {"rate_limits": policy})
@@ -172,6 +173,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("OPENAI_API_KEY", "sk-fake")
     load_litellm()
+    register_price(MODEL, 1.5e-7, 6e-7)  # a hosted model has a price: litellm prices each call
     settings = [(0.05, 16), (0.05, 64)] + ([] if args.quick else [(0.5, 16), (0.5, 64)])
     with tempfile.TemporaryDirectory() as directory:
         if not args.skip_paced:

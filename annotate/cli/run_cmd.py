@@ -58,7 +58,8 @@ def run(
         if model != "dry-run":
             progress.phase(f"checking {model}")
         gateway = make_client(store, project_id, model, workers=workers, threads=threads,
-                              reservation_ttl_s=settings_of(ctx).reservation_ttl_s)
+                              reservation_ttl_s=settings_of(ctx).reservation_ttl_s,
+                              asyncio_calls=True)  # a hosted model: acompletion on one loop
         load_embedded_model(model, progress)
         if "annotator" in roles:  # a cascade: each stage's annotator answers its tasks
             for stage_model in set(prepare_cascade(policy)) - {model}:

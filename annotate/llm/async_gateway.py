@@ -7,6 +7,13 @@ retry decisions (:mod:`annotate.llm.attempts`). The call is ``litellm.acompletio
 concurrency limit (an ``asyncio.Semaphore`` of ``max_in_flight``), so one event loop keeps many
 hosted-model calls in flight without a thread each.
 
+:class:`LoopClient` gives the worker threads of ``annotate run`` this path: their calls to a
+hosted model run on one event loop thread of the process (``complete`` hands the request over
+and waits). Besides fewer threads waiting on sockets, the pacer's turn and the send then happen
+on one thread: with 16 worker threads each sending its own request, thread scheduling under
+load delayed some sends past the next call's turn and the provider saw a burst (1-3 rejected of
+300 at 600 rpm in BENCHMARKS.md; 0 on the loop).
+
 The ledger's writes block (a database transaction, group-committed by
 :mod:`annotate.llm.batch_writer`); they run on a small thread pool of this gateway, never on
 the event loop. The embedded model and ``dry-run`` answer on that pool too (they are
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -97,3 +105,25 @@ class AsyncGateway:
     async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(fn, *args))
+
+
+class LoopClient:
+    """An :class:`~annotate.llm.types.LLMClient` for worker threads: each ``complete`` runs
+    :meth:`AsyncGateway.complete` on the process's gateway loop thread and waits for it.
+    Errors (BudgetExceeded, SetupError) reach the calling thread as they were raised."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.front = AsyncGateway(gateway)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="gateway-loop",
+                                        daemon=True)
+        self._thread.start()
+
+    def complete(self, request: LLMRequest) -> Completion | LLMError:
+        return asyncio.run_coroutine_threadsafe(self.front.complete(request), self._loop).result()
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self.front.close()

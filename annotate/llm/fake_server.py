@@ -7,7 +7,8 @@ client for the GIL)::
         ...
         server.stats()  # {"accepted": ..., "rejected": ..., "first": ..., "last": ...}
 
-It answers ``{"label": "neutral"}`` after ``latency_s``. With ``rpm`` it accepts at most
+It answers after ``latency_s``: a random schema-valid value when the request asks for a JSON
+schema (as the ``dry-run`` model), else ``{"label": "neutral"}``. With ``rpm`` it accepts at most
 ``rpm * window_s / 60`` requests in any ``window_s`` seconds (sliding window, as a provider that
 enforces its per-minute limit per second) and answers the others 429 with ``Retry-After``.
 """
@@ -70,6 +71,7 @@ class _Limit:
         self.arrivals: collections.deque[float] = collections.deque()
         self.accepted = 0
         self.rejected = 0
+        self.rejected_at: list[float] = []  # seconds after the first request
         self.first: float | None = None
         self.last: float | None = None
 
@@ -84,6 +86,7 @@ class _Limit:
             self.arrivals.popleft()
         if len(self.arrivals) >= self.capacity:
             self.rejected += 1
+            self.rejected_at.append(round(now - self.first, 3))
             return False
         self.arrivals.append(now)
         self.accepted += 1
@@ -93,6 +96,8 @@ class _Limit:
 def _app(latency_s: float, limit: _Limit, retry_after_s: float) -> Any:
     from aiohttp import web
 
+    from annotate.llm.dry_run import dry_run_text
+
     async def chat(request: web.Request) -> web.Response:
         body = await request.json()
         if not limit.admit():
@@ -101,17 +106,19 @@ def _app(latency_s: float, limit: _Limit, retry_after_s: float) -> Any:
                            "code": "rate_limit_exceeded"}},
                 status=429, headers={"Retry-After": f"{retry_after_s:g}"})
         await asyncio.sleep(latency_s)
+        schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema")
+        answer = dry_run_text(schema, json.dumps(body.get("messages"))) if schema else ANSWER
         return web.json_response({
             "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "fake"),
             "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": ANSWER}}],
+                         "message": {"role": "assistant", "content": answer}}],
             "usage": {"prompt_tokens": 20, "completion_tokens": 6, "total_tokens": 26}})
 
     async def stats(_request: web.Request) -> web.Response:
         span = (limit.last - limit.first) if limit.first is not None and limit.last else 0.0
         return web.json_response({"accepted": limit.accepted, "rejected": limit.rejected,
-                                  "seconds": span})
+                                  "rejected_at": limit.rejected_at[:20], "seconds": span})
 
     async def reset(_request: web.Request) -> web.Response:
         limit.__init__(  # type: ignore[misc]

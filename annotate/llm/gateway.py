@@ -40,11 +40,13 @@ Any litellm model string works (``openai/...``, ``anthropic/...``, ``ollama/...`
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +103,7 @@ class _Runtime:
     lock = threading.RLock()
     litellm: Any = None
     adapter_class: Any = None
+    backend_pool: ThreadPoolExecutor | None = None
 
 
 _runtime = _Runtime()
@@ -416,11 +419,20 @@ def _adapter(litellm: Any) -> Any:
 
         async def acompletion(self, model: str, messages: list[Any], *args: Any,
                               **kwargs: Any) -> Any:
-            # a ChatBackend is synchronous (a local model, the scripted fake): off the loop
-            return await asyncio.to_thread(self.completion, model, messages, *args, **kwargs)
+            # a ChatBackend is synchronous (a local model, the scripted fake): off the loop, on
+            # a pool as wide as the widest run (asyncio's default pool has cores + 4 threads)
+            call = functools.partial(self.completion, model, messages, *args, **kwargs)
+            return await asyncio.get_running_loop().run_in_executor(_backend_pool(), call)
 
     _runtime.adapter_class = BackendAdapter
     return BackendAdapter
+
+
+def _backend_pool() -> ThreadPoolExecutor:
+    with _runtime.lock:
+        if _runtime.backend_pool is None:
+            _runtime.backend_pool = ThreadPoolExecutor(64, thread_name_prefix="chat-backend")
+        return _runtime.backend_pool
 
 
 def _fill_response(litellm: Any, model_response: Any, result: dict[str, Any], model: str) -> Any:
