@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -41,9 +42,14 @@ def replay(
     output: Path = typer.Option(Path("replay"), "--out", "-o", help="Folder for replay.json, "
                                 "replay.png and the replay's own database replay.db."),
     train_share: float = typer.Option(
-        0.0, "--train-share", min=0.0, max=0.9, help="With a cascade stage "
-        "'distilled:replay-train' in --policy: the share of items (a seeded split by distinct "
-        "text) it is trained on; those items are not replayed or scored."),
+        0.0, "--train-share", min=0.0, max=0.9, help="Train a distilled model on this share "
+        "of the items (a seeded split by distinct text; those items are not replayed or "
+        "scored): a cascade stage 'distilled:replay-train' in --policy becomes it, and the "
+        "allocation by its probability is replayed."),
+    samples: int = typer.Option(
+        0, "--samples", min=0, max=20, help="k sampled LLM answers per item (temperature "
+        "0.7) for the allocation by their entropy (CoAnnotating); 0 skips it. Costs k calls "
+        "per item."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Replay a real multi-annotator dataset: simulated people answer with their recorded
@@ -55,9 +61,14 @@ def replay(
     share, and baselines on the same items: majority vote and Dawid-Skene over all human
     labels, the LLM alone, the constant most common label, and random people with the same
     budget. Majority ties are broken one way for every system (the rule is printed).
+    Allocation curves (quality against human share, 0 to 100%): the most unsure items go to
+    people by the entropy of --samples sampled answers, by the probability of the model
+    --train-share trains, or at random; each with the human labels saved at non-inferior
+    quality (95% lower bound of the paired difference to majority_all above -0.03).
     The replay runs on its own fresh database in --out (the global --db is not touched).
     """
     from annotate.projects.policy import default_policy, load_policy
+    from annotate.replay.allocation import replay_allocations
     from annotate.replay.dataset import load_dataset
     from annotate.replay.metrics import build_report, plot, project_answers
     from annotate.replay.simulate import run_replay, usable_items
@@ -73,8 +84,9 @@ def replay(
             stale.unlink(missing_ok=True)
         store = open_store(f"sqlite:///{db}")
         try:
-            data, policy, trained = _trained_stage(store, data, policy, train_share, seed,
-                                                   output, progress)
+            prepared = _trained_stage(store, data, policy, train_share, seed, output,
+                                      progress)
+            data, policy = prepared.dataset, prepared.policy
             items, dropped = usable_items(data)
             progress.phase(f"replaying {len(items)} items with {model}, {workers} "
                            f"worker{'s' if workers > 1 else ''}...")
@@ -92,7 +104,14 @@ def replay(
                     "reference": "gold" if any(i.gold for i in items) else "people not asked"}
             report = build_report(run, answers, dataset=info, policy=policy.model_dump(),
                                   model=model, seed=seed)
-            report.notes.extend([*data.notes, *trained])
+            report.notes.extend([*data.notes, *prepared.notes])
+            if samples:
+                progress.phase(f"sampling {samples} answers per item for the allocation")
+            curves, notes = replay_allocations(
+                store, run, {**run.llm_outside, **answers.llm}, model=model, samples=samples,
+                distilled=prepared.model, seed=seed)
+            report.allocations = [dataclasses.asdict(c) for c in curves]
+            report.notes.extend(notes)
         finally:
             store.dispose()
         progress.phase(f"writing {output / 'replay.json'} and {output / 'replay.png'}")
@@ -107,13 +126,14 @@ def replay(
 
 def _trained_stage(store: Any, data: Any, policy: Any, share: float, seed: int, output: Path,
                    progress: Any) -> Any:
-    """A cascade stage ``distilled:replay-train``: trained on a seeded share of the items,
-    which the replay then leaves out (:mod:`annotate.replay.cascade`)."""
+    """With --train-share, a distilled model trained on a seeded share of the items, which
+    the replay then leaves out; a cascade stage ``distilled:replay-train`` becomes it
+    (:mod:`annotate.replay.cascade`)."""
     from annotate.distill.train import DistillOptions, distill_project, normalise_text
     from annotate.replay.cascade import prepare
 
     def distil(name: str) -> str:
-        progress.phase(f"training the distilled stage on {share:.0%} of the items")
+        progress.phase(f"training the distilled model on {share:.0%} of the items")
         options = DistillOptions(seed=seed, bootstrap=200, out=output / "models" / name)
         return distill_project(store, name, options).model
 
@@ -153,6 +173,7 @@ def _print(report: Any, output: Path) -> None:
         constant = "n/a" if math.isnan(base) else f"{base:.0%}"
         out.print(f"  confidence >= {row['threshold']:.1f}: coverage {row['coverage']:.0%}, "
                   f"accuracy {shown} ({constant})")
+    _print_allocations(report.allocations)
     inj = report.injection
     if inj["items"]:
         out.print(f"Prompt injection: {inj['items']} items; the LLM's label followed it on "
@@ -160,3 +181,18 @@ def _print(report: Any, output: Path) -> None:
     for note in report.notes:
         out.print(f"[yellow]{note}[/yellow]")
     out.print(f"wrote {output / 'replay.json'} and {output / 'replay.png'}")
+
+
+def _print_allocations(curves: list[dict[str, Any]]) -> None:
+    """Per allocation: quality and paired difference at each human share, and the share of
+    human labels saved at non-inferior quality."""
+    for curve in curves:
+        saved = curve["labels_saved"]
+        verdict = ("no share below 100% is non-inferior" if saved is None or saved <= 0 else
+                   f"non-inferior from {curve['non_inferior_share']:.0%} of the human labels: "
+                   f"saves {saved:.0%}")
+        out.print(f"{curve['name']} ({curve['description']}): {verdict}", highlight=False)
+        out.print("  " + "; ".join(
+            f"{p['human_share']:.0%} {p['quality']:.3f} ({p['diff']:+.3f} "
+            f"[{p['diff_low']:+.3f}, {p['diff_high']:+.3f}])" for p in curve["points"]),
+            soft_wrap=True, highlight=False)

@@ -1,20 +1,20 @@
-"""A cascade with a distilled stage in a replay (#18 item 6): the stage is trained on items
-the replay does not score.
+"""A distilled model in a replay (#18 item 6), trained on items the replay does not score.
 
-A policy's cascade may name the stage :data:`TRAINED` (``distilled:replay-train``). Before
-the replay, a seeded share of the dataset's items is set aside by distinct text (every item
-whose normalised text is in the set goes with it, so no scored text was seen in training);
-a project of those items with all their recorded people is distilled into a model in the
-replay's folder, and the placeholder becomes that model. The replay then runs on the other
-items only: the cascade is scored against the same held-out people as every baseline, with
-its human share and its paired difference to majority vote over all people.
-"""
+With ``--train-share`` a seeded share of the dataset's items is set aside by distinct text
+(every item whose normalised text is in the set goes with it, so no scored text was seen in
+training); a project of those items with all their recorded people is distilled into a
+model in the replay's folder. A policy's cascade may name it as the stage :data:`TRAINED`
+(``distilled:replay-train``): the placeholder becomes that model. The allocation by the
+distilled model's probability uses the same model. The replay then runs on the other items
+only: the cascade is scored against the same held-out people as every baseline, with its
+human share and its paired difference to majority vote over all people."""
 
 from __future__ import annotations
 
 import dataclasses
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from annotate.errors import InvalidInput
 from annotate.kinds.optional import distillable
@@ -84,24 +84,35 @@ Distil = Callable[[str], str]
 :func:`annotate.distill.train.distill_project`: replay and distill are separate features)."""
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What the replay runs on: the dataset less the training items, the policy with the
+    placeholder resolved, notes for the report and the trained model (None: none trained)."""
+
+    dataset: ReplayDataset
+    policy: RoutingPolicy
+    notes: list[str]
+    model: str | None = None
+
+
 def prepare(store: Store, dataset: ReplayDataset, policy: RoutingPolicy, share: float,
-            seed: int, distil: Distil, normalise_text: Callable[[str], str],
-            ) -> tuple[ReplayDataset, RoutingPolicy, list[str]]:
-    """Split, train and resolve the placeholder: the dataset to replay, the policy to run
-    and notes for the report. A policy without :data:`TRAINED` is returned unchanged."""
-    if not wants_training(policy):
-        if share:
-            raise InvalidInput(f"--train-share needs a cascade stage {TRAINED!r} in --policy")
-        return dataset, policy, []
+            seed: int, distil: Distil, normalise_text: Callable[[str], str]) -> Prepared:
+    """Split, train and resolve the placeholder. With ``share`` a distilled model is trained
+    on the split whether or not the cascade names :data:`TRAINED` (the replay's allocation
+    by the distilled model's probability uses it too, :mod:`annotate.replay.allocation`);
+    without ``share`` nothing is trained and the dataset and policy are unchanged."""
     if not share:
-        raise InvalidInput(f"the policy's cascade has a stage {TRAINED!r}: give --train-share "
-                           "(e.g. 0.3), the share of items it is trained on")
+        if wants_training(policy):
+            raise InvalidInput(f"the policy's cascade has a stage {TRAINED!r}: give "
+                               "--train-share (e.g. 0.3), the share of items it is trained on")
+        return Prepared(dataset, policy, [])
     if not distillable(dataset.schema.kind):
-        raise InvalidInput(f"a distilled stage cannot answer {dataset.path.name}: "
-                           f"{dataset.schema.kind} is not distillable")
+        raise InvalidInput(f"a distilled model cannot answer {dataset.path.name}: "
+                           f"{dataset.schema.kind} is not distillable; drop --train-share")
     train, rest = split_by_text(dataset.items, share, seed, normalise_text)
     model = distil(training_project(store, dataset, train))
-    notes = [f"the distilled stage ({model}) was trained on {len(train)} items (a seeded "
+    notes = [f"the distilled model ({model}) was trained on {len(train)} items (a seeded "
              f"split by distinct text, seed {seed}) that the replay does not score; "
              f"{len(rest)} items replayed"]
-    return (dataclasses.replace(dataset, items=rest), with_trained_stage(policy, model), notes)
+    return Prepared(dataclasses.replace(dataset, items=rest),
+                    with_trained_stage(policy, model), notes, model)

@@ -81,6 +81,8 @@ class ReplayReport:
     label_order: list[str] = field(default_factory=list)
     """The tie order: pooled human labels, most common first."""
     majority_label: str | None = None
+    allocations: list[dict[str, Any]] = field(default_factory=list)
+    """Curves of quality against human share (:mod:`annotate.replay.allocation`)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -320,6 +322,12 @@ def plot(report: ReplayReport, path: Any) -> None:
     curve = report.random_budget_curve
     ax.plot([c["human_share"] for c in curve], [c["quality"] for c in curve], "--",
             color="0.6", label="random people, same budget (LLM elsewhere)")
+    for allocation in report.allocations:
+        saved = allocation.get("labels_saved") or 0.0
+        ax.plot([p["human_share"] for p in allocation["points"]],
+                [p["quality"] for p in allocation["points"]], "-", marker=".",
+                label=allocation["name"] + (f" (non-inferior saves {saved:.0%})" if saved > 0
+                                            else " (nothing saved)"))
     for s in report.systems:
         lo, hi = s.ci
         ax.errorbar([s.human_share], [s.quality], yerr=[[s.quality - lo], [hi - s.quality]],

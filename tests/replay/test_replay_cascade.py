@@ -58,7 +58,6 @@ def test_replay_scores_a_cascade_with_a_distilled_stage_trained_apart(
 
 
 @pytest.mark.parametrize(("first", "share", "message"), [
-    ("dry-run", "0.5", "--train-share needs a cascade stage 'distilled:replay-train'"),
     (TRAINED, "0", "give --train-share"),
 ])
 def test_train_share_and_the_trained_stage_go_together(
