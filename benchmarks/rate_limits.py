@@ -7,8 +7,10 @@ own process):
 
 (a) a server that enforces 600 requests/minute (at most 10 in any second; 429 beyond it):
     ``--paced`` requests at 16 in flight with the project's policy ``rate_limits`` set to 600
-    rpm, through the threaded gateway (16 threads) and the asyncio gateway. Goal: 0 rejected,
-    near 600 requests/minute. For contrast, the same run with no limit in the policy;
+    rpm: 16 threads calling the gateway themselves, 16 threads handing their calls to the
+    gateway loop (``LoopClient``, what ``annotate run`` does with a hosted model) and 16 asyncio
+    tasks. Goal: 0 rejected, near 600 requests/minute. For contrast, the threads with no limit
+    in the policy;
 (b) throughput of the asyncio gateway (door, cache lookup, budget, ledger rows, answer checks)
     against bare ``litellm.acompletion`` at the same concurrency in the same run: 50 ms and
     500 ms latency, 16 and 64 in flight (goal >= 0.9x). The order alternates per setting.
@@ -31,10 +33,10 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-from annotate.llm.async_gateway import AsyncGateway
+from annotate.llm.async_gateway import AsyncGateway, LoopClient
 from annotate.llm.fake_server import FakeServer, serve_fake
 from annotate.llm.gateway import Gateway, GatewaySettings, load_litellm, register_price
-from annotate.llm.types import Completion, LLMParams, LLMRequest, openai_body
+from annotate.llm.types import Completion, LLMClient, LLMParams, LLMRequest, openai_body
 from annotate.store.engine import Store, open_store
 from annotate.store.models import Project
 
@@ -58,7 +60,7 @@ def _new_project(directory: str, name: str, policy: dict[str, Any]) -> tuple[Sto
         return store, project.id
 
 
-def _threaded(gateway: Gateway, n: int, offset: int, in_flight: int) -> tuple[float, int]:
+def _threaded(gateway: LLMClient, n: int, offset: int, in_flight: int) -> tuple[float, int]:
     todo = iter(range(offset, offset + n))
     lock = threading.Lock()
     failed: list[Any] = []
@@ -104,7 +106,8 @@ def bench_paced(directory: str, n: int) -> None:
     with serve_fake(latency_s=0.05, rpm=600) as server:
         os.environ["OPENAI_API_BASE"] = server.base_url
         for label, policy, paths in (
-                ("policy rate_limits 600 rpm", {MODEL: {"rpm": 600}}, ("threads", "asyncio")),
+                ("policy rate_limits 600 rpm", {MODEL: {"rpm": 600}},
+                 ("threads", "threads->loop", "asyncio")),
                 ("no rate_limits (contrast)", {}, ("threads",))):
             for path in paths:
                 server.reset()
@@ -115,6 +118,10 @@ def bench_paced(directory: str, n: int) -> None:
                 offset = 1_000_000 * (1 + len(path)) + 10_000 * len(label)
                 if path == "threads":
                     seconds, failed = _threaded(gateway, n, offset, 16)
+                elif path == "threads->loop":
+                    client = LoopClient(gateway)
+                    seconds, failed = _threaded(client, n, offset, 16)
+                    client.close()
                 else:
                     front = AsyncGateway(gateway)
                     seconds, failed = asyncio.run(_tasks(front.complete, n, offset, 16))

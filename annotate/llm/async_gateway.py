@@ -124,6 +124,15 @@ class LoopClient:
         return asyncio.run_coroutine_threadsafe(self.front.complete(request), self._loop).result()
 
     def close(self) -> None:
+        """Stop the loop (litellm's background tasks on it are cancelled first)."""
+
+        async def cancel_others() -> None:
+            current = asyncio.current_task()
+            for task in asyncio.all_tasks():
+                if task is not current:
+                    task.cancel()
+
+        asyncio.run_coroutine_threadsafe(cancel_others(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self.front.close()
