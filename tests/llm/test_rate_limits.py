@@ -232,3 +232,24 @@ def test_worker_threads_hand_their_calls_to_one_loop(
     assert all(isinstance(r, Completion) for r in results) and len(results) == 15
     assert hosted.stats()["rejected"] == 0
     assert isinstance(make_client(store, pid, "dry-run", asyncio_calls=True), Gateway)
+
+
+def test_limits_come_from_the_policy_else_from_litellms_model_table(
+        store: Store, project: Callable[..., int]) -> None:
+    from annotate.llm.gateway import load_litellm
+    from annotate.llm.pacing import RateLimit
+
+    litellm = load_litellm()
+    known = next(m for m, info in litellm.model_cost.items()  # rpm only: no token counting
+                 if isinstance(info, dict) and info.get("rpm") and not info.get("tpm"))
+    gateway = Gateway(store, project(), GatewaySettings(model=known))
+    pacer, tokens = gateway.pacing(litellm, _request(known, 0), known)
+    assert pacer.limit == RateLimit(rpm=float(litellm.model_cost[known]["rpm"]))
+    assert tokens == 0
+    model = "openai/configured"
+    request = _request(model, 0)
+    configured = Gateway(store, project({"rate_limits": {model: {"rpm": 7, "tpm": 900}}}),
+                         GatewaySettings(model=model))
+    pacer, tokens = configured.pacing(litellm, request, model)
+    assert pacer.limit == RateLimit(rpm=7, tpm=900)
+    assert tokens > request.params.max_tokens  # the prompt and all of max_tokens
