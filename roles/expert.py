@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import random
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -126,6 +127,7 @@ class SynthReport:
     checked: Checked
     realism: Realism
     bounds: Bounds
+    unchecked: Realism | None = None  # every non-empty paraphrase, before the checks
     refused: str | None = None
     forced: bool = False
 
@@ -136,6 +138,8 @@ class SynthReport:
                 "copy_share": self.checked.copy_share,
                 "meaning": self.checked.meaning_summary(self.bounds.min_meaning),
                 "realism": self.realism.__dict__, "bounds": self.bounds.__dict__,
+                "realism_before_checks": None if self.unchecked is None
+                else self.unchecked.__dict__,
                 "refused": self.refused, "forced": self.forced}
 
 
@@ -153,27 +157,49 @@ def synthesise(store: Store, llm: LLMClient, project: str, *, model: str, n: int
     sources = sample_items(store, ctx.project_id, n, seed)
     if not sources:
         raise InvalidInput(f"project {project!r} has no items to paraphrase")
-    answers, not_sent = [], 0
-    for source in sources:
-        prompt = render("expert", guideline=ctx.guideline, items=[source.text],
-                        task="Paraphrase the item once: same meaning, same register and "
-                        "length, different words. It must read like a real item of this data.")
-        data = _ask(llm, model, prompt.system, prompt.user, SYNTH_SCHEMA, 300)
-        not_sent += data is None
-        for text in (data or {}).get("paraphrases", [])[:1]:
-            answers.append(Paraphrase(source.external_id, source.text, str(text).strip(),
-                                      prompt.system + "\n" + prompt.user))
+    answers, failed = _paraphrase(llm, model, ctx.guideline, sources)
     embedder = default_embedder() if embedder == "default" else embedder
     bounds = Bounds.of(ctx.policy)
-    checked = check(answers, bounds, embedder)
-    checked.dropped.update({"not_sent": not_sent} if not_sent else {})
-    realism = realism_auc([(s.external_id, s.text) for s in sources],
-                          [(p.source_id, p.text) for p in checked.kept], embedder, seed=seed)
-    report = SynthReport([], len(sources), checked, realism, bounds,
+    checked = check(answers, bounds, embedder, _synthetic_texts(store, ctx.project_id))
+    checked.dropped.update(+failed)
+    real = [(s.external_id, s.text) for s in sources]
+    realism = realism_auc(real, [(p.source_id, p.text) for p in checked.kept], embedder,
+                          seed=seed)
+    unchecked = realism_auc(real, [(p.source_id, p.text) for p in answers if p.text], embedder,
+                            seed=seed) if len(checked.kept) < len(answers) else realism
+    report = SynthReport([], len(sources), checked, realism, bounds, unchecked=unchecked,
                          refused=verdict(realism, bounds), forced=force)
     if report.refused is None or force:
         report.created = _import(store, ctx.project_id, checked.kept, model)
     return report
+
+
+def _paraphrase(llm: LLMClient, model: str, guideline: str,
+                sources: list[Item]) -> tuple[list[Paraphrase], Counter[str]]:
+    """One paraphrase per source, and the sources without one by reason (an unusable answer
+    is on the ledger with its raw text; personal data that could not be redacted is not
+    sent)."""
+    answers, failed = [], Counter[str]()
+    for source in sources:
+        prompt = render("expert", guideline=guideline, items=[source.text],
+                        task="Paraphrase the item once: same meaning, same register and "
+                        "length, different words. It must read like a real item of this data.")
+        try:
+            data = _ask(llm, model, prompt.system, prompt.user, SYNTH_SCHEMA, 300)
+        except LLMFailure:
+            failed["unusable"] += 1
+            continue
+        failed["not_sent"] += data is None
+        for text in (data or {}).get("paraphrases", [])[:1]:
+            answers.append(Paraphrase(source.external_id, source.text, str(text).strip(),
+                                      prompt.system + "\n" + prompt.user))
+    return answers, failed
+
+
+def _synthetic_texts(store: Store, project_id: int) -> list[str]:
+    with store.session() as session:
+        return list(session.scalars(select(Item.text).where(Item.project_id == project_id,
+                                                            Item.synthetic.is_(True))))
 
 
 def _import(store: Store, project_id: int, kept: list[Paraphrase], model: str) -> list[int]:
@@ -183,9 +209,11 @@ def _import(store: Store, project_id: int, kept: list[Paraphrase], model: str) -
     with store.session() as session:
         proj = session.get(Project, project_id)
         assert proj is not None
-        new = [Item(project_id=proj.id, external_id=f"synth-{p.source_id}-{i}", text=p.text,
-                    synthetic=True, meta={"synthetic": True, "paraphrase_of": p.source_id,
-                                          "model": model})
+        start = session.scalar(select(func.count()).select_from(Item).where(  # ids stay unique
+            Item.project_id == project_id, Item.synthetic.is_(True))) or 0
+        new = [Item(project_id=proj.id, external_id=f"synth-{p.source_id}-{start + i}",
+                    text=p.text, synthetic=True,
+                    meta={"synthetic": True, "paraphrase_of": p.source_id, "model": model})
                for i, p in enumerate(kept)]
         session.add_all(new)
         session.flush()

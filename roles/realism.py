@@ -41,9 +41,10 @@ REPEATS = 5  # shuffled k-folds, each fold an AUC
 LEXICAL = "lexical (character 2-4-gram TF-IDF)"
 
 DROP_REASONS = ("empty", "copy_of_source", "near_copy_of_source", "duplicate", "prompt_leak",
-                "too_long", "drifted", "not_sent")
+                "too_long", "drifted", "not_sent", "unusable")
 """Why a paraphrase is not imported (``not_sent``: the source held personal data that could
-not be redacted with confidence, so no model saw it)."""
+not be redacted with confidence, so no model saw it; ``unusable``: the model's answer failed
+to parse or validate, kept on the ledger with its raw text)."""
 
 
 @dataclass(frozen=True)
@@ -131,17 +132,19 @@ def why_not(p: Paraphrase, bounds: Bounds, meaning: Meaning, kept: Sequence[str]
     return None
 
 
-def check(paraphrases: Sequence[Paraphrase], bounds: Bounds,
-          embedder: Embedder | None) -> Checked:
-    """Each paraphrase judged against its source (:func:`why_not`), every drop counted."""
+def check(paraphrases: Sequence[Paraphrase], bounds: Bounds, embedder: Embedder | None,
+          existing: Sequence[str] = ()) -> Checked:
+    """Each paraphrase judged against its source (:func:`why_not`), every drop counted;
+    ``existing``: synthetic texts imported before (a paraphrase equal to one is a duplicate)."""
     out = Checked(meaning_measure="embedding" if embedder is not None else "lexical")
+    earlier = list(existing)
     for p in paraphrases:
         out.answered += 1
         meaning = Meaning(p.source, embedder)
         if normalised(p.text):
             out.meaning.append(meaning.kept(p.text))
             out.copies += surface_similarity(p.text, p.source) >= bounds.max_similarity
-        reason = why_not(p, bounds, meaning, [k.text for k in out.kept])
+        reason = why_not(p, bounds, meaning, earlier + [k.text for k in out.kept])
         if reason is None:
             out.kept.append(p)
         else:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from annotate.llm.types import LLMClient
     from annotate.store.engine import Store
     from roles.expert import SynthReport
+    from roles.realism import Realism
 
 expert_app = typer.Typer(help="The Expert role: guideline review, synthetic items, effort "
                          "estimates, anomaly search.", no_args_is_help=True)
@@ -99,16 +100,21 @@ def synth_lines(report: SynthReport) -> list[str]:
     if meaning["mean"] is not None:
         lines.append(f"  meaning kept ({meaning['measure']}): mean {meaning['mean']:.2f}, "
                      f"{meaning['below_floor']:.0%} below {meaning['floor']:g}")
-    if r.auc is None:
-        lines.append(f"  real vs synthetic: {r.note}")
-    else:
-        interval = "" if r.low is None else f" (95% interval {r.low:.2f}-{r.high:.2f})"
-        lines.append(f"  real vs synthetic AUC {r.auc:.2f}{interval}, {r.n_real} real / "
-                     f"{r.n_synthetic} synthetic, {r.folds}-fold, {r.measure}; 0.5 = cannot "
-                     "be told apart")
+    lines.append(f"  real vs synthetic: {_auc_text(r)}")
+    u = report.unchecked
+    if u is not None and u is not r:
+        lines.append(f"  before the checks (every paraphrase): {_auc_text(u)}")
     if report.refused:
         lines.append(("forced: " if report.forced else "refused: ") + report.refused)
     return lines
+
+
+def _auc_text(r: Realism) -> str:
+    if r.auc is None:
+        return r.note
+    interval = "" if r.low is None else f" (95% interval {r.low:.2f}-{r.high:.2f})"
+    return (f"AUC {r.auc:.2f}{interval}, {r.n_real} real / {r.n_synthetic} synthetic, "
+            f"{r.folds}-fold, {r.measure}; 0.5 = cannot be told apart")
 
 
 @expert_app.command("estimate")

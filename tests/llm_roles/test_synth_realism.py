@@ -121,6 +121,9 @@ def test_a_batch_with_a_telltale_token_has_auc_near_1_and_is_refused(
     forced = synthesise(sqlite_store, gateway_for(pid), "p", model="fake/m", n=40,
                         embedder=embedder, force=True, seed=1)
     assert len(forced.created) == 40 and synthetic_count(sqlite_store) == 40
+    again = synthesise(sqlite_store, gateway_for(pid), "p", model="fake/m", n=40,
+                       embedder=embedder, force=True, seed=1)  # the same answers again
+    assert again.created == [] and again.checked.dropped["duplicate"] == 40
 
 
 def user_messages() -> list[str]:
@@ -183,7 +186,7 @@ def test_synth_command_reports_and_refuses_as_a_user_sees_it(tmp_path: Path) -> 
     assert main(["--db", db, "-q", "import", "p", str(data)]) == 0
     refused = cli("--db", db, "expert", "synth", "p", "-m", "fake/m", "--n", "30")
     assert refused.returncode == 2, refused.stderr
-    assert "real vs synthetic AUC 1.00" in refused.stdout
+    assert "real vs synthetic: AUC 1.00" in refused.stdout
     assert "refused: a classifier tells these synthetic items" in refused.stdout
     assert "0 imported" in refused.stdout and "Traceback" not in refused.stderr
     forced = cli("--db", db, "expert", "synth", "p", "-m", "fake/m", "--n", "30", "--force",
