@@ -1,13 +1,17 @@
-"""Import of 100k items from CSV, beside pandas reading the same file, in the same run.
+"""Import of 100k items from CSV, beside pandas and a bare pyarrow + bulk insert, in the same run.
 
     .venv/bin/python -m benchmarks.import_items [--items 100000] [--repeat 2] [--profile]
 
 Writes a CSV (id, text, two metadata columns) to a temporary folder, then times
 ``pandas.read_csv`` and :func:`annotate.io.importing.import_file` into a fresh SQLite file and,
 when it answers on 127.0.0.1:5432, a fresh PostgreSQL database (created and dropped here).
-Prints each time, the best of ``--repeat`` runs, and the ratio import / pandas (goal <= 3x),
-for the items alone and for the whole import with the tasks the default policy creates
-(about 2.1 per item). ``--profile`` prints where the SQLite import spends its time.
+Prints each time, the best of ``--repeat`` runs, and its ratio to pandas, for the items alone
+(the fast path, and the row path with ``fast=False``) and for the whole import with the
+tasks the default policy creates (about 2.1 per item). The items alone are also compared
+with the bare job in the same database (#17 item 3, goal <= 2x): ``pyarrow.csv.read_csv``,
+the same rows built in a list comprehension (meta as JSON), one ``executemany`` on SQLite or
+one ``COPY`` on PostgreSQL, committed. ``--profile`` prints where the SQLite import spends
+its time.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import csv
+import json
 import pstats
 import random
 import sys
@@ -32,6 +37,7 @@ from annotate.io.importing import import_file
 from annotate.kinds.schema import LabelSchema
 from annotate.projects.catalog import create_project
 from annotate.store.engine import Store, open_store
+from annotate.store.models import Project, utcnow
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 WORDS = ("the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while",
@@ -65,14 +71,45 @@ def new_project(store: Store) -> str:
     return name
 
 
-def time_import(store: Store, path: Path, plan_tasks: bool = True) -> float:
+def time_import(store: Store, path: Path, plan_tasks: bool = True, fast: bool = True) -> float:
     """Seconds to import ``path`` into a new project of ``store`` (set-up not counted)."""
     name = new_project(store)
     start = time.perf_counter()
-    result = import_file(store, name, path, plan_tasks=plan_tasks)
+    result = import_file(store, name, path, plan_tasks=plan_tasks, fast=fast)
     took = time.perf_counter() - start
     assert result.items > 0
     return took
+
+
+def time_bare(store: Store, path: Path) -> float:
+    """Seconds to read ``path`` with pyarrow and insert the same item rows the import stores
+    (meta as JSON, no checks, no ids read back) in one transaction of ``store``."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    name = new_project(store)
+    with store.session() as session:
+        pid = session.query(Project.id).filter(Project.name == name).scalar()
+    start = time.perf_counter()
+    table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in ("id", "text", "source", "lang")}))
+    ids, texts, sources, langs = (table[c].to_pylist() for c in ("id", "text", "source", "lang"))
+    now = utcnow()
+    rows = [(pid, i, t, "{}", json.dumps({"source": s, "lang": lang}), False, now)
+            for i, t, s, lang in zip(ids, texts, sources, langs, strict=True)]
+    columns = "project_id, external_id, text, data, meta, synthetic, created_at"
+    with store.engine.begin() as conn:
+        if store.dialect == "sqlite":
+            conn.exec_driver_sql(f"INSERT INTO items ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                 rows)
+        else:
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            with driver.cursor() as cursor, cursor.copy(
+                    f"COPY items ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+    return time.perf_counter() - start
 
 
 @contextmanager
@@ -115,30 +152,41 @@ def main() -> None:
         size = path.stat().st_size / 1e6
         print(f"{args.items} items, {size:.1f} MB CSV; best of {args.repeat}")
         base = best_of(args.repeat, lambda: pd.read_csv(path))
-        print(f"  pandas.read_csv {'':<31} {base:7.3f} s")
-        for plan_tasks in (False, True):
-            took = min(sqlite_run(folder, path, plan_tasks) for _ in range(args.repeat))
-            report("SQLite", plan_tasks, took, base)
+        print(f"  pandas.read_csv {'':<47} {base:7.3f} s")
+        runs = [sqlite_run(folder, path) for _ in range(args.repeat)]
+        report("SQLite", {k: min(r[k] for r in runs) for k in runs[0]}, base)
         with postgres_store() as pg:
             if pg is None:
                 print("  PostgreSQL skipped: no server on 127.0.0.1:5432")
             else:
-                for plan_tasks in (False, True):
-                    took = min(time_import(pg, path, plan_tasks) for _ in range(args.repeat))
-                    report("PostgreSQL", plan_tasks, took, base)
+                runs = [backend_run(pg, path) for _ in range(args.repeat)]
+                report("PostgreSQL", {k: min(r[k] for r in runs) for k in runs[0]}, base)
         if args.profile:
             profile_sqlite(folder, path)
 
 
-def report(backend: str, plan_tasks: bool, took: float, base: float) -> None:
-    what = "items + policy tasks" if plan_tasks else "items only"
-    print(f"  import_file {backend:<10} {what:<20} {took:7.3f} s  {took / base:6.1f}x pandas")
+def backend_run(store: Store, path: Path) -> dict[str, float]:
+    """One of each: bare, fast path and row path (items only), fast path with tasks."""
+    return {"bare": time_bare(store, path),
+            "items only (fast path)": time_import(store, path, plan_tasks=False),
+            "items only (row path)": time_import(store, path, plan_tasks=False, fast=False),
+            "items + policy tasks": time_import(store, path, plan_tasks=True)}
 
 
-def sqlite_run(folder: Path, path: Path, plan_tasks: bool) -> float:
-    """One import into a fresh SQLite file."""
+def report(backend: str, took: dict[str, float], base: float) -> None:
+    bare = took.pop("bare")
+    insert = "executemany" if backend == "SQLite" else "COPY"
+    print(f"  bare pyarrow + {insert:<11} {backend:<10} {'':<21} {bare:7.3f} s  "
+          f"{bare / base:6.1f}x pandas")
+    for what, seconds in took.items():
+        print(f"  import_file {backend:<10} {what:<24} {seconds:7.3f} s  "
+              f"{seconds / base:6.1f}x pandas  {seconds / bare:5.2f}x bare")
+
+
+def sqlite_run(folder: Path, path: Path) -> dict[str, float]:
+    """One :func:`backend_run` into a fresh SQLite file."""
     with sqlite_store(folder) as store:
-        return time_import(store, path, plan_tasks)
+        return backend_run(store, path)
 
 
 def profile_sqlite(folder: Path, path: Path) -> None:

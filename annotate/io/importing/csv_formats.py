@@ -101,13 +101,19 @@ def _fields(header: Header, line: int, row: list[str]) -> list[str]:
     return row
 
 
-def read_plain_csv(stream: BinaryIO, ctx: ReadContext) -> Iterator[ItemRecord]:
-    """One item per row: ``text``, optional ``id`` (or ``item_id``), other columns as meta."""
-    header, rows = read_header(stream, delimiter_for(ctx))
-    meta_columns = header.meta_columns() + [
+def plain_meta_columns(header: Header) -> list[tuple[int, str]]:
+    """The columns a plain CSV keeps as meta: all but text and id, in header order, then
+    annotator, label and annotator kind (a labelled file read as plain items)."""
+    return header.meta_columns() + [
         (i, header.names[i]) for i in (header.annotator, header.label, header.kind)
         if i is not None
     ]
+
+
+def read_plain_csv(stream: BinaryIO, ctx: ReadContext) -> Iterator[ItemRecord]:
+    """One item per row: ``text``, optional ``id`` (or ``item_id``), other columns as meta."""
+    header, rows = read_header(stream, delimiter_for(ctx))
+    meta_columns = plain_meta_columns(header)
     for line, row in rows:
         yield _item(header, meta_columns, line, _fields(header, line, row), ctx)
 

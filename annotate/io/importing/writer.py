@@ -155,17 +155,9 @@ class BatchWriter:
 
     def _insert_items(self, pending: list[_Pending], now: Any) -> list[int]:
         pid = self.project.id
-        bulk_insert(self.session, ITEMS, ITEM_COLUMNS, [
+        new_ids = insert_items(self.session, pid, [
             (pid, p.record.external_id, p.record.text, p.record.data, p.record.meta,
-             p.record.synthetic, now) for p in pending])
-        # The new rows are this project's rows above the last id seen (a range scan: a long
-        # IN list is matched row by row on PostgreSQL). Rows another import committed
-        # meanwhile have other external ids and are ignored.
-        ids: dict[str, int] = {ext: item_id for ext, item_id in self.session.execute(
-            select(ITEMS.c.external_id, ITEMS.c.id)
-            .where(ITEMS.c.project_id == pid, ITEMS.c.id > self._id_floor)
-        )}
-        new_ids = [ids[p.record.external_id] for p in pending]
+             p.record.synthetic, now) for p in pending], self._id_floor)
         self._id_floor = max(new_ids)
         return new_ids
 
@@ -178,6 +170,20 @@ class BatchWriter:
             **_provenance_columns(draft.provenance),
         }
         return tuple(row[name] for name in ANNOTATION_COLUMNS)
+
+
+def insert_items(session: Session, project_id: int, rows: list[tuple[Any, ...]],
+                 id_floor: int) -> list[int]:
+    """Insert item ``rows`` (``ITEM_COLUMNS`` order) and return their new ids in row order,
+    read back as this project's rows above ``id_floor``, the largest id before them (a
+    range scan: a long IN list is matched row by row on PostgreSQL). Rows another import
+    committed meanwhile have other external ids and are ignored."""
+    bulk_insert(session, ITEMS, ITEM_COLUMNS, rows)
+    ids: dict[str, int] = {ext: item_id for ext, item_id in session.execute(
+        select(ITEMS.c.external_id, ITEMS.c.id)
+        .where(ITEMS.c.project_id == project_id, ITEMS.c.id > id_floor)
+    )}
+    return [ids[row[1]] for row in rows]
 
 
 def _planned(item_id: int, record: ItemRecord) -> PlannedItem:
