@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from annotate.cli.main import main
 from annotate.datasets import CONVABUSE_SAMPLE
 from annotate.llm.gateway import Gateway
-from annotate.llm.testing import install_fake, reply
+from annotate.llm.testing import install_fake, malformed, reply
 from annotate.projects.policy import RoutingPolicy
 from annotate.store.engine import Store
 from annotate.store.models import Item
@@ -159,7 +159,7 @@ def test_auc_is_seeded_and_keeps_a_paraphrase_with_its_source() -> None:
 
 RUN_WITH_FAKE = """
 import json, sys
-from annotate.llm.testing import install_fake, reply
+from annotate.llm.testing import install_fake, malformed, reply
 def answer(model, messages, params):
     user = str(messages[-1]["content"])
     item = user[user.index("<item>") + 6:user.index("</item>")].strip()
@@ -215,3 +215,15 @@ def test_policy_refuses_bad_synth_bounds(tmp_path: Path, setting: dict[str, obje
     policy.write_text(json.dumps(setting))
     assert main(["--db", db, "policy", "set", "p", str(policy)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_unusable_answer_is_counted_and_the_batch_goes_on(
+        sqlite_store: Store, make_items: Callable[..., int],
+        gateway_for: Callable[[int], Gateway]) -> None:
+    pid = make_items(["my phone broke yesterday", "the laptop got hot today"])
+    install_fake(steps=[malformed('{"paraphrases": ["cut off'),
+                        reply(json.dumps({"paraphrases": ["my notebook overheated earlier"]}))],
+                 default=malformed('{"paraphrases": ["cut off'))
+    report = synthesise(sqlite_store, gateway_for(pid), "p", model="fake/m", n=2,
+                        embedder=None)
+    assert report.checked.dropped["unusable"] == 1 and len(report.created) == 1
