@@ -194,7 +194,10 @@ def competence_section(content: ReportContent, labels: pd.DataFrame,
         f"Dawid-Skene (from its estimated confusion matrix), {result.confidence:.0%} "
         f"percentile bootstrap over items ({result.n_resamples} resamples, seed "
         f"{result.seed}); 'agrees_with_final' is the share of its answers equal to the "
-        "item's Dawid-Skene label."))
+        "item's Dawid-Skene label, 'vs_others' the share equal to the strict majority of the "
+        "item's other annotators. Dawid-Skene cannot tell who is right where two annotators "
+        "differ and sides with the one that looks reliable elsewhere: where a model answers "
+        "every item and each person a few, read 'vs_others' beside its competence."))
     if result.reason:
         section.notes.append(result.reason)
     else:

@@ -97,3 +97,19 @@ def test_the_report_has_a_competence_section_and_can_aggregate_by_dawid_skene(tm
     majority = write_report(tmp_path / "mv", frame, bootstrap=50)
     assert json.loads(majority.json.read_text())["aggregation"]["method"] == "majority"
     assert set(pd.read_csv(tmp_path / "mv" / "final_labels.csv")["source"]) >= {"unresolved"}
+
+
+def test_vs_others_is_agreement_with_the_other_annotators_strict_majority():
+    frame = pd.DataFrame(
+        [(1, "a", "x"), (1, "b", "x"), (1, "m", "y"),   # m against a strict x majority
+         (2, "a", "y"), (2, "b", "y"), (2, "m", "y"),   # all agree
+         (3, "a", "x"), (3, "m", "y"),                  # one other each: a "majority" of one
+         (4, "a", "x"), (4, "b", "y"), (4, "m", "x")],  # m's others tie: not checked for m
+        columns=["item_id", "annotator", "label"])
+    table = annotator_competence(frame, n_resamples=0).table.set_index("annotator")
+    assert table.loc["m", "items_vs_others"] == 3 and table.loc["m", "vs_others"] == 1 / 3
+    # a: item 1 (b x, m y) and item 4 (b y, m x) tie; item 2 a hit, item 3 a miss (m says y)
+    assert table.loc["a", "items_vs_others"] == 2 and table.loc["a", "vs_others"] == 1 / 2
+    # b: item 1 ties; item 2 a hit; item 4 a miss (a and m say x)
+    assert table.loc["b", "items_vs_others"] == 2 and table.loc["b", "vs_others"] == 1 / 2
+    assert table["ci_low"].isna().all()  # no resamples, no interval

@@ -138,10 +138,12 @@ def _competence(table: pd.DataFrame) -> None:
     st.caption("People and models on one footing: each one's expected accuracy under "
                "Dawid-Skene (from its estimated confusion matrix), with a 95% bootstrap "
                "interval over items; 'agrees_with_final' is the share of its answers equal "
-               "to the item's Dawid-Skene label.")
+               "to the item's Dawid-Skene label, 'vs_others' the share equal to the strict "
+               "majority of the other annotators of the item. Where each item has the model "
+               "and one person, Dawid-Skene sides with the model: read 'vs_others' beside it.")
     st.dataframe(table, hide_index=True, column_config={
         c: st.column_config.NumberColumn(format="%.3f")
-        for c in ("competence", "ci_low", "ci_high", "agrees_with_final")})
+        for c in ("competence", "ci_low", "ci_high", "agrees_with_final", "vs_others")})
     _csv(table, "annotator_competence.csv", "Download competence CSV")
 
 
