@@ -109,6 +109,31 @@ def test_answers_in_a_batch_are_routed(store: Store) -> None:
     assert sorted(n for _, n in escalated) == [1, 1, 1]
 
 
+def test_a_batch_escalates_only_settled_disagreements(store: Store) -> None:
+    """Routed for the whole batch at once: an item whose answers agree is not escalated, one
+    that disagrees while an annotator task is still open waits, and is escalated by the
+    batch that settles it."""
+    make_project(store, 2, policy=RoutingPolicy(human_annotations=0, llm_annotations=3))
+    tasks = sorted(claim_tasks(store, "w", 6), key=lambda t: (t.item_id, t.id))
+    first, second = tasks[0].item_id, tasks[3].item_id
+    later = tasks[2]  # the third answer on the first item, held back
+    labels = {tasks[0].id: "a", tasks[1].id: "b", tasks[3].id: "a", tasks[4].id: "a",
+              tasks[5].id: "a"}
+    done = submit_annotations(store, [(t, {"label": v}, Provenance("w", "llm"))
+                                      for t, v in labels.items()], worker_id="w")
+    assert len(done.stored) == 5
+
+    def escalated() -> dict[int, int]:
+        with store.session() as s:
+            return dict(s.execute(select(Task.item_id, func.count()).where(
+                Task.role != "annotator").group_by(Task.item_id)).all())
+
+    assert escalated() == {}  # first: a task still open; second: all agree
+    submit_annotations(store, [(later.id, {"label": "a"}, Provenance("w", "llm"))],
+                       worker_id="w")
+    assert escalated() == {first: 1} and second not in escalated()
+
+
 def test_an_invalid_value_is_reported_and_the_others_are_stored(store: Store) -> None:
     make_project(store, 2)
     tasks = claim_tasks(store, "w", 2)

@@ -29,7 +29,7 @@ from annotate.errors import Conflict, InvalidInput, NotFound
 from annotate.kinds.schema import LabelSchema, validate_value
 from annotate.projects.catalog import project_policy
 from annotate.projects.policy import RoutingPolicy
-from annotate.queue.routing import Done, after_llm_first, on_task_done
+from annotate.queue.routing import Done, after_llm_first, on_task_done, on_tasks_done
 from annotate.queue.wants import NO_DECISION, Stage, is_no_decision, registered_roles
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item, Project, Suggestion, Task, utcnow
@@ -456,9 +456,12 @@ def _submit_batch(session: Session, dialect: str,
         now = utcnow()
         session.execute(_complete_sql(), [{"task_id": cols["task_id"], "now": now}
                                           for _, cols, _ in answers_of_round])
+        by_project: dict[int, list[Done]] = {}
         for (project_id, cols, done), new_id in zip(answers_of_round, new_ids, strict=True):
             result.stored[cols["task_id"]] = new_id
-            on_task_done(session, done, parsed[project_id][1])
+            by_project.setdefault(project_id, []).append(done)
+        for project_id, dones in by_project.items():  # one item appears once per round
+            on_tasks_done(session, dones, parsed[project_id][1])
     return result
 
 

@@ -138,6 +138,51 @@ def on_task_done(session: Session, done: Done, policy: RoutingPolicy,
     return 0
 
 
+def on_tasks_done(session: Session, dones: Sequence[Done], policy: RoutingPolicy,
+                  roles: RoleSet | None = None) -> int:
+    """:func:`on_task_done` for the tasks of one batch submit (one project, one policy, at
+    most one task per item): the common case, an annotator's answer that may start a
+    disagreement, is decided for the whole batch with two queries instead of one or two per
+    task; everything else goes through :func:`on_task_done` one by one."""
+    roles = roles or registered_roles()
+    plain: list[Done] = []
+    created = 0
+    for done in dones:
+        if _settles_like_annotators(done, policy, roles):
+            plain.append(done)
+        else:
+            created += on_task_done(session, done, policy, roles)
+    if not plain:
+        return created
+    items = [d.item_id for d in plain]
+    values: dict[int, list[dict[str, Any]]] = {}
+    for item_id, value in session.execute(
+            select(Annotation.item_id, Annotation.value).where(
+                Annotation.item_id.in_(items), Annotation.role == ANNOTATOR,
+                Annotation.phase == "final")):
+        values.setdefault(item_id, []).append(value)
+    kind = {d.item_id: d.kind for d in plain}
+    split = [i for i in items if len(values.get(i, ())) >= 2 and disagree(kind[i], values[i])]
+    if not split:
+        return created
+    open_items = set(session.scalars(select(Task.item_id).where(
+        Task.item_id.in_(split), Task.role == ANNOTATOR, Task.status.in_(OPEN_STATES))))
+    project = {d.item_id: d.project_id for d in plain}
+    for item_id in split:
+        if item_id not in open_items:  # rare: decide it as one-by-one submits do
+            created += after_annotators_done(session, project[item_id], kind[item_id],
+                                             policy, item_id, roles)
+    return created
+
+
+def _settles_like_annotators(done: Done, policy: RoutingPolicy, roles: RoleSet) -> bool:
+    """Whether :func:`on_task_done` would only ask :func:`after_annotators_done`."""
+    stage = roles.stage_of(done.role)
+    if stage is Stage.FIRST_PASS and done.worker_kind == "llm" and policy.llm_first:
+        return False
+    return stage is not Stage.BEFORE_PEOPLE and done.role == ANNOTATOR
+
+
 def after_llm_first(session: Session, project_id: int, kind: str, policy: RoutingPolicy,
                     item_id: int) -> int:
     """LLM first: once the item's LLM annotator tasks are settled, ask people only where the
