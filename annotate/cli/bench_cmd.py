@@ -188,9 +188,11 @@ def _print_allocations(curves: list[dict[str, Any]]) -> None:
     human labels saved at non-inferior quality."""
     for curve in curves:
         saved = curve["labels_saved"]
+        onwards = curve.get("non_inferior_onwards")
         verdict = ("no share below 100% is non-inferior" if saved is None or saved <= 0 else
-                   f"non-inferior from {curve['non_inferior_share']:.0%} of the human labels: "
-                   f"saves {saved:.0%}")
+                   f"non-inferior at {curve['non_inferior_share']:.0%} of the human labels: "
+                   f"saves {saved:.0%}" + ("" if onwards is None else
+                                           f"; at every share from {onwards:.0%}"))
         out.print(f"{curve['name']} ({curve['description']}): {verdict}", highlight=False)
         out.print("  " + "; ".join(
             f"{p['human_share']:.0%} {p['quality']:.3f} ({p['diff']:+.3f} "

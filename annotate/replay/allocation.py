@@ -19,7 +19,8 @@ bootstrap interval. At 100% every item goes to people: the point is ``majority_a
 
 :func:`non_inferior_share` is the smallest human share whose paired difference to
 ``majority_all`` has a 95% lower bound above :data:`MARGIN`; one minus it is the share of
-human labels saved at non-inferior quality.
+human labels saved at non-inferior quality. :func:`non_inferior_onwards` is the stricter
+reading: the smallest share from which every larger share is non-inferior too.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class AllocationCurve:
     non_inferior_share: float | None = None
     labels_saved: float | None = None
     margin: float = MARGIN
+    non_inferior_onwards: float | None = None
+    """The smallest human share from which every larger share on the curve is non-inferior
+    too (the first non-inferior point can be a lucky one between two that are not)."""
 
 
 def allocate(run: ReplayRun, signals: Mapping[str, ItemSignal], share: float, seed: int
@@ -118,6 +122,7 @@ def allocation_curve(run: ReplayRun, name: str, description: str,
             "ci_low": score.ci[0], "ci_high": score.ci[1], "diff": diff[0],
             "diff_low": diff[1], "diff_high": diff[2], "items_to_people": float(len(used))})
     curve.non_inferior_share = non_inferior_share(curve.points)
+    curve.non_inferior_onwards = non_inferior_onwards(curve.points)
     if curve.non_inferior_share is not None:
         curve.labels_saved = 1.0 - curve.non_inferior_share
     return curve
@@ -130,6 +135,17 @@ def non_inferior_share(points: Sequence[Mapping[str, float]], margin: float = MA
     good = [p["human_share"] for p in points
             if not math.isnan(p["diff_low"]) and p["diff_low"] > margin]
     return min(good) if good else None
+
+
+def non_inferior_onwards(points: Sequence[Mapping[str, float]], margin: float = MARGIN
+                         ) -> float | None:
+    """The smallest human share from which every point of larger share is non-inferior."""
+    onwards = None
+    for point in sorted(points, key=lambda p: p["human_share"], reverse=True):
+        if math.isnan(point["diff_low"]) or point["diff_low"] <= margin:
+            break
+        onwards = point["human_share"]
+    return onwards
 
 
 def sampled_signals(store: Store, project_id: int, model: str, samples: int,

@@ -18,6 +18,7 @@ from annotate.projects.policy import RoutingPolicy
 from annotate.replay.allocation import (
     ItemSignal,
     allocate,
+    non_inferior_onwards,
     non_inferior_share,
     replay_allocations,
 )
@@ -86,6 +87,7 @@ def test_entropy_sends_the_items_the_samples_disagree_on_to_people_first(
     # is above -0.03 (at 30%, 9 items: one hard item keeps the samples' wrong majority)
     assert entropy.non_inferior_share == pytest.approx(0.4)
     assert entropy.labels_saved == pytest.approx(0.6)
+    assert entropy.non_inferior_onwards == pytest.approx(0.4)
     rand = by_name["allocation_random"]
     assert rand.non_inferior_share is not None and rand.non_inferior_share > 0.4
     for curve in curves:
@@ -112,6 +114,10 @@ def test_non_inferior_share_is_the_smallest_share_above_the_margin() -> None:
     points = [{"human_share": s, "diff_low": low} for s, low in
               [(0.0, -0.2), (0.2, -0.031), (0.3, -0.029), (0.5, -0.01), (1.0, 0.0)]]
     assert non_inferior_share(points) == 0.3
+    gappy = [*points[:2], {"human_share": 0.3, "diff_low": 0.0},
+             {"human_share": 0.4, "diff_low": -0.05}, *points[3:]]
+    assert non_inferior_share(gappy) == 0.3 and non_inferior_onwards(gappy) == 0.5
+    assert non_inferior_onwards(points) == 0.3
     assert non_inferior_share([{"human_share": 0.5, "diff_low": -0.5},
                                {"human_share": 1.0, "diff_low": math.nan}]) is None
 
