@@ -8,10 +8,11 @@ back to a Core ``INSERT``. Everything runs on the session's connection, in its t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import JSON, Table, insert
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 
@@ -89,8 +90,19 @@ def _executemany(conn: Connection, table: Table, columns: Sequence[str],
     conn.exec_driver_sql(sql, params)
 
 
+def _copy_processors(dialect: Dialect, table: Table, columns: Sequence[str]
+                     ) -> list[Processor | None]:
+    """:func:`_processors`, but a JSON value goes to ``COPY`` as its text, made by the
+    dialect's serializer as psycopg would: the bind processor wraps it in ``psycopg.Json``,
+    which psycopg serializes again for every row (the same empty dict 100,000 times was a
+    third of an import's time on PostgreSQL)."""
+    serialize: Processor = getattr(dialect, "_json_serializer", None) or json.dumps
+    return [_memoised(serialize) if isinstance(table.c[name].type, JSON) else process
+            for name, process in zip(columns, _processors(dialect, table, columns), strict=True)]
+
+
 def _copy(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Row]) -> None:
-    params = _converted(rows, _processors(conn.dialect, table, columns))
+    params = _converted(rows, _copy_processors(conn.dialect, table, columns))
     driver_conn = conn.connection.driver_connection
     assert driver_conn is not None
     sql = f'COPY "{table.name}" ({", ".join(columns)}) FROM STDIN'
