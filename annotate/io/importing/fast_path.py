@@ -57,11 +57,24 @@ class NotFast(Exception):
 
 @dataclass(frozen=True)
 class Columns:
-    """A file's items, checked, in file order."""
+    """A file's items, checked, in file order: the ids as Python strings, the rest kept in
+    the Arrow table until its batch is written (Python objects for a whole file of a million
+    items would take gigabytes)."""
 
+    table: pa.Table
+    text: str
+    meta: list[tuple[str, str]]  # (column, meta key)
     ids: list[str]
-    texts: list[str]
-    meta: list[dict[str, str]]
+
+    def batch(self, start: int, size: int) -> tuple[list[str], list[dict[str, str]]]:
+        """Texts and meta of the items ``start`` to ``start + size``."""
+        part = self.table.slice(start, size)
+        texts: list[str] = part[self.text].to_pylist()
+        if not self.meta:
+            return texts, [{}] * len(texts)  # one dict: its JSON is made once (store.bulk)
+        keys = [key for _, key in self.meta]
+        values = [part[name].to_pylist() for name, _ in self.meta]
+        return texts, [dict(zip(keys, cells, strict=True)) for cells in zip(*values, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -102,9 +115,9 @@ def store_fast(session: Session, project: Project, policy: RoutingPolicy, column
     n = len(columns.ids)
     for start in range(0, n, batch_size):
         ids = columns.ids[start:start + batch_size]
-        rows = [(pid, ext, text, empty, meta, False, now) for ext, text, meta in
-                zip(ids, columns.texts[start:start + batch_size],
-                    columns.meta[start:start + batch_size], strict=True)]
+        texts, metas = columns.batch(start, batch_size)
+        rows = [(pid, ext, text, empty, meta, False, now)
+                for ext, text, meta in zip(ids, texts, metas, strict=True)]
         if plan_tasks:
             item_ids = insert_items(session, pid, rows, floor)
             floor = max(item_ids)
@@ -220,19 +233,14 @@ def _checked(table: pa.Table, text: str, id_column: str | None,
     column = table[text]
     if (pc.max(pc.utf8_length(column)).as_py() or 0) > MAX_TEXT_CHARS:
         raise NotFast("a text longer than the limit")
-    texts: list[str] = column.to_pylist()
-    visible = pc.match_substring_regex(column, _VISIBLE).to_pylist()
-    if not all(visible) and any(not texts[i].strip() for i, v in enumerate(visible) if not v):
+    blank = pc.invert(pc.match_substring_regex(column, _VISIBLE))
+    if any(not text.strip() for text in pc.filter(column, blank).to_pylist()):
         raise NotFast("an empty text")
     ids = _ids(table, id_column, ctx, first_line)
     _check_meta_size(table, meta)
-    keys = [key for _, key in meta]
-    if any("\x00" in key for key in keys):
+    if any("\x00" in key for _, key in meta):
         raise NotFast("a NUL character in a column name")
-    values = [table[name].to_pylist() for name, _ in meta]
-    rows = [dict(zip(keys, cells, strict=True)) for cells in zip(*values, strict=True)] \
-        if meta else [{} for _ in texts]
-    return Columns(ids=ids, texts=texts, meta=rows)
+    return Columns(table=table, text=text, meta=meta, ids=ids)
 
 
 def _ids(table: pa.Table, id_column: str | None, ctx: ReadContext,
