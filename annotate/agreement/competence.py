@@ -37,6 +37,10 @@ from annotate.agreement.table import CodedRatings, IntArray, code_ratings
 COLUMNS = ["annotator", "annotator_kind", "items", "competence", "ci_low", "ci_high",
            "agrees_with_final", "vs_others", "items_vs_others"]
 METHOD = "Dawid-Skene expected accuracy, percentile bootstrap over items"
+# Above this many items each resample draws this many (an m-out-of-n bootstrap) and the
+# spread of the draws is scaled by sqrt(m / n) around the estimate on all items: a refit per
+# resample on a million items would take hours, and the interval is then narrow anyway.
+MAX_RESAMPLE_ITEMS = 5_000
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,8 @@ def annotator_competence(frame: pd.DataFrame, *, n_resamples: int = 200, seed: i
                           reason="competence needs answers from at least two annotators")
     fit = dawid_skene_of_coded(coded)
     point = fit.annotators.set_index("annotator")["reliability"]
-    low, high = _intervals(coded, n_resamples, seed, confidence)
+    low, high = _intervals(coded, n_resamples, seed, confidence,
+                           [float(point[a]) for a in coded.annotators])
     final = fit.labels["label"].to_numpy(dtype=object)
     domain_index = {value: code for code, value in enumerate(coded.domain)}
     final_codes = np.array([domain_index[v] for v in final], dtype=np.int64)
@@ -99,26 +104,28 @@ def _versus_others(coded: CodedRatings) -> tuple[IntArray, IntArray]:
     return checked.astype(np.int64), matched.astype(np.int64)
 
 
-def _intervals(coded: CodedRatings, n_resamples: int, seed: int, confidence: float
-               ) -> tuple[list[float | None], list[float | None]]:
+def _intervals(coded: CodedRatings, n_resamples: int, seed: int, confidence: float,
+               point: list[float]) -> tuple[list[float | None], list[float | None]]:
     """Per annotator, the percentile interval of its competence over item resamples (None
-    with fewer than 20 usable resamples: too few items, or it answered too few of them)."""
+    with fewer than 20 usable resamples: too few items, or it answered too few of them).
+    Above :data:`MAX_RESAMPLE_ITEMS` items, an m-out-of-n bootstrap scaled to n."""
     n_ann = len(coded.annotators)
     if n_resamples < 1 or coded.n_items < 2:
         return [None] * n_ann, [None] * n_ann
     rng = np.random.default_rng(seed)
     order = np.argsort(coded.item_codes, kind="stable")
     starts = np.searchsorted(coded.item_codes[order], np.arange(coded.n_items + 1))
+    size = min(coded.n_items, MAX_RESAMPLE_ITEMS)
     draws = np.full((n_resamples, n_ann), np.nan)
     for r in range(n_resamples):
-        resample = _resample(coded, rng.integers(0, coded.n_items, coded.n_items), order,
-                             starts)
+        resample = _resample(coded, rng.integers(0, coded.n_items, size), order, starts)
         fit = dawid_skene_of_coded(resample, max_iter=50, tol=1e-4)
         seen = np.bincount(resample.annotator_codes, minlength=n_ann) > 0
         by_name = fit.annotators.set_index("annotator")["reliability"]
         draws[r] = [by_name[a] if seen[j] else np.nan
                     for j, a in enumerate(coded.annotators)]
     tail = (1 - confidence) / 2
+    scale = float(np.sqrt(size / coded.n_items))
     low: list[float | None] = []
     high: list[float | None] = []
     for j in range(n_ann):
@@ -128,6 +135,10 @@ def _intervals(coded: CodedRatings, n_resamples: int, seed: int, confidence: flo
             high.append(None)
             continue
         lo, hi = np.quantile(valid, [tail, 1 - tail])
+        if size < coded.n_items:  # spread of m-item resamples, scaled to n, around the fit
+            centre = float(np.mean(valid))
+            lo = min(max(point[j] + (lo - centre) * scale, 0.0), point[j])
+            hi = max(min(point[j] + (hi - centre) * scale, 1.0), point[j])
         low.append(float(lo))
         high.append(float(hi))
     return low, high

@@ -113,3 +113,22 @@ def test_vs_others_is_agreement_with_the_other_annotators_strict_majority():
     # b: item 1 ties; item 2 a hit; item 4 a miss (a and m say x)
     assert table.loc["b", "items_vs_others"] == 2 and table.loc["b", "vs_others"] == 1 / 2
     assert table["ci_low"].isna().all()  # no resamples, no interval
+
+
+def test_a_large_project_resamples_a_bounded_number_of_items(monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    """Above MAX_RESAMPLE_ITEMS each resample draws that many items and the spread is scaled
+    to all items: the interval still holds the estimate and is about as wide as the full
+    bootstrap's (a refit on every item of a million-item project would take hours)."""
+    from annotate.agreement import competence
+
+    frame, _ = toy_frame(n=3000, seed=3)
+    full = annotator_competence(frame, n_resamples=60).table.set_index("annotator")
+    monkeypatch.setattr(competence, "MAX_RESAMPLE_ITEMS", 500)
+    capped = annotator_competence(frame, n_resamples=60).table.set_index("annotator")
+    for who in ("reliable", "fair", "random"):
+        assert capped.loc[who, "competence"] == full.loc[who, "competence"]  # same fit
+        assert capped.loc[who, "ci_low"] <= capped.loc[who, "competence"] \
+            <= capped.loc[who, "ci_high"]
+        width = full.loc[who, "ci_high"] - full.loc[who, "ci_low"]
+        assert 0.5 * width < capped.loc[who, "ci_high"] - capped.loc[who, "ci_low"] < 2 * width
