@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from annotate.kinds.optional import lists_candidates
 from annotate.kinds.registry import get_kind
 from annotate.kinds.schema import comparable
-from annotate.store.models import Annotation
+from annotate.store.models import Annotation, Suggestion
 
 if TYPE_CHECKING:  # pandas only for the frames: `annotate status` reads the rows (#17 item 5)
     import pandas as pd
@@ -181,6 +181,9 @@ def choice_rows(session: Session, project_id: int) -> list[dict[str, Any]]:
     """Per person, over their final answers made with the Helper's candidates on screen: the
     share that chose one as it was, edited one, or wrote their own, the median seconds an
     item took for each, and the median characters changed by an edit."""
+    if session.scalar(select(Suggestion.id).where(Suggestion.project_id == project_id)
+                      .limit(1)) is None:
+        return []  # no Helper candidates in the project: no answer can carry a choice
     rows = session.execute(
         select(Annotation.annotator_id, Annotation.human_seconds, Annotation.meta)
         .where(Annotation.project_id == project_id, Annotation.annotator_kind == "human",
