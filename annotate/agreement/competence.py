@@ -40,7 +40,7 @@ METHOD = "Dawid-Skene expected accuracy, percentile bootstrap over items"
 # Above this many items each resample draws this many (an m-out-of-n bootstrap) and the
 # spread of the draws is scaled by sqrt(m / n) around the estimate on all items: a refit per
 # resample on a million items would take hours, and the interval is then narrow anyway.
-MAX_RESAMPLE_ITEMS = 5_000
+MAX_RESAMPLE_ITEMS = 2_000
 
 
 @dataclass(frozen=True)
