@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from annotate.errors import InvalidInput
 from annotate.kinds.registry import get_kind
@@ -88,3 +88,25 @@ def provenance(answer: dict[str, Any]) -> dict[str, Any]:
         if value != default:
             out[name] = value.isoformat() if isinstance(value, datetime) else value
     return out
+
+
+class SchemaExporter:
+    """What the line-per-answer formats share: bound to the project's schema by
+    ``for_schema``, which refuses a schema whose answers have no shape the format holds."""
+
+    binary = False
+    format_name = ""
+    shapes: tuple[str, ...] = ()
+
+    def __init__(self, schema: LabelSchema | None = None) -> None:
+        self.schema = schema
+        self.cannot_carry: list[str] = []
+
+    def for_schema(self, schema: LabelSchema) -> Self:
+        require_shape(schema, self.format_name, self.shapes)
+        return type(self)(schema)
+
+    def bound(self) -> tuple[LabelSchema, str]:
+        """The schema ``for_schema`` bound, and the shape of its answers."""
+        assert self.schema is not None, "for_schema first"
+        return self.schema, require_shape(self.schema, self.format_name, self.shapes)

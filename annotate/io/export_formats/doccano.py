@@ -19,31 +19,21 @@ from annotate.io.export_formats.base import (
     LABEL,
     LABELS,
     SPANS,
+    SchemaExporter,
     final_answer,
     is_decision,
     provenance,
-    require_shape,
 )
-from annotate.kinds.schema import LabelSchema
 
 SHAPES = (LABEL, LABELS, SPANS, CHOICE)
 
 
-class DoccanoExporter:
-    binary = False
-
-    def __init__(self, schema: LabelSchema | None = None) -> None:
-        self.schema = schema
-        self.cannot_carry: list[str] = []
-
-    def for_schema(self, schema: LabelSchema) -> DoccanoExporter:
-        require_shape(schema, "doccano", SHAPES)
-        return DoccanoExporter(schema)
+class DoccanoExporter(SchemaExporter):
+    format_name = "doccano"
+    shapes = SHAPES
 
     def write(self, items: Iterable[dict[str, Any]], out: IO[Any]) -> None:
-        schema = self.schema
-        assert schema is not None, "for_schema first"
-        shape = require_shape(schema, "doccano", SHAPES)
+        schema, shape = self.bound()
         none_decisions = 0
         for item in items:
             final, _ = final_answer(schema, item["annotations"])

@@ -24,12 +24,11 @@ from annotate.io.export_formats.base import (
     LABEL,
     LABELS,
     SPANS,
+    SchemaExporter,
     final_answer,
     is_decision,
     provenance,
-    require_shape,
 )
-from annotate.kinds.schema import LabelSchema
 
 SHAPES = (LABEL, LABELS, SPANS, CHOICE)
 
@@ -40,21 +39,12 @@ def prodigy_hash(*parts: Any) -> int:
     return int.from_bytes(digest[:4], "big", signed=True)
 
 
-class ProdigyExporter:
-    binary = False
-
-    def __init__(self, schema: LabelSchema | None = None) -> None:
-        self.schema = schema
-        self.cannot_carry: list[str] = []
-
-    def for_schema(self, schema: LabelSchema) -> ProdigyExporter:
-        require_shape(schema, "prodigy", SHAPES)
-        return ProdigyExporter(schema)
+class ProdigyExporter(SchemaExporter):
+    format_name = "prodigy"
+    shapes = SHAPES
 
     def write(self, items: Iterable[dict[str, Any]], out: IO[Any]) -> None:
-        schema = self.schema
-        assert schema is not None, "for_schema first"
-        shape = require_shape(schema, "prodigy", SHAPES)
+        schema, shape = self.bound()
         names = schema.choices() if shape == CHOICE else schema.labels
         options = [{"id": name, "text": name} for name in names]
         none_decisions = 0
