@@ -14,6 +14,11 @@ kernel when it exits):
 - ``annotate report NAME`` (alpha and kappas with a 1,000-resample bootstrap; goal < 30 s).
 
     .venv/bin/python benchmarks/million.py [--items 1000000] [--backends sqlite,postgres]
+
+To measure again without seeding again, keep the database and name what to measure:
+
+    .venv/bin/python benchmarks/million.py --items 100000 --db sqlite:////tmp/m100k.db \
+        --only export,status
 """
 
 from __future__ import annotations
@@ -145,12 +150,34 @@ with engine.connect().execution_options(stream_results=True, yield_per=20000) as
 '''
 
 
-def measure(url: str, n: int, rounds: int, folder: Path) -> dict[str, Any]:
-    from annotate.services.workspace import submit_answer
+MEASURES = ("export", "status", "next", "report")
+
+
+def _seeded(store: Any, n: int) -> str | None:
+    """The benchmark project's name if this database already holds it with ``n`` items."""
+    from sqlalchemy import func, select
+
+    from annotate.store.models import Item, Project
+
+    with store.session() as session:
+        pid = session.scalar(select(Project.id).where(Project.name == "million"))
+        if pid is None:
+            return None
+        count = session.scalar(select(func.count()).select_from(Item)
+                               .where(Item.project_id == pid))
+    if count != n:
+        raise SystemExit(f"the database holds project 'million' with {count:,} items, not "
+                         f"{n:,}: pass --items {count} or a fresh --db")
+    print(f"reusing the seeded project ({n:,} items)", flush=True)
+    return "million"
+
+
+def measure(url: str, n: int, rounds: int, folder: Path,
+            only: tuple[str, ...] = MEASURES) -> dict[str, Any]:
     from annotate.store.engine import open_store
 
     store = open_store(url)
-    name = seed(store, n)
+    name = _seeded(store, n) or seed(store, n)
     with store.session() as session:
         from annotate.projects.catalog import get_project
 
@@ -160,7 +187,7 @@ def measure(url: str, n: int, rounds: int, folder: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     base = folder / "baseline.py"
     base.write_text(BASELINE, encoding="utf-8")
-    for fmt in ("jsonl", "parquet"):
+    for fmt in ("jsonl", "parquet") if "export" in only else ():
         target = folder / f"export.{fmt}"
         seconds, rss, _ = run([*annotate, "export", name, "--format", fmt, "-o", str(target)])
         raw, _, _ = run([sys.executable, str(base), url, fmt, str(folder / f"raw.{fmt}")])
@@ -169,9 +196,23 @@ def measure(url: str, n: int, rounds: int, folder: Path) -> dict[str, Any]:
         print(f"export {fmt}: {seconds:.1f} s (peak RSS {rss:.0f} MB) vs pyarrow/bare "
               f"{raw:.1f} s: {seconds / raw:.2f}x", flush=True)
         target.unlink()
-    status = min(run([*annotate, "status", name, "--json"])[0] for _ in range(3))
-    out["status --json"] = {"seconds": status}
-    print(f"status --json: {status:.2f} s (best of 3)", flush=True)
+    if "status" in only:
+        status = min(run([*annotate, "status", name, "--json"])[0] for _ in range(3))
+        out["status --json"] = {"seconds": status}
+        print(f"status --json: {status:.2f} s (best of 3)", flush=True)
+    if "next" in only:
+        out["next task"] = _next_tasks(store, pid, rounds)
+    if "report" in only:
+        seconds, rss, _ = run([*annotate, "report", name, "-o", str(folder / "report")])
+        out["report"] = {"seconds": seconds, "peak_rss_mb": rss}
+        print(f"report (bootstrap 1000): {seconds:.1f} s (peak RSS {rss:.0f} MB)", flush=True)
+    store.dispose()
+    return out
+
+
+def _next_tasks(store: Any, pid: int, rounds: int) -> dict[str, float]:
+    from annotate.services.workspace import submit_answer
+
     claims = []
     for i in range(rounds):
         started = time.perf_counter()
@@ -181,14 +222,9 @@ def measure(url: str, n: int, rounds: int, folder: Path) -> dict[str, Any]:
         submit_answer(store, view, "bench", {"label": LABELS[i % 3]}, seconds=2.0)
     claims.sort()
     p50, p95 = claims[len(claims) // 2], claims[int(len(claims) * 0.95) - 1]
-    out["next task"] = {"p50_ms": p50, "p95_ms": p95}
     print(f"workspace next task: p50 {p50:.0f} ms, p95 {p95:.0f} ms ({rounds} rounds)",
           flush=True)
-    seconds, rss, _ = run([*annotate, "report", name, "-o", str(folder / "report")])
-    out["report"] = {"seconds": seconds, "peak_rss_mb": rss}
-    print(f"report (bootstrap 1000): {seconds:.1f} s (peak RSS {rss:.0f} MB)", flush=True)
-    store.dispose()
-    return out
+    return {"p50_ms": p50, "p95_ms": p95}
 
 
 def main() -> None:
@@ -196,14 +232,26 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--backends", default="sqlite")
+    parser.add_argument("--db", help="a database URL to seed once and reuse (instead of "
+                        "--backends' fresh ones)")
+    parser.add_argument("--only", default=",".join(MEASURES),
+                        help=f"what to measure, comma-separated from {','.join(MEASURES)}")
     args = parser.parse_args()
+    only = tuple(args.only.split(","))
+    unknown = set(only) - set(MEASURES)
+    if unknown:
+        parser.error(f"--only: unknown {', '.join(sorted(unknown))}; "
+                     f"choose from {','.join(MEASURES)}")
     results = {}
-    for backend in args.backends.split(","):
+    if args.db:
+        with tempfile.TemporaryDirectory() as tmp:
+            results[args.db] = measure(args.db, args.items, args.rounds, Path(tmp), only)
+    for backend in () if args.db else args.backends.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             url = f"sqlite:///{folder / 'million.db'}" if backend == "sqlite" else _fresh_pg()
             print(f"== {backend}, {args.items:,} items", flush=True)
-            results[backend] = measure(url, args.items, args.rounds, folder)
+            results[backend] = measure(url, args.items, args.rounds, folder, only)
     print(json.dumps(results, indent=1))
 
 
