@@ -16,13 +16,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from annotate.projects.policy import RoutingPolicy
-from annotate.queue.leases import (
-    ClaimedTask,
-    Provenance,
-    claim_next_task,
-    claim_tasks,
-    submit_annotations,
-)
+from annotate.queue.batch import claim_tasks, submit_annotations
+from annotate.queue.leases import ClaimedTask, Provenance, claim_next_task
 from annotate.queue.worker import Answer, run_batch_worker
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Task

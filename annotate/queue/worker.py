@@ -26,16 +26,15 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from annotate.errors import Conflict, NotFound
+from annotate.queue.batch import claim_tasks, submit_annotations
 from annotate.queue.leases import (
     ClaimedTask,
     Provenance,
     claim_next_task,
-    claim_tasks,
     extend_lease,
     fail_task,
     release_task,
     submit_annotation,
-    submit_annotations,
     submit_suggestion,
 )
 from annotate.store.engine import Store
