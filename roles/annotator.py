@@ -117,7 +117,7 @@ def label_text(ctx: RoleContext, text: str, data: dict[str, Any], meta: dict[str
     """render -> call -> parse -> validate for one text (a distilled model answers
     directly, without a prompt)."""
     if is_distilled(ctx.model):
-        return label_distilled(ctx, [text])[0]
+        return label_distilled(ctx, [text], [data])[0]
     prompt = render_prompt(ctx, text, data, meta)
     estimator = ctx.project.policy.estimator_for(ctx.model)
     if estimator == "consistency":
@@ -219,7 +219,9 @@ class AnnotatorRole:
             if not is_distilled(model):
                 answers.update((t.id, self.answer(stage_ctx, t)) for t in mine)
                 continue
-            results = label_distilled(stage_ctx, [ctx.item(t.item_id).text for t in mine])
+            items = [ctx.item(t.item_id) for t in mine]
+            results = label_distilled(stage_ctx, [it.text for it in items],
+                                      [it.data or {} for it in items])
             answers.update((t.id, r.as_answer() if isinstance(r, RoleFailure) else
                             Answer(value=r.value, provenance=r.provenance(stage_ctx)))
                            for t, r in zip(mine, results, strict=True))

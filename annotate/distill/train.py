@@ -15,6 +15,11 @@ so no held-out text also occurs in training (on ConvAbuse a row split put a thir
 held-out texts in training too, and scored them 0.98 against 0.88 on unseen texts). The
 number of duplicates removed is reported.
 
+What the model embeds per item is the kind's (:func:`annotate.kinds.optional.distill_inputs`):
+a classification item's text; a choice item's text and its options' texts, compared by the
+features the kind defines. The split and the training hash then compare all of an item's
+texts (a choice pair with a known instruction but new responses is a new example).
+
 The saved model is the one trained on the training split, so the held-out figures describe
 exactly the model on disk.
 """
@@ -33,12 +38,13 @@ import numpy as np
 import pandas as pd
 
 from annotate.errors import InvalidInput
-from annotate.projects.catalog import current_guideline, get_project
+from annotate.projects.catalog import current_guideline, get_project, project_schema
 from annotate.store.engine import Store
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
+    from annotate.kinds.schema import LabelSchema
     from roles.distilled import DistilledModel, Embedder
 
     FloatArray = npt.NDArray[np.float64]
@@ -90,12 +96,37 @@ def normalise_text(text: object) -> str:
     return " ".join(str(text).casefold().split())
 
 
+def input_key(frame: pd.DataFrame) -> pd.Series:
+    """Per row, what the split compares: the normalised texts the model embeds (the
+    ``inputs`` column when there is one, else the text), joined."""
+    if "inputs" not in frame:
+        return frame["text"].map(normalise_text)
+    return frame["inputs"].map(lambda texts: "\x1f".join(normalise_text(t) for t in texts))
+
+
+def with_inputs(frame: pd.DataFrame, schema: LabelSchema,
+                data: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """``frame`` with an ``inputs`` column: the texts the kind's model embeds per item
+    (``data``: item data by external id); InvalidInput when an item lacks one."""
+    from annotate.kinds.optional import distill_inputs
+
+    inputs = distill_inputs(schema.kind)
+    rows = []
+    for item_id, text in zip(frame["item_id"], frame["text"], strict=True):
+        try:
+            rows.append(inputs.texts(schema, str(text), data.get(str(item_id)) or {}))
+        except ValueError as exc:
+            raise InvalidInput(f"item {item_id}: {exc}") from None
+    return frame.assign(inputs=pd.Series(rows, index=frame.index, dtype=object))
+
+
 def distinct_texts(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """One row per distinct normalised text (the first item carrying the label most of its
+    """One row per distinct normalised text (all of the texts the model embeds, with an
+    ``inputs`` column: :func:`input_key`; the first item carrying the label most of its
     copies carry; a tie goes to the first copy's label) and the number of rows removed."""
     if frame.empty:
         return frame, 0
-    key = frame["text"].map(normalise_text)
+    key = input_key(frame)
     kept = []
     for _, group in frame.groupby(key, sort=False):
         counts = group["label"].value_counts(sort=False)
@@ -108,8 +139,11 @@ def distinct_texts(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 def training_hash(frame: pd.DataFrame) -> str:
     """sha256 over the sorted (external_id, text, label) triples of the labelled data (the
-    training and held-out items: with the seed and held-out share it fixes the split too)."""
-    triples = sorted(zip(frame["item_id"].astype(str), frame["text"].astype(str),
+    training and held-out items: with the seed and held-out share it fixes the split too).
+    With an ``inputs`` column the text is the texts the model embeds, joined by U+001F (one
+    text: the text itself, so a classification's hash is what it always was)."""
+    texts = frame["inputs"].map("\x1f".join) if "inputs" in frame else frame["text"]
+    triples = sorted(zip(frame["item_id"].astype(str), texts.astype(str),
                          frame["label"].astype(str), strict=True))
     blob = json.dumps(triples, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -266,32 +300,35 @@ def distill_project(store: Store, name: str, options: DistillOptions = DistillOp
 
     phase = on_phase or (lambda text: None)
     phase(f"reading the final labels of {name}")
-    from annotate.kinds.optional import distillable
+    from annotate.kinds.optional import distillable, distillable_kinds
     from roles.distilled import PREFIX, models_dir
 
     with store.session() as session:
         project = get_project(session, name)
         if not distillable(project.kind):
-            raise InvalidInput(f"annotate distill supports classification projects only; "
-                               f"{name!r} is {project.kind} ({project.kind} is not supported "
-                               f"yet)")
+            raise InvalidInput(f"annotate distill supports {' and '.join(distillable_kinds())} "
+                               f"projects only; {name!r} is {project.kind} ({project.kind} is "
+                               f"not supported yet)")
         guideline_version = current_guideline(session, project).version
         annotations = annotations_frame(session, project)
+        schema = project_schema(project)
+        data = _item_data(session, project.id)
     everything = training_frame(annotations, include_llm_votes=options.include_llm_votes)
     frame = training_frame(annotations, min_confidence=options.min_confidence,
                            include_llm_votes=options.include_llm_votes)
-    frame, duplicates = distinct_texts(frame)
+    frame, duplicates = distinct_texts(with_inputs(frame, schema, data))
     _check_learnable(name, frame, options)
     folder = options.out or models_dir() / name
     model_string = PREFIX + (name if options.out is None else str(folder.resolve()))
     phase(f"embedding and training on {len(frame)} distinct labelled texts "
           f"({options.heldout:.0%} held out; {duplicates} duplicate texts removed)")
-    model, test = _train(frame, name, folder, guideline_version, options, embedder)
+    model, test = _train(frame, schema.kind, name, folder, guideline_version, options,
+                         embedder)
     reference = frame[test]
     distilled = None
     if test.any():
         phase(f"evaluating on {int(test.sum())} held-out items")
-        predictions = model.predict(reference["text"].tolist())
+        predictions = model.predict_embedded(model.features(reference["inputs"].tolist()))
         distilled = score(model_string, [p.label for p in predictions],
                           reference["label"].tolist(), [p.confidence for p in predictions],
                           options.bootstrap, options.seed)
@@ -315,6 +352,17 @@ def _majority(train: pd.DataFrame, heldout: pd.DataFrame) -> dict[str, Any]:
     return {"majority_label": label, "majority_share": share}
 
 
+def _item_data(session: Any, project_id: int) -> dict[str, dict[str, Any]]:
+    """Each item's data by external id (a choice's options are there)."""
+    from sqlalchemy import select
+
+    from annotate.store.models import Item
+
+    rows = session.execute(select(Item.external_id, Item.data)
+                           .where(Item.project_id == project_id))
+    return {str(external_id): dict(data or {}) for external_id, data in rows}
+
+
 def _check_learnable(name: str, frame: pd.DataFrame, options: DistillOptions) -> None:
     if frame.empty:
         below = f" at confidence >= {options.min_confidence}" if options.min_confidence else ""
@@ -325,10 +373,10 @@ def _check_learnable(name: str, frame: pd.DataFrame, options: DistillOptions) ->
                            f"a classifier needs two labels or more")
 
 
-def _train(frame: pd.DataFrame, name: str, folder: Path, guideline_version: str,
+def _train(frame: pd.DataFrame, kind: str, name: str, folder: Path, guideline_version: str,
            options: DistillOptions, embedder: Embedder | None
            ) -> tuple[DistilledModel, BoolArray]:
-    from roles.distilled import MiniLMEmbedder, ModelCard, read_model, save_model
+    from roles.distilled import MiniLMEmbedder, ModelCard, embed_items, read_model, save_model
 
     embedder = embedder or MiniLMEmbedder()
     test = heldout_mask(frame["label"].tolist(), options.heldout, options.seed)
@@ -337,9 +385,10 @@ def _train(frame: pd.DataFrame, name: str, folder: Path, guideline_version: str,
         raise InvalidInput(f"project {name!r}: the training split has one label only; "
                            f"label more items or lower --heldout")
     classes = sorted(train["label"].unique())
-    coef, intercept = fit_softmax(embedder.encode(train["text"].tolist()),
+    coef, intercept = fit_softmax(embed_items(embedder, kind, train["inputs"].tolist()),
                                   train["label"].tolist(), classes, options.seed)
-    card = ModelCard(name=name, project=name, labels=classes, embedding_model=embedder.name,
+    card = ModelCard(name=name, project=name, kind=kind, labels=classes,
+                     embedding_model=embedder.name,
                      training_hash=training_hash(frame), n_train=len(train),
                      n_heldout=int(test.sum()), heldout_share=options.heldout, seed=options.seed,
                      min_confidence=options.min_confidence,

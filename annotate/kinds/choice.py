@@ -5,7 +5,7 @@ or ``"tie"`` when the schema allows ties. The options' texts are in the item's d
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from annotate.errors import InvalidInput
@@ -27,7 +27,12 @@ from annotate.kinds.base import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from annotate.kinds.schema import LabelSchema
+
+    FloatArray = npt.NDArray[np.float64]
 
 CHOICE = "choice"  # the Label Studio controls
 TIE_CONTROL = "tie"
@@ -136,6 +141,45 @@ class ChoiceButtons:
                           args=("choice", option))
 
 
+def option_text(data: Mapping[str, Any], option: str) -> str | None:
+    """The text of ``option`` in an item's data (``data["options"][option]``, else
+    ``data[option]``); None when the item has none."""
+    texts = data.get("options")
+    found = texts.get(option) if isinstance(texts, dict) else None
+    found = data.get(option) if found is None else found
+    return None if found is None else str(found)
+
+
+class OptionComparison:
+    """A distilled model compares the options: it embeds the item's text (the instruction,
+    the context) and each option's text, and a linear layer reads, for the first option A
+    against each other option B, ``e(A) - e(B)`` (which is better), ``e(ctx) * (e(A) -
+    e(B))`` (their summed terms are cos(ctx, A) - cos(ctx, B): which answers the item more
+    closely), ``e(A) * e(B)`` (how alike they are: ties; averaged over the other options)
+    and ``e(ctx)``; it predicts one of the schema's choices (the options, and tie when
+    allowed)."""
+
+    def texts(self, schema: LabelSchema, text: str, data: Mapping[str, Any]) -> list[str]:
+        texts = [option_text(data, option) for option in schema.options]
+        missing = [o for o, t in zip(schema.options, texts, strict=True) if t is None]
+        if missing:
+            raise ValueError(f"the item has no text for option {', '.join(missing)}")
+        return [text, *(t or "" for t in texts)]
+
+    def features(self, vectors: FloatArray) -> FloatArray:
+        import numpy as np
+
+        context, first, others = vectors[:, 0, :], vectors[:, 1, :], vectors[:, 2:, :]
+        differences = first[:, None, :] - others
+        n = len(vectors)
+        return np.concatenate([differences.reshape(n, -1),
+                               (context[:, None, :] * differences).reshape(n, -1),
+                               (first[:, None, :] * others).mean(axis=1), context], axis=1)
+
+    def labels(self, schema: LabelSchema) -> list[str]:
+        return schema.choices()
+
+
 class Choice:
     name = "choice"
     value_model = ChoiceValue
@@ -147,6 +191,8 @@ class Choice:
     candidates = None
     widget = ChoiceButtons()
     setup_form = SetupForm(labels="Options (the item's fields)", tie=True)
+    distillable = True  # a small classifier compares the options' embeddings
+    distill_inputs = OptionComparison()
 
     def check_schema(self, schema: LabelSchema) -> None:
         if len(schema.options) < 2:

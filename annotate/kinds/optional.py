@@ -23,6 +23,10 @@ The rest of the platform reads them only through these functions, never by namin
   over :data:`annotate.projects.policy.NEW_PROJECT`. Without it: none.
 - ``distillable``: whether ``annotate distill`` can train a small classifier for the kind.
   Without it: False.
+- ``distill_inputs``: a :class:`DistillInputs`, how a distillable kind's item becomes the
+  texts a distilled model embeds and the features its linear layer reads, and the labels it
+  predicts. Without it: the item's text alone, its embedding as the features, and the
+  schema's labels (:data:`ITEM_TEXT`, what classification uses).
 - ``labelstudio.candidate_value(text) -> value``: the value a Helper candidate (its shown
   text) is pushed to Label Studio as, a prediction the annotator starts from. Without it the
   Helper's candidates are not pushed.
@@ -34,13 +38,18 @@ The rest of the platform reads them only through these functions, never by namin
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from annotate.kinds.base import SetupForm
-from annotate.kinds.registry import get_kind
+from annotate.kinds.registry import BUILTIN, get_kind
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from annotate.kinds.schema import LabelSchema
+
+    FloatArray = npt.NDArray[np.float64]
 
 
 def value_from_label(schema: LabelSchema, cell: Any) -> Any:
@@ -95,6 +104,52 @@ def default_policy_overrides(kind: str) -> Mapping[str, Any]:
 def distillable(kind: str) -> bool:
     """Whether a small classifier can be trained on, and answer, projects of ``kind``."""
     return bool(getattr(get_kind(kind), "distillable", False))
+
+
+def distillable_kinds() -> list[str]:
+    """The built-in kinds a small classifier can be trained on (for messages)."""
+    return [name for name in BUILTIN if distillable(name)]
+
+
+class DistillInputs(Protocol):
+    """What a distilled model of a kind reads: per item a fixed number of texts to embed,
+    the features a linear layer compares them by, and the labels it chooses among."""
+
+    def texts(self, schema: LabelSchema, text: str, data: Mapping[str, Any]) -> list[str]:
+        """The texts to embed for one item (as many for every item of ``schema``);
+        ValueError (one line) when the item lacks one."""
+        ...
+
+    def features(self, vectors: FloatArray) -> FloatArray:
+        """Embeddings ``items x texts x dims`` -> features ``items x features``."""
+        ...
+
+    def labels(self, schema: LabelSchema) -> list[str]:
+        """The labels a model of ``schema`` may predict (each read back by
+        :func:`value_from_label`)."""
+        ...
+
+
+class ItemText:
+    """The default: the item's text, its embedding as the features, the schema's labels."""
+
+    def texts(self, schema: LabelSchema, text: str, data: Mapping[str, Any]) -> list[str]:
+        return [text]
+
+    def features(self, vectors: FloatArray) -> FloatArray:
+        return vectors[:, 0, :]
+
+    def labels(self, schema: LabelSchema) -> list[str]:
+        return list(schema.labels)
+
+
+ITEM_TEXT = ItemText()
+
+
+def distill_inputs(kind: str) -> DistillInputs:
+    """How a distilled model of ``kind`` turns items into features (:class:`DistillInputs`)."""
+    inputs: DistillInputs | None = getattr(get_kind(kind), "distill_inputs", None)
+    return inputs or ITEM_TEXT
 
 
 def candidate_value(schema: LabelSchema) -> Callable[[str], dict[str, Any]] | None:

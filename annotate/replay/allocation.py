@@ -188,11 +188,16 @@ def sampled_signals(store: Store, project_id: int, model: str, samples: int,
     return out
 
 
-def distilled_signals(run: ReplayRun, model: str) -> dict[str, ItemSignal]:
+def distilled_signals(store: Store, run: ReplayRun, model: str) -> dict[str, ItemSignal]:
     """Per item, the distilled model's label and one minus its probability."""
+    from annotate.projects.catalog import project_schema
+    from annotate.store.models import Project
     from roles.distilled import load_distilled
 
-    predictions = load_distilled(model).predict([it.text for it in run.items])
+    with store.session() as session:
+        schema = project_schema(session.get_one(Project, run.project_id))
+    predictions = load_distilled(model).predict_items(
+        schema, [(it.text, it.data) for it in run.items])
     return {it.external_id: ItemSignal(p.label, 1.0 - p.confidence)
             for it, p in zip(run.items, predictions, strict=True)}
 
@@ -231,7 +236,8 @@ def replay_allocations(store: Store, run: ReplayRun,
     if distilled:
         curves.append(allocation_curve(
             run, "allocation_distilled", f"the items {distilled} is least sure of go to "
-            "people; its label elsewhere", distilled_signals(run, distilled), seed, reference))
+            "people; its label elsewhere", distilled_signals(store, run, distilled), seed,
+            reference))
     else:
         notes.append("allocation by the distilled model's probability not run (it needs "
                      "--train-share to train one on items the replay does not score)")

@@ -178,9 +178,10 @@ def test_distill_refuses_a_kind_that_is_not_distillable(kind: str, store: Store,
         create_project(session, "p", schema)
     with pytest.raises(InvalidInput) as caught:
         distill_project(store, "p")
-    assert str(caught.value) == (f"annotate distill supports classification projects only; "
-                                 f"'p' is {kind} ({kind} is not supported yet)")
-    assert [k for k in (*SCHEMAS, "ranking") if optional.distillable(k)] == ["classification"]
+    assert str(caught.value) == (f"annotate distill supports classification and choice "
+                                 f"projects only; 'p' is {kind} ({kind} is not supported yet)")
+    assert [k for k in (*SCHEMAS, "ranking") if optional.distillable(k)] == [
+        "classification", "choice"]
 
 
 @pytest.mark.parametrize(("kind", "form", "labels", "scale", "tie", "expected"), [
