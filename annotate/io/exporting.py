@@ -26,7 +26,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,10 +37,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotate.errors import InvalidInput, SetupError
+from annotate.io.export_formats.base import with_finals
 from annotate.io.export_formats.doccano import DoccanoExporter
 from annotate.io.export_formats.folder import new_directory
 from annotate.io.export_formats.hf_dataset import HfExporter
 from annotate.io.export_formats.prodigy import ProdigyExporter
+from annotate.io.export_formats.raw_batches import RawBatch, iter_raw_batches
 from annotate.io.export_formats.spacy_docbin import SpacyExporter
 from annotate.io.exporting_labelstudio import LabelStudioExporter
 from annotate.kinds.registry import kind_of_value, label_of
@@ -49,6 +51,7 @@ from annotate.projects.catalog import get_project, project_schema
 from annotate.store.models import Annotation, Item, Project
 
 BATCH = 1000
+ROW_GROUP = 5000  # Parquet rows per row group
 
 
 class ExportedAnnotation(BaseModel):
@@ -164,13 +167,13 @@ def flat_rows(item: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for ann in item["annotations"]:
         row = {**base, **{_RENAMED.get(k, k): v for k, v in ann.items()}}
         row["label"] = flat_label(ann["value"])
-        row.update(_choice_cells(ann["meta"]))
+        row.update(choice_cells(ann["meta"]))
         for key in _JSON_COLUMNS:
             row[key] = _json(row[key])
         yield row
 
 
-def _choice_cells(meta: dict[str, Any]) -> dict[str, Any]:
+def choice_cells(meta: dict[str, Any]) -> dict[str, Any]:
     """The flat cells of an answer's choice trace (``meta.choice``; empty without one)."""
     trace = meta.get("choice")
     if not isinstance(trace, dict):
@@ -203,6 +206,12 @@ class JsonlExporter:
         for item in items:
             out.write(json.dumps(item, ensure_ascii=False, default=_iso) + "\n")
 
+    def write_raw(self, batches: Iterable[RawBatch], out: IO[Any]) -> None:
+        """The same lines as ``write``, from raw batches (:mod:`.export_formats.raw_writers`)."""
+        from annotate.io.export_formats.raw_writers import write_jsonl
+
+        write_jsonl(batches, out)
+
 
 class CsvExporter:
     binary = False
@@ -224,8 +233,14 @@ class ParquetExporter:
 
         schema = parquet_schema()
         with pq.ParquetWriter(out, schema) as writer:
-            for chunk in _chunks((row for item in items for row in flat_rows(item)), 5000):
+            for chunk in _chunks((row for item in items for row in flat_rows(item)), ROW_GROUP):
                 writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+
+    def write_raw(self, batches: Iterable[RawBatch], out: IO[Any]) -> None:
+        """The same file as ``write``, from raw batches (:mod:`.export_formats.raw_writers`)."""
+        from annotate.io.export_formats.raw_writers import write_parquet
+
+        write_parquet(batches, out, parquet_schema(), ROW_GROUP)
 
 
 def parquet_schema() -> Any:
@@ -309,11 +324,15 @@ def available_exporters() -> dict[str, Exporter]:
 
 def export_project(session: Session, project: Project | str, fmt: str,
                    out: str | os.PathLike[str] | IO[Any], *, force: bool = False,
-                   options: dict[str, Any] | None = None) -> ExportResult:
+                   options: dict[str, Any] | None = None,
+                   finals: Mapping[str, dict[str, Any]] | None = None) -> ExportResult:
     """Write ``project`` in format ``fmt`` to a path (written whole or not at all, never over
     a non-regular file unless ``force``: :mod:`annotate.outfile`) or a stream. ``options``
     (e.g. ``seed``) go to an exporter that takes them (``with_options``); a directory format
-    (``writes_directory``) needs a path and fills a new directory moved into place at the end."""
+    (``writes_directory``) needs a path and fills a new directory moved into place at the end.
+    ``finals``: the final values of the project's aggregation when its policy says
+    ``dawid_skene`` (:func:`annotate.agreement.project_finals.aggregated_values`); None: each
+    item's majority."""
     exporter = load_exporter(fmt)
     if isinstance(project, str):
         project = get_project(session, project)
@@ -322,6 +341,8 @@ def export_project(session: Session, project: Project | str, fmt: str,
         exporter = bind(project_schema(project))
     if options:
         exporter = _configured(exporter, fmt, options)
+    if finals is not None:
+        exporter = with_finals(exporter, finals)
     counts = {"items": 0, "annotations": 0}
 
     def counted() -> Iterator[dict[str, Any]]:
@@ -330,12 +351,31 @@ def export_project(session: Session, project: Project | str, fmt: str,
             counts["annotations"] += len(item["annotations"])
             yield item
 
+    raw = getattr(exporter, "write_raw", None)
+    if raw is not None:  # the fast path: JSON spliced as stored text, columns not dicts
+        return _export_raw(session, project, exporter, raw, fmt, out, force)
     if getattr(exporter, "writes_directory", False):
         with new_directory(out, fmt, getattr(exporter, "directory_marker", None)) as folder:
             exporter.write(counted(), folder)  # type: ignore[arg-type]
     else:
         with _opened(out, exporter.binary, fmt, force) as stream:
             exporter.write(counted(), stream)
+    return ExportResult(format=fmt, items=counts["items"], annotations=counts["annotations"],
+                        cannot_carry=tuple(getattr(exporter, "cannot_carry", ())))
+
+
+def _export_raw(session: Session, project: Project, exporter: Exporter, raw: Any, fmt: str,
+                out: str | os.PathLike[str] | IO[Any], force: bool) -> ExportResult:
+    counts = {"items": 0, "annotations": 0}
+
+    def counted() -> Iterator[RawBatch]:
+        for batch in iter_raw_batches(session, project.id, ANNOTATION_FIELDS):
+            counts["items"] += len(batch.items)
+            counts["annotations"] += batch.annotations
+            yield batch
+
+    with _opened(out, exporter.binary, fmt, force) as stream:
+        raw(counted(), stream)
     return ExportResult(format=fmt, items=counts["items"], annotations=counts["annotations"],
                         cannot_carry=tuple(getattr(exporter, "cannot_carry", ())))
 

@@ -30,6 +30,11 @@ from annotate.kinds.optional import default_policy_overrides
 MAX_LEASE_SECONDS = 7 * 24 * 3600
 MAX_PRIORITY = 1_000_000  # priorities are 32-bit INTEGER columns; this leaves ample room
 
+Aggregation = Literal["majority", "dawid_skene"]
+"""How an item's final label is made from its annotations when nobody decided it: the
+majority vote (ties unresolved), or Dawid-Skene (votes weighted by each annotator's
+estimated confusion matrix). A moderator's or adjudicator's decision wins over either."""
+
 Estimator = Literal["verbalized", "logprob", "consistency"]
 """How the LLM annotator's confidence is made: the 0-100 number it writes (``verbalized``),
 the probability of its decision from token log-probabilities (``logprob``), or the share of
@@ -124,6 +129,10 @@ class RoutingPolicy(BaseModel):
     double_annotation_share: float = Field(
         0.0, ge=0, le=1, description="share of items given one extra human annotation"
     )
+    aggregation: Aggregation = Field(
+        "majority", description="how final labels are made where nobody decided: majority "
+        "(vote, ties unresolved) or dawid_skene (votes weighted by each annotator's estimated "
+        "competence); used by export, review, distill and report")
     human_below_confidence: float | None = Field(
         None, ge=0, le=1,
         description="LLM first: people are asked only when the LLM annotator's confidence is "

@@ -4,8 +4,9 @@ the shape of the project's answers, each item's final answer, an answer's proven
 Each exporter here follows :class:`annotate.io.exporting.Exporter` with its optional members:
 ``for_schema(schema)`` binds it to the project, ``with_options(options)`` takes the
 command's options (``seed``, ``validation``, ``lang``), ``cannot_carry`` lists after
-``write`` what the format could not hold, and ``writes_directory`` makes ``out`` a new
-directory instead of a stream.
+``write`` what the format could not hold, ``writes_directory`` makes ``out`` a new
+directory instead of a stream, and ``finals`` (set by :func:`with_finals`) holds the values
+the project's Dawid-Skene aggregation gives its items, for a format that writes final answers.
 
 Formats other than our own JSONL carry answers of a few shapes only, told by the field of
 the kind's value model (not by its name, so a plugin kind with the same value shape
@@ -15,14 +16,18 @@ spans), ``ratings`` and ``choice``.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Self
+from types import MappingProxyType
+from typing import Any, Self, TypeVar
 
 from annotate.errors import InvalidInput
 from annotate.kinds.registry import get_kind
 from annotate.kinds.schema import LabelSchema, comparable
 
+T = TypeVar("T")
 LABEL, LABELS, SPANS, RATINGS, CHOICE = "label", "labels", "spans", "ratings", "choice"
 DECISION_RANK = {"moderator": 1, "adjudicator": 2}  # a later, higher decision wins
 PROVENANCE_DEFAULTS: dict[str, Any] = {
@@ -57,17 +62,21 @@ def is_decision(answer: dict[str, Any]) -> bool:
     return bool(answer["value"].get("decision") == "none")
 
 
-def final_answer(schema: LabelSchema, answers: list[dict[str, Any]]) -> tuple[
-        dict[str, Any] | None, str]:
-    """The item's final value and where it comes from, as the agreement report's default
-    ``final_labels`` (majority, ties unresolved) decides it: the last adjudicator decision,
-    else the last moderator decision, else the majority of the final annotator answers;
-    ``(None, "unresolved")`` for a tie, ``(None, "none")`` when nobody answered."""
+def final_answer(schema: LabelSchema, answers: list[dict[str, Any]],
+                 aggregated: dict[str, Any] | None = None) -> tuple[dict[str, Any] | None, str]:
+    """The item's final value and where it comes from, as the agreement report's
+    ``final_labels`` decides it: the last adjudicator decision, else the last moderator
+    decision, else ``aggregated`` (the value the project's Dawid-Skene aggregation gives the
+    item, when its policy says so: the exporter's ``finals``), else the majority of the final
+    annotator answers; ``(None, "unresolved")`` for a tie, ``(None, "none")`` when nobody
+    answered."""
     decisions = [a for a in answers if a["role"] in DECISION_RANK and a["phase"] == "final"
                  and not is_decision(a)]
     if decisions:
         best = max(enumerate(decisions), key=lambda p: (DECISION_RANK[p[1]["role"]], p[0]))[1]
         return best["value"], str(best["role"])
+    if aggregated is not None:
+        return aggregated, "dawid_skene"
     votes = [a["value"] for a in answers if a["role"] == "annotator" and a["phase"] == "final"
              and not is_decision(a)]
     if not votes:
@@ -77,6 +86,16 @@ def final_answer(schema: LabelSchema, answers: list[dict[str, Any]]) -> tuple[
     if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
         return None, "unresolved"
     return votes[forms.index(ranked[0][0])], "majority"
+
+
+def with_finals(exporter: T, finals: Mapping[str, dict[str, Any]]) -> T:
+    """The exporter carrying ``finals`` (the value the project's aggregation gives each item
+    nobody decided, by item id) when it writes final answers (has ``finals``), else itself."""
+    if not hasattr(exporter, "finals"):
+        return exporter
+    carrying = copy.copy(exporter)
+    carrying.finals = finals
+    return carrying
 
 
 def provenance(answer: dict[str, Any]) -> dict[str, Any]:
@@ -97,6 +116,7 @@ class SchemaExporter:
     binary = False
     format_name = ""
     shapes: tuple[str, ...] = ()
+    finals: Mapping[str, dict[str, Any]] = MappingProxyType({})
 
     def __init__(self, schema: LabelSchema | None = None) -> None:
         self.schema = schema
@@ -105,6 +125,11 @@ class SchemaExporter:
     def for_schema(self, schema: LabelSchema) -> Self:
         require_shape(schema, self.format_name, self.shapes)
         return type(self)(schema)
+
+    def final(self, item: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+        """The exported item's final value and its source (:func:`final_answer`)."""
+        assert self.schema is not None, "for_schema first"
+        return final_answer(self.schema, item["annotations"], self.finals.get(item["id"]))
 
     def bound(self) -> tuple[LabelSchema, str]:
         """The schema ``for_schema`` bound, and the shape of its answers."""

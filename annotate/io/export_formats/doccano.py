@@ -20,7 +20,6 @@ from annotate.io.export_formats.base import (
     LABELS,
     SPANS,
     SchemaExporter,
-    final_answer,
     is_decision,
     provenance,
 )
@@ -33,10 +32,10 @@ class DoccanoExporter(SchemaExporter):
     shapes = SHAPES
 
     def write(self, items: Iterable[dict[str, Any]], out: IO[Any]) -> None:
-        schema, shape = self.bound()
+        _, shape = self.bound()
         none_decisions = 0
         for item in items:
-            final, _ = final_answer(schema, item["annotations"])
+            final, _ = self.final(item)
             answers = [a for a in item["annotations"] if not is_decision(a)]
             none_decisions += len(item["annotations"]) - len(answers)
             line: dict[str, Any] = {

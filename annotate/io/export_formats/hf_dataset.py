@@ -23,8 +23,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from annotate.errors import InvalidInput, SetupError
@@ -55,6 +56,7 @@ class HfExporter:
     writes_directory = True
     directory_marker = "dataset_dict.json"
     default_output = "{name}-hf"
+    finals: Mapping[str, dict[str, Any]] = MappingProxyType({})  # base.with_finals
 
     def __init__(self, schema: LabelSchema | None = None, seed: int = 0,
                  validation: float = 0.2) -> None:
@@ -110,7 +112,8 @@ class HfExporter:
 
     def _row(self, item: dict[str, Any], shape: str) -> dict[str, Any]:
         assert self.schema is not None
-        final, source = final_answer(self.schema, item["annotations"])
+        final, source = final_answer(self.schema, item["annotations"],
+                                     self.finals.get(item["id"]))
         return {"id": item["id"], "text": item["text"], "final_source": source,
                 "n_answers": len(item["annotations"]),
                 "meta": json.dumps(item["meta"], ensure_ascii=False),

@@ -25,7 +25,6 @@ from annotate.io.export_formats.base import (
     LABELS,
     SPANS,
     SchemaExporter,
-    final_answer,
     is_decision,
     provenance,
 )
@@ -50,7 +49,7 @@ class ProdigyExporter(SchemaExporter):
         none_decisions = 0
         for item in items:
             task = _task(item, shape, options)
-            final, source = final_answer(schema, item["annotations"])
+            final, source = self.final(item)
             if final is not None:
                 task["_final"], task["_final_source"] = _fields(final, shape), source
             answers = [a for a in item["annotations"] if not is_decision(a)]

@@ -13,7 +13,8 @@ offsets are never moved outward, so a trained model never learns a boundary nobo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import IO, Any
 
 from annotate.errors import InvalidInput
@@ -28,6 +29,7 @@ LISTED = 20  # unaligned spans named in the closing line
 class SpacyExporter:
     binary = True
     default_output = "{name}.spacy"
+    finals: Mapping[str, dict[str, Any]] = MappingProxyType({})  # base.with_finals
 
     def __init__(self, schema: LabelSchema | None = None, lang: str = "xx") -> None:
         self.schema, self.lang = schema, lang
@@ -75,7 +77,8 @@ class SpacyExporter:
         from spacy.util import filter_spans
 
         assert self.schema is not None
-        final, source = final_answer(self.schema, item["annotations"])
+        final, source = final_answer(self.schema, item["annotations"],
+                                     self.finals.get(item["id"]))
         if final is None:
             counts["open"] += 1
             return None
