@@ -1,0 +1,160 @@
+"""The JSONL lines and the Parquet columns of a :class:`RawBatch`, built a column at a time.
+
+They write exactly what :class:`~annotate.io.exporting.JsonlExporter` and
+:class:`~annotate.io.exporting.ParquetExporter` write from item dicts (tests compare the two
+byte for byte), in a fraction of the time: no dict per answer, JSON spliced as its stored
+text, a label decoded once per distinct answer text.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from annotate.io.export_formats.raw_batches import (
+    RawBatch,
+    column_encoder,
+    json_texts,
+    json_texts_or_empty,
+)
+from annotate.io.exporting import ANNOTATION_FIELDS, choice_cells, flat_label
+from annotate.store.models import Annotation, Item
+
+_OR_EMPTY = ("params", "meta")  # exported as ``value or {}``
+_ENCODERS = {name: column_encoder(Annotation.__table__.c[name], name in _OR_EMPTY)
+             for name in ANNOTATION_FIELDS}
+_ANSWER = "{" + ", ".join(f"{json.dumps(name)}: %s" for name in ANNOTATION_FIELDS) + "}"
+_TEXTS = column_encoder(Item.__table__.c["text"])
+_ITEM = ('{"id": %s, "text": %s, "data": %s, "meta": %s, "synthetic": %s, '
+         '"annotations": [%s]}\n')
+
+
+def jsonl_lines(batch: RawBatch) -> str:
+    """The batch's lines: ``json.dumps(item, ensure_ascii=False)`` of each exported item."""
+    columns = [_ENCODERS[name](batch.columns[name]) for name in ANNOTATION_FIELDS]
+    answers = list(map(_ANSWER.__mod__, zip(*columns, strict=True)))
+    ids = batch.item_ids
+    items = list(zip(*batch.items, strict=True)) or [()] * 6
+    external, texts = _TEXTS(items[1]), _TEXTS(items[2])
+    data, meta = json_texts_or_empty(items[3]), json_texts_or_empty(items[4])
+    lines = []
+    start = 0
+    for n, row in enumerate(batch.items):
+        end = bisect_right(ids, row[0], start)
+        lines.append(_ITEM % (external[n], texts[n], data[n], meta[n],
+                              "true" if row[5] else "false", ", ".join(answers[start:end])))
+        start = end
+    return "".join(lines)
+
+
+def write_jsonl(batches: Iterable[RawBatch], out: IO[Any]) -> None:
+    for batch in batches:
+        out.write(jsonl_lines(batch))
+
+
+# ---- Parquet -------------------------------------------------------------------------------
+
+class _Labels:
+    """A label and choice cells per distinct stored text (few in most projects), bounded."""
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self.limit = limit
+        self.labels: dict[str | None, str | None] = {}
+        self.choices: dict[str | None, tuple[Any, Any, Any]] = {}
+
+    def label(self, raw: str | None) -> str | None:
+        if raw not in self.labels:
+            if len(self.labels) >= self.limit:
+                self.labels.clear()
+            self.labels[raw] = flat_label(json.loads("null" if raw is None else raw))
+        return self.labels[raw]
+
+    def choice(self, raw: str | None) -> tuple[Any, Any, Any]:
+        if raw is None or ('"choice"' not in raw and "\\u" not in raw):
+            return (None, None, None)
+        if raw not in self.choices:
+            if len(self.choices) >= self.limit:
+                self.choices.clear()
+            cells = choice_cells(json.loads(raw) or {})
+            self.choices[raw] = (cells["candidate_choice"], cells["chosen_candidate"],
+                                 cells["edit_distance"])
+        return self.choices[raw]
+
+
+def parquet_table(batch: RawBatch, schema: Any, labels: _Labels) -> Any:
+    """The batch's long-form rows (one per answer, one empty row per unanswered item) as an
+    Arrow table of ``schema`` (the columns of :data:`annotate.io.exporting.FLAT_COLUMNS`)."""
+    import pyarrow as pa
+
+    cols = batch.columns
+    answer = dict(cols)
+    answer["annotation_id"] = cols["id"]
+    answer["annotation_meta"] = json_texts_or_empty(cols["meta"])
+    answer["value"] = json_texts(cols["value"])
+    answer["params"] = json_texts_or_empty(cols["params"])
+    answer["label"] = [labels.label(v) for v in cols["value"]]
+    choice = [labels.choice(v) for v in cols["meta"]]
+    for n, name in enumerate(("candidate_choice", "chosen_candidate", "edit_distance")):
+        answer[name] = [c[n] for c in choice]
+    item_of_row, answer_of_row = _row_index(batch)
+    items = list(zip(*batch.items, strict=True)) or [()] * 6
+    item = {"item_id": items[1], "text": items[2],
+            "item_data": json_texts_or_empty(items[3]),
+            "item_meta": json_texts_or_empty(items[4]),
+            "synthetic": [bool(v) for v in items[5]]}
+    rows = pa.array(item_of_row, pa.int64())
+    answers = pa.array(answer_of_row, pa.int64())
+    arrays = []
+    for field in schema:
+        if field.name in item:
+            arrays.append(pa.array(item[field.name], field.type).take(rows))
+        else:
+            arrays.append(pa.array(answer[field.name], field.type).take(answers))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _row_index(batch: RawBatch) -> tuple[list[int], list[int | None]]:
+    """Per output row, its item's position and its answer's (None for an unanswered item)."""
+    ids = batch.item_ids
+    item_of_row: list[int] = []
+    answer_of_row: list[int | None] = []
+    start = 0
+    for n, row in enumerate(batch.items):
+        end = bisect_right(ids, row[0], start)
+        if end == start:
+            item_of_row.append(n)
+            answer_of_row.append(None)
+        else:
+            item_of_row.extend([n] * (end - start))
+            answer_of_row.extend(range(start, end))
+        start = end
+    return item_of_row, answer_of_row
+
+
+def write_parquet(batches: Iterable[RawBatch], out: IO[Any], schema: Any,
+                  row_group: int) -> None:
+    """The batches' rows in row groups of ``row_group`` rows (as the item-dict path writes
+    them, so the two files are the same bytes)."""
+    import pyarrow.parquet as pq
+
+    labels = _Labels()
+    tables = (parquet_table(b, schema, labels) for b in batches)
+    with pq.ParquetWriter(out, schema) as writer:
+        for table in _regrouped(tables, row_group):
+            writer.write_table(table)
+
+
+def _regrouped(tables: Iterable[Any], size: int) -> Iterator[Any]:
+    """The rows of ``tables`` again as tables of ``size`` rows (the last one shorter)."""
+    import pyarrow as pa
+
+    pending = None
+    for table in tables:
+        pending = table if pending is None else pa.concat_tables([pending, table])
+        while pending.num_rows >= size:
+            yield pending.slice(0, size)
+            pending = pending.slice(size)
+    if pending is not None and pending.num_rows:
+        yield pending
