@@ -66,3 +66,96 @@ def toy_project(tmp_path: Path) -> Callable[..., str]:
         return name
 
     return make
+
+
+QA = [
+    ("What is the capital of France?", "Paris is the capital of France."),
+    ("How many legs does a spider have?", "A spider has eight legs."),
+    ("What gas do plants absorb from the air?", "Plants absorb carbon dioxide from the air."),
+    ("Who wrote Romeo and Juliet?", "William Shakespeare wrote Romeo and Juliet."),
+    ("What is the boiling point of water at sea level?",
+     "Water boils at 100 degrees Celsius at sea level."),
+    ("Which planet is known as the red planet?", "Mars is known as the red planet."),
+    ("What is the largest ocean on Earth?", "The Pacific is the largest ocean on Earth."),
+    ("How many days are in a leap year?", "A leap year has 366 days."),
+    ("What language is spoken in Brazil?", "People in Brazil speak Portuguese."),
+    ("What is the chemical symbol for gold?", "The chemical symbol for gold is Au."),
+    ("Who painted the Mona Lisa?", "Leonardo da Vinci painted the Mona Lisa."),
+    ("What is the tallest mountain in the world?", "Mount Everest is the tallest mountain."),
+    ("How many continents are there?", "There are seven continents."),
+    ("What do bees make?", "Bees make honey from the nectar of flowers."),
+    ("What is the freezing point of water?", "Water freezes at zero degrees Celsius."),
+    ("Which animal is the largest mammal?", "The blue whale is the largest mammal."),
+    ("What is the currency of Japan?", "Japan's currency is the yen."),
+    ("How many minutes are in an hour?", "An hour has sixty minutes."),
+    ("What organ pumps blood through the body?", "The heart pumps blood through the body."),
+    ("What is the main ingredient of guacamole?", "Guacamole is made mostly of avocado."),
+    ("Which instrument has black and white keys?", "A piano has black and white keys."),
+    ("What is the capital of Italy?", "Rome is the capital of Italy."),
+    ("How do you say hello in Spanish?", "Hello in Spanish is hola."),
+    ("What is the square root of sixty-four?", "The square root of sixty-four is eight."),
+    ("What colour do you get by mixing blue and yellow?",
+     "Mixing blue and yellow gives green."),
+    ("Which bird is a symbol of peace?", "The dove is a symbol of peace."),
+    ("What is the longest river in Africa?", "The Nile is the longest river in Africa."),
+    ("What do caterpillars turn into?", "Caterpillars turn into butterflies."),
+    ("Which sport uses a bat and wickets?", "Cricket is played with a bat and wickets."),
+    ("What is the hardest natural substance?", "Diamond is the hardest natural substance."),
+    ("How many players are on a football team on the pitch?",
+     "A football team has eleven players on the pitch."),
+    ("What is the capital of Germany?", "Berlin is the capital of Germany."),
+    ("Which vitamin do we get from sunlight?", "Sunlight helps the body make vitamin D."),
+    ("What device measures temperature?", "A thermometer measures temperature."),
+    ("What is frozen water called?", "Frozen water is called ice."),
+    ("Who was the first person to walk on the Moon?",
+     "Neil Armstrong was the first person to walk on the Moon."),
+    ("What is the smallest prime number?", "Two is the smallest prime number."),
+    ("Which metal is liquid at room temperature?", "Mercury is liquid at room temperature."),
+    ("What do you call a baby cat?", "A baby cat is called a kitten."),
+    ("What is the capital of Spain?", "Madrid is the capital of Spain."),
+    ("Which season comes after winter?", "Spring comes after winter."),
+    ("What is the main language of Australia?", "English is the main language of Australia."),
+    ("How many sides does a hexagon have?", "A hexagon has six sides."),
+    ("What shines in the sky during the day?", "The Sun shines in the sky during the day."),
+    ("Which fruit keeps the doctor away, as the saying goes?",
+     "An apple a day keeps the doctor away."),
+    ("What is the opposite of hot?", "The opposite of hot is cold."),
+    ("What do cows drink?", "Cows drink water."),
+    ("Which gas do we need to breathe to live?", "We need oxygen to breathe."),
+]
+
+
+EVASIVE = [
+    "I don't know.", "Sorry, I cannot help with that.", "That is a difficult question.",
+    "Please ask someone else.", "It depends on many things.", "I would rather not say.",
+    "Nobody can really tell.", "Let me think about it later.", "Hmm, good question.",
+    "I am not sure what you mean.", "Maybe, maybe not.", "Search the internet for that.",
+]
+
+
+def pairwise_rows(seed: int = 0) -> list[dict[str, object]]:
+    """PandaLM-style comparisons where the better response answers the instruction and the
+    worse one evades it, on a seeded side; three judges agree. (A worse response that
+    answers another item's question would teach the model that a text is bad where another
+    item taught it was good.)"""
+    import random
+
+    rng = random.Random(seed)
+    rows: list[dict[str, object]] = []
+    for index, (question, answer) in enumerate(QA):
+        other = EVASIVE[index % len(EVASIVE)]
+        better_first = rng.random() < 0.5
+        first, second = (answer, other) if better_first else (other, answer)
+        label = "response1" if better_first else "response2"
+        rows.append({"id": f"q{index:02d}", "instruction": question, "input": "",
+                     "response1": first, "response2": second,
+                     "human_labels": {f"annotator{n}": label for n in (1, 2, 3)}})
+    return rows
+
+
+def write_pairwise(path: Path, seed: int = 0) -> Path:
+    import json
+
+    path.write_text("".join(json.dumps(row) + "\n" for row in pairwise_rows(seed)),
+                    encoding="utf-8")
+    return path

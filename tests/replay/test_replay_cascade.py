@@ -12,7 +12,7 @@ from annotate.cli.main import main
 from annotate.distill.train import normalise_text
 from annotate.replay.cascade import TRAINED, split_by_text
 from annotate.replay.dataset import load_dataset
-from tests.distill.conftest import TOY, write_labels
+from tests.distill.conftest import TOY, write_labels, write_pairwise
 
 
 def _policy(tmp_path: Path, first: str = TRAINED) -> Path:
@@ -55,6 +55,35 @@ def test_replay_scores_a_cascade_with_a_distilled_stage_trained_apart(
     diff, low, high = cascade["minus_majority_all"]
     assert low <= diff <= high
     assert {"majority_all", "constant_majority", "llm_alone"} <= set(systems)
+
+
+def test_a_choice_dataset_replays_a_cascade_with_a_distilled_stage(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pairwise dataset (which response is better): the distilled stage compares the
+    responses; the cascade and the allocation by its probability are scored like the rest."""
+    monkeypatch.setenv("ANNOTATE_MODELS_DIR", str(tmp_path / "models"))
+    data = write_pairwise(tmp_path / "pairs.jsonl")
+    policy = tmp_path / "cascade.json"
+    policy.write_text(json.dumps({"human_annotations": 1, "double_annotation_share": 0,
+                                  "moderator_on_disagreement": False,
+                                  "cascade": [{"annotator": TRAINED, "threshold": 0.6}]}))
+    out = tmp_path / "replay"
+    assert main(["bench", "replay", str(data), "--policy", str(policy), "--model", "dry-run",
+                 "--train-share", "0.5", "--out", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["dataset"]["kind"] == "choice" and report["dataset"]["items"] == 24
+    assert any("trained on 24 items" in n for n in report["notes"])
+    systems = {s["name"]: s for s in report["systems"]}
+    cascade = systems["policy"]
+    assert "a cascade distilled:" in cascade["description"]
+    assert cascade["unlabelled"] == 0
+    assert cascade["human_share"] < 1.0  # the distilled stage decided some items itself
+    curves = {c["name"]: c for c in report["allocations"]}
+    assert "allocation_distilled" in curves
+    at_zero = curves["allocation_distilled"]["points"][0]
+    assert at_zero["human_share"] == 0.0
+    assert at_zero["quality"] > systems["constant_majority"]["quality"]  # it learnt something
 
 
 @pytest.mark.parametrize(("first", "share", "message"), [
