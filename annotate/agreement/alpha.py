@@ -14,7 +14,12 @@ import numpy as np
 import pandas as pd
 
 from annotate.agreement.bootstrap import DEFAULT_CONFIDENCE, ConfidenceInterval, bootstrap_alpha
-from annotate.agreement.coincidence import coincidences, disagreements, unit_coincidences
+from annotate.agreement.coincidence import (
+    coincidences,
+    disagreements,
+    distinct_rows,
+    unit_coincidences,
+)
 from annotate.agreement.table import CodedRatings, FloatArray, IntArray, Level, code_ratings
 
 
@@ -51,12 +56,14 @@ def krippendorff_alpha(frame: pd.DataFrame, level: str = "nominal",
 def alpha_of_coded(coded: CodedRatings, *, bootstrap: int = 0, seed: int = 0,
                    confidence: float = DEFAULT_CONFIDENCE) -> AlphaResult:
     """Alpha of an already coded table (see :func:`~annotate.agreement.table.code_ratings`)."""
-    result = alpha_from_counts(coded.value_counts(), coded.values, coded.level,
+    counts = coded.value_counts()
+    result = alpha_from_counts(counts, coded.values, coded.level,
                                n_annotators=len(coded.annotators))
     result = replace(result, notes=result.notes + coded.notes)
     if bootstrap > 0 and result.value is not None:
-        ci = bootstrap_alpha(unit_coincidences(coded.value_counts()), coded.values,
-                             coded.level, bootstrap, seed, confidence)
+        patterns, multiplicity = distinct_rows(counts)  # items with the same labels
+        ci = bootstrap_alpha(unit_coincidences(patterns), coded.values, coded.level,
+                             bootstrap, seed, confidence, multiplicity=multiplicity)
         result = replace(result, ci=ci)
     return result
 

@@ -14,10 +14,14 @@ With ``o`` the V x V coincidence matrix, ``n_c`` its marginals, ``n`` their sum 
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import numpy.typing as npt
 
 from annotate.agreement.table import FloatArray, IntArray, Level
+
+Number = TypeVar("Number", bound=np.generic)
 
 
 def unit_coincidences(counts: IntArray) -> FloatArray:
@@ -110,6 +114,36 @@ def disagreements(o: FloatArray, values: FloatArray, level: Level) -> tuple[floa
     observed = float((o * delta).sum()) / n
     expected = float((np.outer(n_v, n_v) * delta).sum()) / (n * (n - 1.0))
     return observed, expected
+
+
+def distinct_rows(matrix: npt.NDArray[Number]) -> tuple[npt.NDArray[Number], IntArray]:
+    """The distinct rows of a 2-D array (in a fixed order) and how many times each occurs.
+
+    Rows of small non-negative integers (count matrices) are keyed by one integer each and
+    sorted in one pass; anything else is compared byte by byte. Two rows that are equal in
+    value but not in bytes (0.0 and -0.0) stay apart, which costs a row and changes nothing.
+    """
+    rows = np.ascontiguousarray(matrix)
+    if rows.ndim != 2 or len(rows) == 0:
+        return rows, np.ones(len(rows), dtype=np.int64)
+    keys: npt.NDArray[np.generic] | None = _integer_keys(rows)
+    if keys is None:
+        keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    return rows[first], counts.astype(np.int64)
+
+
+def _integer_keys(rows: npt.NDArray[np.generic]) -> IntArray | None:
+    """One int64 per row (the row read as digits in base max + 1), or None if it won't fit."""
+    if rows.dtype.kind not in "iu" or int(rows.min()) < 0:
+        return None
+    base = int(rows.max()) + 1
+    if rows.shape[1] * np.log2(max(base, 2)) >= 62:
+        return None
+    keys = np.zeros(len(rows), dtype=np.int64)
+    for column in rows.T:
+        keys = keys * base + column.astype(np.int64)
+    return keys
 
 
 def resample_weights(rng: np.random.Generator, n_units: int, n_resamples: int

@@ -1,4 +1,8 @@
-"""Percent agreement, Cohen's kappa (scikit-learn) and Fleiss' kappa (statsmodels).
+"""Percent agreement, Cohen's kappa and Fleiss' kappa.
+
+Both kappas are computed here from a contingency or count table, in the same steps as
+scikit-learn's ``cohen_kappa_score`` and statsmodels' ``fleiss_kappa`` (the tests hold them
+to those): importing either package took longer than a report's whole kappa arithmetic.
 
 Each returns a small result whose ``value`` is None exactly when ``reason`` says why the
 statistic does not apply (three annotators for Cohen, unequal ratings per item for Fleiss,
@@ -14,7 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from annotate.agreement.table import CodedRatings, IntArray, code_ratings
+from annotate.agreement.table import CodedRatings, FloatArray, IntArray, code_ratings
 from annotate.errors import InvalidInput
 
 Weights = Literal["linear", "quadratic"] | None
@@ -96,9 +100,7 @@ def cohen_kappa_of_coded(coded: CodedRatings, weights: Weights = None,
 
 def kappa_of_codes(a: IntArray, b: IntArray, n_values: int, weights: Weights,
                    pair: tuple[str, str]) -> KappaResult:
-    """Cohen's kappa of two aligned code vectors (via scikit-learn)."""
-    from sklearn.metrics import cohen_kappa_score
-
+    """Cohen's kappa of two aligned code vectors, from their contingency table."""
     n = len(a)
     if n == 0:
         return KappaResult(None, "cohen_kappa", 0, pair, weights,
@@ -108,12 +110,48 @@ def kappa_of_codes(a: IntArray, b: IntArray, n_values: int, weights: Weights,
                            "both annotators used one and the same category only: "
                            "kappa is undefined")
     labels = np.arange(n_values) if weights is not None else np.union1d(a, b)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        value = float(cohen_kappa_score(a, b, labels=labels, weights=weights))
+    value = kappa_of_table(contingency(a, b, labels), weights)
     if not np.isfinite(value):
         return KappaResult(None, "cohen_kappa", n, pair, weights,
                            "expected agreement is total (each annotator used one category)")
     return KappaResult(value, "cohen_kappa", n, pair, weights)
+
+
+def contingency(a: IntArray, b: IntArray, labels: IntArray) -> FloatArray:
+    """The labels x labels table of (a, b) code pairs: rows a, columns b, one bincount."""
+    position = np.full(int(max(labels.max(), a.max(), b.max())) + 1, -1, dtype=np.int64)
+    position[labels] = np.arange(len(labels))
+    rows, columns = position[a], position[b]
+    known = (rows >= 0) & (columns >= 0)
+    size = len(labels)
+    flat = np.bincount(rows[known] * size + columns[known], minlength=size * size)
+    table: FloatArray = flat.reshape(size, size).astype(np.float64)
+    return table
+
+
+def kappa_of_table(confusion: FloatArray, weights: Weights) -> float:
+    """Cohen's kappa of a contingency table, in the same steps (and the same floating-point
+    sums) as scikit-learn's ``cohen_kappa_score``; NaN where the expected disagreement is 0."""
+    n_classes = confusion.shape[0]
+    sum0 = confusion.sum(axis=0)
+    sum1 = confusion.sum(axis=1)
+    total = sum0.sum()
+    if total == 0:
+        return float("nan")
+    expected = np.outer(sum0, sum1) / total
+    w_mat: FloatArray
+    if weights is None:
+        w_mat = np.ones((n_classes, n_classes), dtype=np.float64)
+        np.fill_diagonal(w_mat, 0.0)
+    else:
+        steps: FloatArray = np.zeros((n_classes, n_classes), dtype=np.float64)
+        steps += np.arange(n_classes)
+        w_mat = np.abs(steps - steps.T) if weights == "linear" else (steps - steps.T) ** 2
+    numerator = float(np.sum(w_mat * confusion))
+    denominator = float(np.sum(w_mat * expected))
+    if denominator == 0:
+        return float("nan")
+    return 1.0 - numerator / denominator
 
 
 def fleiss_kappa(frame: pd.DataFrame) -> KappaResult:
@@ -141,7 +179,15 @@ def fleiss_kappa_of_coded(coded: CodedRatings) -> KappaResult:
     if int((counts.sum(axis=0) > 0).sum()) < 2:
         return KappaResult(None, "fleiss_kappa", n_items, names, None,
                            "only one category is used: kappa is undefined")
-    from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
+    return KappaResult(fleiss_kappa_of_counts(counts), "fleiss_kappa", n_items, names)
 
-    value = float(sm_fleiss_kappa(counts, method="fleiss"))
-    return KappaResult(value, "fleiss_kappa", n_items, names)
+
+def fleiss_kappa_of_counts(counts: IntArray) -> float:
+    """Fleiss' kappa of an item x value count matrix with the same number of ratings per
+    item, in the same steps (and floating-point sums) as statsmodels' ``fleiss_kappa``."""
+    table = 1.0 * np.asarray(counts)
+    n_rat = table.sum(1).max()
+    p_cat = table.sum(0) / table.sum()
+    p_rat = ((table * table).sum(1) - n_rat) / (n_rat * (n_rat - 1.0))
+    p_mean_exp = (p_cat * p_cat).sum()
+    return float((p_rat.mean() - p_mean_exp) / (1 - p_mean_exp))

@@ -23,6 +23,7 @@ from annotate.agreement.bootstrap import DEFAULT_CONFIDENCE, ConfidenceInterval,
 from annotate.agreement.coincidence import (
     alpha_from_coincidences,
     cross_coincidences,
+    distinct_rows,
     unit_coincidences,
 )
 from annotate.agreement.kappa import percent_agreement_of_counts
@@ -73,9 +74,10 @@ def pairwise_of_coded(coded: CodedRatings, *, bootstrap: int = 0, seed: int = 0,
     for i, j in combinations(range(len(coded.annotators)), 2):
         a, b = per_annotator[i], per_annotator[j]
         shared = (a.sum(axis=1) > 0) & (b.sum(axis=1) > 0)
-        units = cross_coincidences(a[shared], b[shared])
+        units, multiplicity = _distinct_cross(a[shared], b[shared])
         agreeing = int((a[shared] * b[shared]).sum())
-        value, ci, reason = _alpha_and_ci(units, coded, bootstrap, seed, confidence)
+        value, ci, reason = _alpha_and_ci(units, multiplicity, coded, bootstrap, seed,
+                                          confidence)
         name_a, name_b = coded.annotators[i], coded.annotators[j]
         n_shared = int(shared.sum())
         out.append(PairAgreement(
@@ -123,7 +125,8 @@ def _group(coded: CodedRatings, pair: tuple[Kind, Kind], bootstrap: int, seed: i
     members = [a for a in coded.annotators if coded.kinds.get(a) in pair]
     if first == second:
         counts = coded.value_counts(coded.kind_mask(first))
-        units = unit_coincidences(counts)
+        patterns, multiplicity = distinct_rows(counts)
+        units = unit_coincidences(patterns)
         shared = counts.sum(axis=1) >= 2
         share = percent_agreement_of_counts(counts)
         method = f"Krippendorff's alpha over the {first} ratings"
@@ -131,12 +134,12 @@ def _group(coded: CodedRatings, pair: tuple[Kind, Kind], bootstrap: int, seed: i
     else:
         a = coded.value_counts(coded.kind_mask(first))
         b = coded.value_counts(coded.kind_mask(second))
-        units = cross_coincidences(a, b)
+        units, multiplicity = _distinct_cross(a, b)
         shared = (a.sum(axis=1) > 0) & (b.sum(axis=1) > 0)
         n_pairs = int((a.sum(axis=1) * b.sum(axis=1)).sum())
         agreement = int((a * b).sum()) / n_pairs if n_pairs else None
         method = f"alpha over {first}-{second} rating pairs on the same item"
-    value, ci, reason = _alpha_and_ci(units, coded, bootstrap, seed, confidence)
+    value, ci, reason = _alpha_and_ci(units, multiplicity, coded, bootstrap, seed, confidence)
     if not shared.any():
         reason = f"no item has ratings from both sides of {name}"
     return GroupAgreement(group=name, n_annotators=len(members), n_shared_items=int(shared.sum()),
@@ -144,9 +147,19 @@ def _group(coded: CodedRatings, pair: tuple[Kind, Kind], bootstrap: int, seed: i
                           method=method, ci=ci, reason=reason)
 
 
-def _alpha_and_ci(units: FloatArray, coded: CodedRatings, bootstrap: int, seed: int,
-                  confidence: float) -> tuple[float | None, ConfidenceInterval | None, str | None]:
-    o = units.sum(axis=0)
+def _distinct_cross(a: IntArray, b: IntArray) -> tuple[FloatArray, IntArray]:
+    """The distinct cross coincidences of items' (group a, group b) counts, and how many items
+    share each."""
+    patterns, multiplicity = distinct_rows(np.hstack([a, b]))
+    n_v = a.shape[1]
+    return cross_coincidences(patterns[:, :n_v], patterns[:, n_v:]), multiplicity
+
+
+def _alpha_and_ci(units: FloatArray, multiplicity: IntArray, coded: CodedRatings,
+                  bootstrap: int, seed: int, confidence: float
+                  ) -> tuple[float | None, ConfidenceInterval | None, str | None]:
+    """``units``: distinct per-item contributions; ``multiplicity``: how many items share each."""
+    o = np.tensordot(multiplicity.astype(np.float64), units, axes=1).astype(np.float64)
     if o.sum() <= 1:
         return None, None, "no pairable values"
     if int((o.sum(axis=1) > 0).sum()) < 2:
@@ -154,8 +167,8 @@ def _alpha_and_ci(units: FloatArray, coded: CodedRatings, bootstrap: int, seed: 
     value = float(alpha_from_coincidences(o, coded.values, coded.level))
     if not np.isfinite(value):
         return None, None, "expected disagreement is zero: alpha is undefined"
-    ci = (bootstrap_alpha(units, coded.values, coded.level, bootstrap, seed, confidence)
-          if bootstrap > 0 else None)
+    ci = (bootstrap_alpha(units, coded.values, coded.level, bootstrap, seed, confidence,
+                          multiplicity=multiplicity) if bootstrap > 0 else None)
     return value, ci, None
 
 

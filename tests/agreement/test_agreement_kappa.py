@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from annotate.agreement import agreement_summary, cohen_kappa, fleiss_kappa, percent_agreement
-from annotate.agreement.kappa import Weights
+from annotate.agreement.kappa import Weights, fleiss_kappa_of_counts, kappa_of_codes
 from tests.agreement.agreement_data import ANXIETY, FLEISS_1971, long_frame, matrix_frame
 
 
@@ -116,3 +117,30 @@ def test_summary_with_two_annotators_at_ordinal_level_uses_linear_weights() -> N
     assert summary["cohen_kappa_weights"] == "linear"
     assert summary["ci"]["statistic"] == "alpha"
     assert summary["ci"]["n_resamples"] == 200
+
+
+def _random_pair(seed: int, n: int = 400, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, k, n)
+    b = np.where(rng.random(n) < 0.6, a, rng.integers(0, k - 1, n))  # b never uses the top one
+    return a, b
+
+
+@pytest.mark.parametrize("weights", [None, "linear", "quadratic"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cohen_kappa_is_scikit_learns_to_the_last_bit(weights: Weights, seed: int) -> None:
+    from sklearn.metrics import cohen_kappa_score
+
+    a, b = _random_pair(seed)
+    labels = np.arange(5) if weights is not None else np.union1d(a, b)
+    mine = kappa_of_codes(a, b, 5, weights, ("A", "B"))
+    assert mine.value == float(cohen_kappa_score(a, b, labels=labels, weights=weights))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fleiss_kappa_is_statsmodels_to_the_last_bit(seed: int) -> None:
+    from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
+
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(4, [0.5, 0.3, 0.15, 0.05], size=300)
+    assert fleiss_kappa_of_counts(counts) == float(statsmodels_fleiss(counts, method="fleiss"))
