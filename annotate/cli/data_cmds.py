@@ -103,7 +103,6 @@ def export_cmd(
                              "(default xx, multilingual)."),
 ) -> None:
     """Export every item with its annotations and their full provenance."""
-    from annotate.agreement.project_finals import aggregated_values
     from annotate.io.export_formats.folder import check_directory_target
     from annotate.io.exporting import export_project, exporter_names, load_exporter
     from annotate.projects.catalog import get_project
@@ -128,8 +127,11 @@ def export_cmd(
         check_target(Path(output), force=force)  # refuse before any work
     with store_from(ctx) as store, store.session() as session:
         project = get_project(session, name)
-        finals = (aggregated_values(session, project)  # the policy's aggregation, for a
-                  if hasattr(exporter, "finals") else None)  # format with final answers
+        finals = None
+        if hasattr(exporter, "finals"):  # a format with final answers: the policy's aggregation
+            from annotate.agreement.project_finals import aggregated_values  # pandas: 1-2 s
+
+            finals = aggregated_values(session, project)
         if output == STDOUT:
             stream = sys.stdout.buffer if binary else sys.stdout
             result = export_project(session, project, fmt, stream, options=options,
