@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from annotate.kinds.schema import comparable
@@ -155,24 +155,40 @@ def on_tasks_done(session: Session, dones: Sequence[Done], policy: RoutingPolicy
     if not plain:
         return created
     items = [d.item_id for d in plain]
+    conn = session.connection()  # Core on the session's transaction: no ORM per statement
     values: dict[int, list[dict[str, Any]]] = {}
-    for item_id, value in session.execute(
-            select(Annotation.item_id, Annotation.value).where(
-                Annotation.item_id.in_(items), Annotation.role == ANNOTATOR,
-                Annotation.phase == "final")):
+    for item_id, value in conn.execute(_answered_twice_sql(), {"items": items}):
         values.setdefault(item_id, []).append(value)
     kind = {d.item_id: d.kind for d in plain}
-    split = [i for i in items if len(values.get(i, ())) >= 2 and disagree(kind[i], values[i])]
+    split = [i for i in items if i in values and disagree(kind[i], values[i])]
     if not split:
         return created
-    open_items = set(session.scalars(select(Task.item_id).where(
-        Task.item_id.in_(split), Task.role == ANNOTATOR, Task.status.in_(OPEN_STATES))))
+    open_items = set(conn.execute(_open_annotator_items_sql(), {"items": split}).scalars())
     project = {d.item_id: d.project_id for d in plain}
     for item_id in split:
         if item_id not in open_items:  # rare: decide it as one-by-one submits do
             created += after_annotators_done(session, project[item_id], kind[item_id],
                                              policy, item_id, roles)
     return created
+
+
+@functools.lru_cache(maxsize=1)
+def _answered_twice_sql() -> Any:
+    """The final annotator answers of those of ``:items`` that have two or more (only they
+    can disagree): the common single answer is counted, not read and decoded."""
+    a = cast(Table, Annotation.__table__)
+    final = (a.c.role == ANNOTATOR, a.c.phase == "final")
+    twice = (select(a.c.item_id).where(a.c.item_id.in_(bindparam("items", expanding=True)),
+                                       *final)
+             .group_by(a.c.item_id).having(func.count() > 1))
+    return select(a.c.item_id, a.c.value).where(a.c.item_id.in_(twice), *final)
+
+
+@functools.lru_cache(maxsize=1)
+def _open_annotator_items_sql() -> Any:
+    t = cast(Table, Task.__table__)
+    return select(t.c.item_id).where(t.c.item_id.in_(bindparam("items", expanding=True)),
+                                     t.c.role == ANNOTATOR, t.c.status.in_(OPEN_STATES))
 
 
 def _settles_like_annotators(done: Done, policy: RoutingPolicy, roles: RoleSet) -> bool:
