@@ -149,11 +149,21 @@ def training_hash(frame: pd.DataFrame) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def heldout_mask(labels: Sequence[str], share: float, seed: int = 0) -> BoolArray:
-    """A seeded held-out split, stratified by label when every label has two items or more."""
+def heldout_mask(labels: Sequence[str], share: float, seed: int = 0,
+                 groups: Sequence[str] | None = None) -> BoolArray:
+    """A seeded held-out split, stratified by label when every label has two items or more.
+    With ``groups`` that repeat (choice items sharing an instruction, with other responses),
+    whole groups are held out instead (unstratified), so no held-out text is in training."""
     n = len(labels)
     mask = np.zeros(n, dtype=bool)
     if share <= 0 or n < 4:
+        return mask
+    if groups is not None and len(set(groups)) < n:
+        from sklearn.model_selection import GroupShuffleSplit
+
+        split = GroupShuffleSplit(n_splits=1, test_size=share, random_state=seed)
+        _, test = next(split.split(np.zeros(n), groups=list(groups)))
+        mask[test] = True
         return mask
     from sklearn.model_selection import train_test_split
 
@@ -379,7 +389,8 @@ def _train(frame: pd.DataFrame, kind: str, name: str, folder: Path, guideline_ve
     from roles.distilled import MiniLMEmbedder, ModelCard, embed_items, read_model, save_model
 
     embedder = embedder or MiniLMEmbedder()
-    test = heldout_mask(frame["label"].tolist(), options.heldout, options.seed)
+    test = heldout_mask(frame["label"].tolist(), options.heldout, options.seed,
+                        groups=frame["text"].map(normalise_text).tolist())
     train = frame[~test]
     if train["label"].nunique() < 2:
         raise InvalidInput(f"project {name!r}: the training split has one label only; "

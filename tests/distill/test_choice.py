@@ -72,3 +72,17 @@ def test_learns_which_response_answers_the_instruction(store: Store, tmp_path: P
         ("What is the capital of Portugal?", {"options": {"response1": wrong,
                                                           "response2": right}})])
     assert [p.label for p in unseen] == ["response1", "response2"]
+
+
+def test_items_sharing_an_instruction_are_held_out_together() -> None:
+    from annotate.distill.train import heldout_mask
+
+    groups = [f"instruction {i // 3}" for i in range(30)]  # 3 response pairs per instruction
+    labels = ["response1", "response2"] * 15
+    test = heldout_mask(labels, 0.2, seed=0, groups=groups)
+    assert 0 < test.sum() < 30
+    held = {g for g, t in zip(groups, test, strict=True) if t}
+    assert not held & {g for g, t in zip(groups, test, strict=True) if not t}
+    assert (heldout_mask(labels, 0.2, seed=0, groups=groups) == test).all()  # seeded
+    distinct = [f"text {i}" for i in range(30)]  # no repeat: the stratified split as before
+    assert (heldout_mask(labels, 0.2, seed=0, groups=distinct) == heldout_mask(labels, 0.2)).all()
