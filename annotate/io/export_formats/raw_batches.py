@@ -40,8 +40,8 @@ class RawBatch:
     columns hold their stored text."""
 
     items: Sequence[Any]
-    item_ids: list[int]  # per answer, its item's database id
-    columns: dict[str, list[Any]]  # per annotation field, its values
+    item_ids: Sequence[int]  # per answer, its item's database id
+    columns: dict[str, Sequence[Any]]  # per annotation field, its values
 
     @property
     def annotations(self) -> int:
@@ -70,9 +70,8 @@ def iter_raw_batches(session: Session, project_id: int,
                    Annotation.item_id.between(items[0][0], items[-1][0]))
             .order_by(Annotation.item_id, Annotation.id)).all()
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in answer_columns]
-        yield RawBatch(items=items, item_ids=list(columns[0]),
-                       columns={name: list(col) for name, col in zip(fields, columns[1:],
-                                                                      strict=True)})
+        yield RawBatch(items=items, item_ids=columns[0],
+                       columns=dict(zip(fields, columns[1:], strict=True)))
         last = items[-1][0]
 
 
