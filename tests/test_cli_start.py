@@ -1,6 +1,8 @@
 """The CLI starts without its heavy dependencies (issue #17 item 5): building `annotate --help`
 imports no data-science, model or UI library, and no database layer; `status --json` needs
-the database but none of the rest. Timings are in benchmarks/cli_start.py, never asserted."""
+the database but none of the rest, and on a SQLite database at head the console script
+answers it without Typer, SQLAlchemy or pydantic (annotate/cli/status_json.py). Timings are
+in benchmarks/cli_start.py, never asserted."""
 
 from __future__ import annotations
 
@@ -67,3 +69,28 @@ def test_status_json_imports_no_heavy_library(tmp_path: Path) -> None:
     assert json.loads(output)["name"] == "p"
     assert not loaded & set(HEAVY), f"status imported {sorted(loaded & set(HEAVY))}"
     assert "alembic" not in loaded  # a database at head is opened without it
+
+
+# The console script's entry point itself, as `annotate ARGS` runs it.
+MAIN_PROBE = """
+import json, sys
+from annotate.cli.main import main
+code = main(json.loads(sys.argv[1]))
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_status_json_on_sqlite_needs_no_typer_sqlalchemy_or_pydantic(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/quick.db"
+    subprocess.run([sys.executable, "-m", "annotate.cli.main", "--db", db, "project", "create",
+                    "p", "--kind", "classification", "--labels", "a,b"], check=True,
+                   capture_output=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", MAIN_PROBE,
+                           json.dumps(["--db", db, "status", "p", "--json"])], check=True,
+                          capture_output=True, text=True, timeout=120)
+    *printed, last = done.stdout.strip().splitlines()
+    result = json.loads(last)
+    assert result["code"] == 0 and json.loads("\n".join(printed))["name"] == "p"
+    loaded = {name.split(".")[0] for name in result["modules"]}
+    slow = {"typer", "click", "rich", "sqlalchemy", "pydantic", "pydantic_settings", "alembic"}
+    assert not loaded & (slow | set(HEAVY)), sorted(loaded & (slow | set(HEAVY)))

@@ -15,7 +15,8 @@ from annotate.errors import Conflict, InvalidInput, NotFound
 from annotate.kinds.schema import LabelSchema
 from annotate.names import check_project_name
 from annotate.projects.policy import RoutingPolicy, default_policy, first_error
-from annotate.store.models import Annotation, GuidelineVersion, Item, LLMCall, Project, Task
+from annotate.projects.status_queries import ledger_totals, session_rows, status_counts
+from annotate.store.models import GuidelineVersion, Project
 
 
 def create_project(
@@ -143,42 +144,14 @@ class ProjectStatus:
 
 
 def project_status(session: Session, project: Project) -> ProjectStatus:
-    """Items, tasks by state (and by role), annotations by annotator kind, cost so far."""
-    pid = project.id
-    items = session.scalar(select(func.count()).select_from(Item).where(Item.project_id == pid))
-    status = ProjectStatus(name=project.name, kind=project.kind, items=int(items or 0),
-                           budget_usd=project.budget_usd)
-    rows = session.execute(
-        select(Task.role, Task.status, func.count())
-        .where(Task.project_id == pid)
-        .group_by(Task.role, Task.status)
-    )
-    for role, state, count in rows:
-        status.tasks[state] = status.tasks.get(state, 0) + int(count)
-        status.tasks_by_role.setdefault(role, {})[state] = int(count)
-    for kind, count in session.execute(
-        select(Annotation.annotator_kind, func.count())
-        .where(Annotation.project_id == pid)
-        .group_by(Annotation.annotator_kind)
-    ):
-        status.annotations[kind] = int(count)
-    ledger = ledger_summary(session, pid)
-    status.llm_calls = int(ledger["calls"] + ledger["cached"])
-    status.cost_usd = ledger["cost_usd"]
-    return status
+    """Items, tasks by state (and by role), annotations by annotator kind, cost so far (the
+    SQL in :mod:`annotate.projects.status_queries`, shared with `status --json`'s quick path)."""
+    counts = status_counts(session_rows(session), project.id)
+    return ProjectStatus(name=project.name, kind=project.kind, budget_usd=project.budget_usd,
+                         **counts)
 
 
 def ledger_summary(session: Session, project_id: int) -> dict[str, float]:
     """The project's LLM ledger: calls made (cache hits apart), their cost and tokens, cache
     hits, and calls that failed or gave invalid output. The one place the ledger is summed."""
-    calls, cost, tokens = session.execute(
-        select(func.count(), func.coalesce(func.sum(LLMCall.cost_usd), 0.0),
-               func.coalesce(func.sum(LLMCall.prompt_tokens + LLMCall.completion_tokens), 0))
-        .where(LLMCall.project_id == project_id, LLMCall.cached.is_(False))
-    ).one()
-    cached = session.scalar(select(func.count()).select_from(LLMCall).where(
-        LLMCall.project_id == project_id, LLMCall.cached.is_(True))) or 0
-    not_ok = session.scalar(select(func.count()).select_from(LLMCall).where(
-        LLMCall.project_id == project_id, LLMCall.outcome != "ok")) or 0
-    return {"calls": float(calls), "cost_usd": float(cost), "tokens": float(tokens),
-            "cached": float(cached), "not_ok": float(not_ok)}
+    return ledger_totals(session_rows(session), project_id)

@@ -24,25 +24,22 @@ Every human answer made with the Helper's candidates on screen carries, in its `
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotate.kinds.optional import lists_candidates
 from annotate.kinds.registry import get_kind
 from annotate.kinds.schema import comparable
-from annotate.store.models import Annotation, Suggestion
+from annotate.projects.status_queries import ACTIONS, CHOICE_KEY, choice_table, session_rows
 
 if TYPE_CHECKING:  # pandas only for the frames: `annotate status` reads the rows (#17 item 5)
     import pandas as pd
 
     from annotate.services.workspace import Candidate, WorkView
 
-ACTIONS = ("chose", "edited", "own")
-KEY = "choice"  # where the trace sits in an annotation's meta
+KEY = CHOICE_KEY  # where the trace sits in an annotation's meta
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -180,36 +177,11 @@ def choice_use(session: Session, project_id: int) -> pd.DataFrame:
 def choice_rows(session: Session, project_id: int) -> list[dict[str, Any]]:
     """Per person, over their final answers made with the Helper's candidates on screen: the
     share that chose one as it was, edited one, or wrote their own, the median seconds an
-    item took for each, and the median characters changed by an edit."""
-    if session.scalar(select(Suggestion.id).where(Suggestion.project_id == project_id)
-                      .limit(1)) is None:
-        return []  # no Helper candidates in the project: no answer can carry a choice
-    rows = session.execute(
-        select(Annotation.annotator_id, Annotation.human_seconds, Annotation.meta)
-        .where(Annotation.project_id == project_id, Annotation.annotator_kind == "human",
-               Annotation.role == "annotator", Annotation.phase == "final")
-        .order_by(Annotation.id)).all()
-    people: dict[str, dict[str, list[Any]]] = {}
-    for who, seconds, meta in rows:
-        trace = (meta or {}).get(KEY)
-        if not isinstance(trace, dict) or trace.get("action") not in ACTIONS:
-            continue
-        p = people.setdefault(who, {a: [] for a in (*ACTIONS, "distance")})
-        p[trace["action"]].append(seconds)
-        if trace["action"] == "edited" and trace.get("edit_distance") is not None:
-            p["distance"].append(trace["edit_distance"])
-    return [_use_row(who, p) for who, p in sorted(people.items())]
-
-
-def _use_row(who: str, p: Mapping[str, list[Any]]) -> dict[str, Any]:
-    answers = sum(len(p[a]) for a in ACTIONS)
-    row: dict[str, Any] = {"person": who, "answers": answers}
-    for action in ACTIONS:
-        row[f"{action}_share"] = len(p[action]) / answers
-        seconds = [float(s) for s in p[action] if s is not None]
-        row[f"median_s_{action}"] = statistics.median(seconds) if seconds else None
-    row["median_edit_distance"] = statistics.median(p["distance"]) if p["distance"] else None
-    return row
+    item took for each, and the median characters changed by an edit. The database reads the
+    traces out of the answers' meta and returns only answers that carry one
+    (:func:`annotate.projects.status_queries.choice_table`)."""
+    dialect = session.get_bind().dialect.name
+    return choice_table(session_rows(session), project_id, dialect)
 
 
 def shares_long(use: pd.DataFrame) -> pd.DataFrame:

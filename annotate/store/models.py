@@ -122,7 +122,9 @@ class Annotation(Base):
     """The one record shape for every answer, human or LLM, with its full provenance."""
 
     __tablename__ = "annotations"
-    __table_args__ = (Index("ix_annotations_annotator", "annotator_id", "id"),)  # 0003
+    __table_args__ = (Index("ix_annotations_annotator", "annotator_id", "id"),  # 0003
+                      # 0011: `annotate status` counts answers by kind from the index alone
+                      Index("ix_annotations_project_kind", "project_id", "annotator_kind"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))

@@ -1,0 +1,122 @@
+"""``annotate status NAME --json`` on a SQLite database at head, answered without Typer,
+SQLAlchemy or pydantic (#17 item 5: importing them was ~0.6 s of the command's ~0.7 s).
+
+:func:`quick_status` reads the same SQL as the full command
+(:mod:`annotate.projects.status_queries`) through the standard library's ``sqlite3`` and
+returns the JSON text, or None whenever it cannot be sure to give the full command's answer:
+another command line, a PostgreSQL or not-yet-existing database, a database not at the head
+revision (the full path migrates or refuses it), a ``.env`` file that may name the database,
+an unknown project (the full path says which exist), a project with a cascade (its table needs
+the validated policy), any SQLite error. The full command then runs as before. Without a
+cascade the stored policy is not read (the full command also refuses a policy stored before
+its fields had bounds).
+``tests/test_status_queries.py`` compares both answers byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from annotate.defaults import DEFAULT_DB_URL
+from annotate.projects.status_queries import PROJECT, choice_table, status_counts
+from annotate.store.head import head_revision_of_files
+
+SQLITE_BUSY_TIMEOUT_S = 30.0  # as the store's engine waits for a writer's lock
+_ENV_NAME = "annotate_db"
+_RESERVED_ENV = "annotate_reservation_ttl_s"  # a bad value fails every full command
+
+
+def quick_status(args: Sequence[str]) -> str | None:
+    """The JSON ``annotate ARGS`` prints, when ARGS is ``[--db URL] [-q] status NAME --json``
+    and the quick path can answer it exactly; else None."""
+    parsed = _parse(args)
+    if parsed is None:
+        return None
+    db, name = parsed
+    path = _sqlite_path(db if db is not None else _db_from_environment())
+    if path is None:
+        return None
+    try:
+        connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error:
+        return None
+    try:
+        info = _read(connection, name)
+    except (sqlite3.Error, ValueError):
+        return None
+    finally:
+        connection.close()
+    return None if info is None else json.dumps(info, indent=2, ensure_ascii=False, default=str)
+
+
+def _parse(args: Sequence[str]) -> tuple[str | None, str] | None:
+    """``(--db value or None, NAME)`` of the one command line this path answers."""
+    rest = list(args)
+    db: str | None = None
+    while rest and rest[0] != "status":
+        head = rest.pop(0)
+        if head in ("-q", "--quiet"):
+            continue
+        if head == "--db" and rest:
+            db = rest.pop(0)
+        elif head.startswith("--db="):
+            db = head.removeprefix("--db=")
+        else:
+            return None
+    if rest[1:] == [] or "--json" not in rest[1:]:
+        return None
+    names = [a for a in rest[1:] if a != "--json"]
+    if len(names) != 1 or len(rest) != 3 or names[0].startswith("-"):
+        return None
+    return (db or None), names[0]
+
+
+def _db_from_environment() -> str | None:
+    """ANNOTATE_DB as the settings read it (any case, empty is unset), else the default;
+    None when a ``.env`` file or a setting that could fail leaves it to the full path."""
+    values = {v for k, v in os.environ.items() if k.lower() == _ENV_NAME and v}
+    if any(k.lower() == _RESERVED_ENV for k in os.environ) or len(values) > 1:
+        return None
+    if values:
+        return values.pop()
+    return None if Path(".env").exists() else DEFAULT_DB_URL
+
+
+def _sqlite_path(url: str | None) -> str | None:
+    """The file of a ``sqlite:///FILE`` URL or a bare path that exists; else None."""
+    if url is None:
+        return None
+    if "://" in url:
+        if not url.startswith("sqlite:///") or "?" in url:
+            return None
+        url = url.removeprefix("sqlite:///")
+    return url if url and Path(url).is_file() else None
+
+
+def _read(connection: sqlite3.Connection, name: str) -> dict[str, Any] | None:
+    def rows(sql: str, params: Mapping[str, Any]) -> list[Any]:
+        return connection.execute(sql, dict(params)).fetchall()
+
+    connection.execute("BEGIN")  # one snapshot for every count, as the full command's session
+    stored = rows("SELECT version_num FROM alembic_version", {})
+    head = head_revision_of_files()
+    if head is None or [tuple(r) for r in stored] != [(head,)]:
+        return None
+    found = rows(PROJECT, {"name": name})
+    if len(found) != 1:
+        return None
+    pid, name, kind, budget, policy = found[0]
+    policy = json.loads(policy) if isinstance(policy, str) else policy
+    if not isinstance(policy, dict) or policy.get("cascade"):
+        return None  # the full command validates the policy and reads the cascade's table
+    info: dict[str, Any] = {"name": name, "kind": kind, **status_counts(rows, pid),
+                            "budget_usd": budget}
+    if choices := choice_table(rows, pid, "sqlite"):
+        info["candidate_choice"] = choices
+    connection.execute("COMMIT")
+    return info
