@@ -85,3 +85,120 @@ def test_export_final_labels_follow_the_policy(project: str, tmp_path: Path) -> 
         expected = flip(truth(i)) if item in OUTVOTED else truth(i)
         assert majority[item] == (expected, "majority")
         assert dawid_skene[item] == (truth(i), "dawid_skene")
+
+
+def report_finals(db: str, out: Path, *extra: str) -> dict[str, tuple[str, str]]:
+    run(db, "report", "p", "-o", str(out), "--bootstrap", "0", *extra)
+    rows = (out / "final_labels.csv").read_text(encoding="utf-8").splitlines()[1:]
+    return {cells[0]: (cells[1], cells[2]) for cells in (row.split(",") for row in rows)}
+
+
+def test_report_defaults_to_the_policy(project: str, tmp_path: Path) -> None:
+    set_aggregation(project, tmp_path, "dawid_skene")
+    by_policy = report_finals(project, tmp_path / "policy")
+    assert {by_policy[item] for item in OUTVOTED} == {(truth(int(item[1:])), "dawid_skene")
+                                                       for item in OUTVOTED}
+    assert json.loads((tmp_path / "policy" / "numbers.json").read_text(encoding="utf-8"))[
+        "aggregation"]["method"] == "dawid_skene"
+    by_flag = report_finals(project, tmp_path / "flag", "--aggregation", "majority")
+    assert {by_flag[item] for item in OUTVOTED} == {(flip(truth(int(item[1:]))), "majority")
+                                                     for item in OUTVOTED}
+
+
+def review_finals(db: str) -> dict[str, tuple[Any, str]]:
+    from sqlalchemy import select
+
+    from annotate.services.review import review_item
+    from annotate.store.engine import open_store
+    from annotate.store.models import Item
+
+    store = open_store(db)
+    try:
+        with store.session() as session:
+            items = session.execute(select(Item.id, Item.project_id, Item.external_id)).all()
+            views = {ext: review_item(session, pid, pk) for pk, pid, ext in items}
+    finally:
+        store.dispose()
+    return {ext: (view.final["label"] if view.final else None, view.final_source)
+            for ext, view in views.items()}
+
+
+def decide(db: str, item: str, label: str) -> None:
+    from sqlalchemy import select
+
+    from annotate.services.review import set_final_answer
+    from annotate.store.engine import open_store
+    from annotate.store.models import Item
+
+    store = open_store(db)
+    try:
+        with store.session() as session:
+            pk, pid = session.execute(select(Item.id, Item.project_id)
+                                      .where(Item.external_id == item)).one()
+        set_final_answer(store, pid, pk, {"label": label}, "lead")
+    finally:
+        store.dispose()
+
+
+def test_review_shows_the_policy_final_and_a_decision_wins(project: str,
+                                                            tmp_path: Path) -> None:
+    assert review_finals(project)["i20"] == (flip(truth(20)), "majority")
+    set_aggregation(project, tmp_path, "dawid_skene")
+    finals = review_finals(project)
+    assert finals["i20"] == (truth(20), "dawid_skene")
+    assert finals["i05"] == (truth(5), "dawid_skene")
+    decide(project, "i20", flip(truth(20)))  # an adjudicator sides with the noisy people
+    assert review_finals(project)["i20"] == (flip(truth(20)), "adjudicator")
+    assert exported_finals(project, tmp_path, "dawid_skene")["i20"] == (
+        flip(truth(20)), "adjudicator")
+
+
+class HashEmbedder:
+    """A stand-in for the sentence-embedding model (the outside boundary): a fixed random
+    unit vector per text."""
+
+    name = "hash-embedder"
+
+    def encode(self, texts: list[str]) -> Any:
+        import zlib
+
+        import numpy as np
+
+        vectors = np.array([np.random.default_rng(zlib.crc32(t.encode())).normal(size=8)
+                            for t in texts])
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_distill_trains_on_the_policy_labels(project: str, tmp_path: Path) -> None:
+    import pandas as pd
+
+    from annotate.distill.train import DistillOptions, distill_project, training_hash
+    from annotate.store.engine import open_store
+
+    def expected_hash(outvoted_wins: bool) -> str:
+        rows = [(f"i{i:02d}", f"message number {i}",
+                 flip(truth(i)) if outvoted_wins and f"i{i:02d}" in OUTVOTED else truth(i))
+                for i in range(30)]
+        return training_hash(pd.DataFrame(rows, columns=["item_id", "text", "label"]))
+
+    store = open_store(project)
+    try:
+        for method, outvoted_wins in (("majority", True), ("dawid_skene", False)):
+            set_aggregation(project, tmp_path, method)
+            report = distill_project(store, "p", DistillOptions(heldout=0.0,
+                                                                out=tmp_path / method),
+                                     embedder=HashEmbedder())
+            assert report.n_train == 30
+            assert report.training_hash == expected_hash(outvoted_wins), method
+    finally:
+        store.dispose()
+
+
+def test_policy_set_refuses_an_unknown_method_in_one_line(
+        project: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    policy = tmp_path / "bad.json"
+    policy.write_text(json.dumps({"aggregation": "mean"}), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["--db", project, "policy", "set", "p", str(policy)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {policy}: aggregation: Input should be 'majority' or 'dawid_skene'"

@@ -131,21 +131,24 @@ def report(
     bootstrap: int = typer.Option(1000, "--bootstrap", min=0,
                                   help="Bootstrap resamples for confidence intervals."),
     aggregation: str = typer.Option(
-        "majority", "--aggregation", help="How the final labels are made: majority, or "
-        "dawid_skene (votes weighted by each annotator's estimated competence)."),
+        None, "--aggregation", show_default="the project's policy", help="How the final "
+        "labels are made: majority, or dawid_skene (votes weighted by each annotator's "
+        "estimated competence)."),
 ) -> None:
     """Write the agreement report: HTML with plots, plus CSV and JSON of every number
     (with each person's and model's competence, Dawid-Skene, with an interval)."""
     from annotate.agreement.aggregate import METHODS
+    from annotate.agreement.project_finals import policy_aggregation
     from annotate.agreement.reporting import write_project_report
     from annotate.errors import InvalidInput
     from annotate.projects.catalog import get_project
 
-    if aggregation not in METHODS:
+    if aggregation is not None and aggregation not in METHODS:
         raise InvalidInput(f"--aggregation {aggregation!r}: use one of {', '.join(METHODS)}")
     with store_from(ctx) as store, store.session() as session:
-        files = write_project_report(session, get_project(session, name), output, bootstrap,
-                                     aggregation)
+        project = get_project(session, name)
+        files = write_project_report(session, project, output, bootstrap,
+                                     aggregation or policy_aggregation(project))
     out.print(f"wrote {getattr(files, 'html', output)}")
 
 

@@ -3,11 +3,12 @@ held-out split beside the LLM annotators' stored answers, and save it for
 ``--model distilled:NAME`` (see :mod:`roles.distilled` for the model and its files).
 
 Training data: one final label per item (:func:`annotate.agreement.aggregate.final_labels`):
-a moderator's or adjudicator's decision takes precedence, else the majority vote of the
-people's annotations (LLM annotator answers vote only with ``include_llm_votes``; ties give no
-label). Each final label has a *confidence*: the winning label's vote share (2 of 3 votes:
-0.67; one vote: 1.0), or for a decision the decider's stated confidence (1.0 when none was
-stated, e.g. a person adjudicating). ``min_confidence`` drops labels below it.
+a moderator's or adjudicator's decision takes precedence, else the aggregate of the
+people's annotations by the project policy's ``aggregation``: the majority vote (ties give no
+label) or Dawid-Skene (LLM annotator answers vote only with ``include_llm_votes``). Each
+final label has a *confidence*: the winning label's vote share (2 of 3 votes: 0.67; one
+vote: 1.0) or its Dawid-Skene posterior, or for a decision the decider's stated confidence
+(1.0 when none was stated, e.g. a person adjudicating). ``min_confidence`` drops labels below it.
 
 The split is by distinct text: items whose texts are equal once case-folded and with
 whitespace collapsed are one example (:func:`distinct_texts`: the label most of them carry),
@@ -38,12 +39,18 @@ import numpy as np
 import pandas as pd
 
 from annotate.errors import InvalidInput
-from annotate.projects.catalog import current_guideline, get_project, project_schema
+from annotate.projects.catalog import (
+    current_guideline,
+    get_project,
+    project_policy,
+    project_schema,
+)
 from annotate.store.engine import Store
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
+    from annotate.agreement.aggregate import Method
     from annotate.kinds.schema import LabelSchema
     from roles.distilled import DistilledModel, Embedder
 
@@ -55,7 +62,8 @@ N_BINS = 10
 
 
 def training_frame(annotations: pd.DataFrame, *, min_confidence: float | None = None,
-                   include_llm_votes: bool = False) -> pd.DataFrame:
+                   include_llm_votes: bool = False,
+                   aggregation: Method = "majority") -> pd.DataFrame:
     """``item_id, text, label, confidence, source``: one final label per item, from
     :func:`annotate.agreement.reporting.annotations_frame` (see the module docstring)."""
     from annotate.agreement.aggregate import decision_labels, final_labels
@@ -66,7 +74,7 @@ def training_frame(annotations: pd.DataFrame, *, min_confidence: float | None = 
         table = table[~((table["role"] == "annotator") & (table["annotator_kind"] == "llm"))]
     if table.empty:
         return pd.DataFrame(columns=TRAIN_COLUMNS)
-    finals = final_labels(table).dropna(subset=["label"])
+    finals = final_labels(table, aggregation).dropna(subset=["label"])
     decided = decision_labels(table)
     decider_confidence = _decider_confidence(table, decided)
     stated = pd.to_numeric(finals["item_id"].map(decider_confidence), errors="coerce")
@@ -323,9 +331,12 @@ def distill_project(store: Store, name: str, options: DistillOptions = DistillOp
         annotations = annotations_frame(session, project)
         schema = project_schema(project)
         data = _item_data(session, project.id)
-    everything = training_frame(annotations, include_llm_votes=options.include_llm_votes)
+        aggregation = project_policy(project).aggregation
+    everything = training_frame(annotations, include_llm_votes=options.include_llm_votes,
+                                aggregation=aggregation)
     frame = training_frame(annotations, min_confidence=options.min_confidence,
-                           include_llm_votes=options.include_llm_votes)
+                           include_llm_votes=options.include_llm_votes,
+                           aggregation=aggregation)
     frame, duplicates = distinct_texts(with_inputs(frame, schema, data))
     _check_learnable(name, frame, options)
     folder = options.out or models_dir() / name

@@ -6,12 +6,13 @@ human/LLM tag) unless the project's policy sets ``show_sources_in_review``. The 
 pick and rationale are shown beside them. The reviewer's final answer is stored as an
 ``adjudicator`` annotation (through the queue when the routing policy opened an adjudication
 task for the item), and the agreement module's ``final_labels`` puts it before every other
-answer.
+answer. Until someone decides, the item's final answer is the aggregate of its answers by
+the project's policy (``aggregation``: majority or Dawid-Skene), as export takes it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -88,6 +89,10 @@ class ReviewView:
     open_task_id: int | None
     show_sources: bool
     tally: tuple[TallyRow, ...] = ()
+    final: dict[str, Any] | None = None
+    """The item's final answer as export and distillation take it: the decision, else the
+    aggregate of the answers by the project's policy (``aggregation``)."""
+    final_source: str = "none"  # adjudicator, moderator, majority, dawid_skene, unresolved
 
 
 def tally(kind: str, answers: tuple[ReviewAnswer, ...]) -> tuple[TallyRow, ...]:
@@ -164,7 +169,29 @@ def review_item(session: Session, project_id: int, item_id: int) -> ReviewView:
                       moderator=picks, decision=decision.value if decision else None,
                       decided_by=decision.annotator_id if decision else None,
                       open_task_id=open_task, show_sources=policy.show_sources_in_review,
-                      tally=tally(project.kind, answers))
+                      tally=tally(project.kind, answers),
+                      **_final(session, project, item, rows, policy.aggregation))
+
+
+def _final(session: Session, project: Project, item: Item, rows: Sequence[Annotation],
+           aggregation: str) -> dict[str, Any]:
+    """``final`` and ``final_source`` of the item: Dawid-Skene needs every item of the
+    project; the majority (and any decision) needs this item's answers only."""
+    import pandas as pd
+
+    from annotate.agreement.frames import COLUMNS, label_of
+    from annotate.agreement.project_finals import final_answers, project_final_answers
+
+    if aggregation == "dawid_skene":
+        answers = project_final_answers(session, project, "dawid_skene")
+    else:
+        frame = pd.DataFrame([(item.id, item.external_id, a.annotator_id, a.annotator_kind,
+                               a.role, a.phase, a.value, label_of(project.kind, a.value),
+                               a.confidence, a.rationale, item.text)
+                              for a in rows if a.phase == "final"], columns=COLUMNS)
+        answers = final_answers(frame, "majority")
+    final, source = answers.get(item.external_id, (None, "none"))
+    return {"final": final, "final_source": source}
 
 
 def _pick(kind: str, moderator: Annotation, answers: tuple[ReviewAnswer, ...]) -> ModeratorPick:

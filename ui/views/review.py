@@ -169,6 +169,9 @@ def render() -> None:
     if view.decision is not None:
         st.info(f"Current final answer: **{plain_markdown(short(view.kind, view.decision))}** "
                 f"(by {view.decided_by})")
+    elif view.final is not None:  # nobody decided: the policy's aggregation of the answers
+        st.info(f"Final answer so far: **{plain_markdown(short(view.kind, view.final))}** "
+                f"({view.final_source.replace('_', '-')})")
     st.subheader("Final answer")
     answer_widgets.render(form)
     _, after = _neighbours(rows, item_id)
