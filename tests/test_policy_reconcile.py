@@ -159,3 +159,38 @@ def test_pending_tasks_take_the_new_priority_and_attempts(store: Store) -> None:
         rows = set(session.execute(select(Task.worker_kind, Task.priority, Task.max_attempts))
                    )
     assert rows == {("llm", 7, 9), ("human", -3, 9)}
+
+
+def test_new_slots_follow_every_task_of_the_item_even_one_made_meanwhile(
+        store: Store) -> None:
+    """A task the reconcile did not read (made by a worker after it looked, or cancelled
+    with a higher slot) keeps its slot: the new task goes after it instead of colliding
+    with the unique (item, role, worker kind, slot)."""
+    from sqlalchemy import event, insert
+
+    from annotate.queue.routing import task_row
+
+    make_project(store, 1, policy=RoutingPolicy(human_annotations=1, llm_annotations=0))
+    with store.session() as session:
+        item_id, project_id = session.execute(select(Item.id, Item.project_id)).one()
+    policy = RoutingPolicy(human_annotations=2, llm_annotations=0)
+    meanwhile = [task_row(project_id, policy, item_id, "annotator", "human", slot, None)
+                 | {"status": status} for slot, status in ((1, "pending"), (2, "cancelled"))]
+    fired: list[bool] = []
+
+    def worker_adds_tasks(conn, cursor, statement, parameters, context, many) -> None:  # type: ignore[no-untyped-def]
+        if fired or "INSERT INTO TASKS" not in statement.upper():
+            return
+        fired.append(True)  # between the reconcile's read and its insert
+        conn.execute(insert(Task), meanwhile)
+
+    event.listen(store.engine, "before_cursor_execute", worker_adds_tasks)
+    try:
+        assert _apply(store, policy) == "creates 1 human annotator task"
+    finally:
+        event.remove(store.engine, "before_cursor_execute", worker_adds_tasks)
+    assert fired
+    assert _tasks(store) == [("i0", "annotator", "human", 0, "pending"),
+                             ("i0", "annotator", "human", 1, "pending"),
+                             ("i0", "annotator", "human", 2, "cancelled"),
+                             ("i0", "annotator", "human", 3, "pending")]

@@ -23,16 +23,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, insert, or_, select, update
+from sqlalchemy import case, column, func, insert, or_, select, update, values
 from sqlalchemy.orm import Session
 
 from annotate.projects.policy import RoutingPolicy
 from annotate.queue.cascade import StageAnswer, StageTask, next_step
-from annotate.queue.routing import CANCELLED, after_annotators_done, task_row
+from annotate.queue.routing import CANCELLED, TASK_COLUMNS, after_annotators_done, task_row
 from annotate.queue.wants import ADJUDICATOR, ANNOTATOR, RoleSet, Stage, registered_roles
 from annotate.store.models import Annotation, Item, Project, Task, utcnow
 
 CANCEL_REASON = "cancelled by a policy change"
+INSERT_CHUNK = 500  # rows per INSERT ... SELECT (SQLite's limit on bound parameters)
 Key = tuple[str, str]  # (role, worker kind)
 
 
@@ -186,13 +187,10 @@ def reconcile_tasks(session: Session, project: Project, policy: RoutingPolicy,
     rows = []
     for item_id, plan in plans.items():
         for (role, kind), count in plan.create.items():
-            first = 1 + max((t.slot for t in states[item_id].tasks
-                             if t.role == role and t.worker_kind == kind), default=-1)
-            rows += [task_row(project.id, policy, item_id, role, kind, first + k, now)
+            rows += [task_row(project.id, policy, item_id, role, kind, k, now)
                      for k in range(count)]
             change.created[(role, kind)] += count
-    if rows:
-        session.execute(insert(Task), rows)
+    _insert_after_taken_slots(session, rows)
     cancelled = _cancel(session, [t.id for p in plans.values() for t in p.cancel], now)
     change.cancelled.update((role, kind) for _, role, kind in cancelled)
     escalated = Counter(item_id for item_id, role, _ in cancelled)
@@ -206,6 +204,24 @@ def reconcile_tasks(session: Session, project: Project, policy: RoutingPolicy,
     change.updated = _update_pending(session, project.id, policy, now)
     session.flush()
     return change
+
+
+def _insert_after_taken_slots(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert new tasks numbered after every slot their item already has for that role and
+    worker kind, read by the insert itself: a cancelled task, or one a worker's submit made
+    after the reconcile read the item, keeps its slot. A row's ``slot`` is its place among
+    the item's new tasks of that role and kind (0, 1, ...)."""
+    types = {c.name: c.type for c in Task.__table__.columns}
+    for start in range(0, len(rows), INSERT_CHUNK):
+        new = values(*[column(name, types[name]) for name in TASK_COLUMNS], name="new").data(
+            [tuple(row[name] for name in TASK_COLUMNS) for row in rows[start:start + INSERT_CHUNK]]
+        ).cte("new")  # WITH new(columns) AS (VALUES ...): SQLite and PostgreSQL alike
+        taken = (select(func.coalesce(func.max(Task.slot), -1))
+                 .where(Task.item_id == new.c.item_id, Task.role == new.c.role,
+                        Task.worker_kind == new.c.worker_kind).scalar_subquery())
+        chosen = [taken + 1 + new.c.slot if name == "slot" else new.c[name]
+                  for name in TASK_COLUMNS]
+        session.execute(insert(Task).from_select(list(TASK_COLUMNS), select(*chosen)))
 
 
 def _item_states(session: Session, project_id: int, llm_first: bool) -> dict[int, ItemState]:
