@@ -55,23 +55,50 @@ def check_level(level: str) -> Level:
 
 
 def normalise_kinds(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return the frame with ``annotator_kind`` (from ``annotator_type`` if need be) checked."""
+    """Return the frame with ``annotator_kind`` (from ``annotator_type`` if need be) checked.
+
+    The spelling is normalised on the distinct kinds only (a project has two), not row by
+    row."""
     if "annotator_kind" not in frame.columns and "annotator_type" in frame.columns:
         frame = frame.rename(columns={"annotator_type": "annotator_kind"})
     if "annotator_kind" not in frame.columns:
         return frame
-    kinds = frame["annotator_kind"].astype("string").str.strip().str.lower()
-    bad = sorted(set(kinds.dropna().unique()) - set(KINDS))
+    codes, spellings = pd.factorize(frame["annotator_kind"])
+    normalised = pd.Series(spellings, dtype=object).astype("string").str.strip().str.lower()
+    bad = sorted(set(normalised.dropna().unique()) - set(KINDS))
     if bad:
         raise InvalidInput(f"annotator_kind must be human or llm; found {', '.join(bad)}")
-    frame = frame.assign(annotator_kind=kinds.astype(object))
-    per_annotator = frame.dropna(subset=["annotator_kind"]).groupby("annotator")[
-        "annotator_kind"].nunique()
-    mixed = per_annotator[per_annotator > 1].index.tolist()
+    kinds = _take(normalised.astype(object).to_numpy(), codes, pd.NA)
+    frame = frame.assign(annotator_kind=pd.Series(kinds, index=frame.index, dtype=object))
+    mixed = _mixed_kinds(frame["annotator"], codes, normalised)
     if mixed:
         names = ", ".join(map(str, mixed))
         raise InvalidInput(f"annotator(s) {names} appear as both human and llm")
     return frame
+
+
+def _take(values: npt.NDArray[Any], codes: npt.NDArray[np.intp], missing: object
+          ) -> npt.NDArray[Any]:
+    """``values[codes]`` with ``missing`` where a code is -1 (pandas' code for NA)."""
+    padded = np.empty(len(values) + 1, dtype=object)
+    padded[:-1] = values
+    padded[-1] = missing
+    taken: npt.NDArray[Any] = padded[codes]
+    return taken
+
+
+def _mixed_kinds(annotators: pd.Series, kind_codes: npt.NDArray[np.intp],
+                 normalised: pd.Series) -> list[object]:
+    """Annotators (in sorted order) that appear with more than one kind."""
+    kind_of_spelling, _ = pd.factorize(normalised)  # two spellings of one kind: one code
+    known = kind_codes >= 0
+    kinds = np.asarray(kind_of_spelling, dtype=np.int64)[kind_codes[known]]
+    who, names = pd.factorize(annotators[known])
+    n_kinds = max(1, len(normalised))
+    pairs = np.unique(np.asarray(who, dtype=np.int64) * n_kinds + kinds)
+    per_annotator = np.bincount(pairs // n_kinds, minlength=len(names))
+    mixed = pd.Index(names[per_annotator > 1])
+    return list(mixed.sort_values()) if len(mixed) else []
 
 
 def annotation_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -95,21 +122,49 @@ class _CheckedRows:
 def _checked_rows(frame: pd.DataFrame) -> _CheckedRows:
     check_columns(frame)
     frame = normalise_kinds(frame)
+    keep = (frame["label"].notna() & frame["item_id"].notna()
+            & frame["annotator"].notna()).to_numpy(dtype=bool, copy=True)
     if "role" in frame.columns:
-        roles = frame["role"].astype("string").str.lower()
-        frame = frame[~roles.isin(DECISION_ROLES).fillna(False).to_numpy(dtype=bool)]
-    frame = frame[frame["label"].notna() & frame["item_id"].notna() & frame["annotator"].notna()]
+        keep &= ~_per_distinct(frame["role"], _is_decision)
     if isinstance(frame["label"].dtype, pd.StringDtype) or frame["label"].dtype == object:
-        frame = frame[frame["label"].astype("string").str.strip() != ""]
+        keep &= ~_per_distinct(frame["label"], _is_blank)
+    if not keep.all():
+        frame = frame[keep]
     frame = frame.reset_index(drop=True)
     item_codes, items = pd.factorize(frame["item_id"])
-    annotator_codes, annotators = pd.factorize(frame["annotator"].astype(str))
+    annotator_codes, annotators = _factorized_names(frame["annotator"])
     checked = _CheckedRows(rows=frame, item_codes=np.asarray(item_codes, dtype=np.int64),
-                           items=pd.Index(items),
-                           annotator_codes=np.asarray(annotator_codes, dtype=np.int64),
-                           annotators=tuple(str(a) for a in annotators))
+                           items=pd.Index(items), annotator_codes=annotator_codes,
+                           annotators=annotators)
     _reject_repeats(checked)
     return checked
+
+
+def _per_distinct(column: pd.Series, test: Any) -> npt.NDArray[np.bool_]:
+    """``test`` (a function of a text Series) of each row's value, run on the distinct
+    values only; False where the value is missing."""
+    codes, uniques = pd.factorize(column)
+    verdicts = test(pd.Series(uniques, dtype=object).astype("string"))
+    verdict = np.append(verdicts.fillna(False).to_numpy(dtype=bool), False)
+    result: npt.NDArray[np.bool_] = verdict[codes]
+    return result
+
+
+def _is_decision(roles: pd.Series) -> pd.Series:
+    return roles.str.lower().isin(DECISION_ROLES)
+
+
+def _is_blank(labels: pd.Series) -> pd.Series:
+    return labels.str.strip() == ""
+
+
+def _factorized_names(annotators: pd.Series) -> tuple[IntArray, tuple[str, ...]]:
+    """Codes of the annotators by name (``1`` and ``"1"`` are one annotator), first seen
+    first, computed on the distinct values."""
+    codes, uniques = pd.factorize(annotators)
+    name_codes, names = pd.factorize(pd.Index([str(u) for u in uniques], dtype=object))
+    by_name = np.asarray(name_codes, dtype=np.int64)[np.asarray(codes, dtype=np.int64)]
+    return by_name, tuple(str(a) for a in names)
 
 
 def _reject_repeats(checked: _CheckedRows) -> None:
@@ -134,10 +189,14 @@ def _reject_repeats(checked: _CheckedRows) -> None:
 def annotator_kinds(frame: pd.DataFrame) -> dict[str, Kind | None]:
     """Each annotator's kind (None when the frame has no ``annotator_kind``)."""
     frame = normalise_kinds(frame)
-    names = [str(a) for a in pd.unique(frame["annotator"])]
+    codes, uniques = pd.factorize(frame["annotator"])
+    names = [str(a) for a in uniques]
     if "annotator_kind" not in frame.columns:
         return dict.fromkeys(names)
-    known = frame.dropna(subset=["annotator_kind"]).groupby("annotator")["annotator_kind"].first()
+    kinds = frame["annotator_kind"].to_numpy(dtype=object)
+    rated = np.flatnonzero(pd.notna(kinds) & (codes >= 0))
+    who, first = np.unique(codes[rated], return_index=True)  # each one's first known kind
+    known = {uniques[w]: kinds[rated[f]] for w, f in zip(who, first, strict=True)}
     return {name: known.get(name) for name in names}
 
 
