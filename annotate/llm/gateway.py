@@ -39,14 +39,11 @@ Any litellm model string works (``openai/...``, ``anthropic/...``, ``ollama/...`
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import os
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +61,7 @@ from annotate.llm.attempts import (
     call_tokens,
 )
 from annotate.llm.budget import estimate_cost, overrun
+from annotate.llm.custom_provider import adapter_class
 from annotate.llm.dry_run import dry_run_text
 from annotate.llm.ledger import (
     RESERVATION_TTL_S,
@@ -82,7 +80,6 @@ from annotate.llm.types import (
     Completion,
     LLMError,
     LLMRequest,
-    ProviderError,
     TokenLogprob,
     openai_body,
     parse_logprobs,
@@ -102,8 +99,6 @@ class _Runtime:
 
     lock = threading.RLock()
     litellm: Any = None
-    adapter_class: Any = None
-    backend_pool: ThreadPoolExecutor | None = None
 
 
 _runtime = _Runtime()
@@ -370,7 +365,7 @@ def register_provider(name: str, backend: ChatBackend) -> None:
     Registering a name again replaces its backend."""
     litellm = load_litellm()
     with _runtime.lock:
-        handler = _adapter(litellm)(name, backend)
+        handler = adapter_class(litellm)(name, backend)
         others = [p for p in litellm.custom_provider_map if p["provider"] != name]
         litellm.custom_provider_map = [*others, {"provider": name, "custom_handler": handler}]
         litellm.utils.custom_llm_setup()
@@ -389,78 +384,3 @@ def register_price(model: str, input_per_token: float, output_per_token: float) 
             "litellm_provider": provider,
             "mode": "chat",
         }})
-
-
-def _adapter(litellm: Any) -> Any:
-    """The litellm.CustomLLM subclass that serves a ChatBackend (built once)."""
-    if _runtime.adapter_class is not None:
-        return _runtime.adapter_class
-
-    class BackendAdapter(litellm.CustomLLM):  # type: ignore[misc]
-        def __init__(self, provider: str, backend: ChatBackend) -> None:
-            super().__init__()
-            self.provider = provider
-            self.backend = backend
-
-        def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
-            model_response = kwargs["model_response"]
-            params = dict(kwargs.get("optional_params") or {})
-            try:
-                result = self.backend.chat(model, messages, params)
-            except local_model.LocalModelMissing as exc:
-                raise litellm.NotFoundError(message=exc.message, model=model,
-                                            llm_provider=self.provider) from None
-            except ProviderError as exc:
-                raise _provider_exception(litellm, exc, self.provider, model) from None
-            except TimeoutError as exc:
-                raise litellm.Timeout(message=str(exc) or "timed out", model=model,
-                                      llm_provider=self.provider) from None
-            return _fill_response(litellm, model_response, result, f"{self.provider}/{model}")
-
-        async def acompletion(self, model: str, messages: list[Any], *args: Any,
-                              **kwargs: Any) -> Any:
-            # a ChatBackend is synchronous (a local model, the scripted fake): off the loop, on
-            # a pool as wide as the widest run (asyncio's default pool has cores + 4 threads)
-            call = functools.partial(self.completion, model, messages, *args, **kwargs)
-            return await asyncio.get_running_loop().run_in_executor(_backend_pool(), call)
-
-    _runtime.adapter_class = BackendAdapter
-    return BackendAdapter
-
-
-def _backend_pool() -> ThreadPoolExecutor:
-    with _runtime.lock:
-        if _runtime.backend_pool is None:
-            _runtime.backend_pool = ThreadPoolExecutor(64, thread_name_prefix="chat-backend")
-        return _runtime.backend_pool
-
-
-def _fill_response(litellm: Any, model_response: Any, result: dict[str, Any], model: str) -> Any:
-    choice = result["choices"][0]
-    model_response.choices[0].message.content = choice.get("message", {}).get("content") or ""
-    model_response.choices[0].finish_reason = choice.get("finish_reason") or "stop"
-    if choice.get("logprobs") is not None:  # llama.cpp and the fake report them like OpenAI
-        model_response.choices[0].logprobs = choice["logprobs"]
-    usage = result.get("usage") or {}
-    prompt, completion = int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
-    model_response.usage = litellm.Usage(
-        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
-    )
-    model_response.model = model
-    return model_response
-
-
-def _provider_exception(litellm: Any, exc: ProviderError, provider: str, model: str) -> Exception:
-    common = {"message": exc.message, "llm_provider": provider, "model": model}
-    status = exc.status_code
-    if status == 429:
-        return litellm.RateLimitError(**common)  # type: ignore[no-any-return]
-    if status == 408:
-        return litellm.Timeout(**common)  # type: ignore[no-any-return]
-    if status in (401, 403):
-        return litellm.AuthenticationError(**common)  # type: ignore[no-any-return]
-    if status == 503:
-        return litellm.ServiceUnavailableError(**common)  # type: ignore[no-any-return]
-    if status >= 500:
-        return litellm.InternalServerError(**common)  # type: ignore[no-any-return]
-    return litellm.BadRequestError(**common)  # type: ignore[no-any-return]
