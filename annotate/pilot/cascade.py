@@ -234,16 +234,25 @@ def advise_cascade(reports: Sequence[ModelReport], costs: Costs, human_error: fl
     return CascadeAdvice(candidates, plans[0], singles, people, len(sample.error), curves)
 
 
-def with_cascade(recommendation: Recommendation, advice: CascadeAdvice) -> Recommendation:
-    """The pilot's recommendation with the cascade in its policy, when one is cheaper."""
+def with_cascade(recommendation: Recommendation, advice: CascadeAdvice,
+                 reports: Sequence[ModelReport], human_error: float) -> Recommendation:
+    """The pilot's recommendation with the cascade in its policy, when one is cheaper. People
+    meet the last stage's unsure answers, so the moderator is decided on that stage below
+    its threshold (:func:`~annotate.pilot.recommend.moderator_on`)."""
     from dataclasses import replace
+
+    from annotate.pilot.recommend import MODERATOR_REASON, moderator_on
 
     if not advice.recommends_cascade or advice.best is None:
         return recommendation
     best = advice.best
+    last_model, last_threshold = best.stages[-1]
+    last = next(r for r in reports if r.model == last_model)
+    moderator, why_moderator = moderator_on(last, human_error, last_threshold)
     policy = {**recommendation.policy, "human_annotations": max(
         1, int(recommendation.policy.get("human_annotations") or 1)), "llm_annotations": 1,
         "helper_first": False, "human_below_confidence": None,
+        "moderator_on_disagreement": moderator,
         "cascade": [{"annotator": m, "threshold": t} for m, t in best.stages]}
     if best.human_share <= 0:
         policy["double_annotation_share"] = 0.0
@@ -253,7 +262,9 @@ def with_cascade(recommendation: Recommendation, advice: CascadeAdvice) -> Recom
     choice = replace(recommendation.choice, threshold=None, coverage=1 - best.human_share,
                      expected_cost=best.expected_cost,
                      expected_accuracy=best.expected_accuracy)
-    reasons = [f"cascade: {best.describe()}", *recommendation.reasons[1:]]
+    reasons = [f"cascade: {best.describe()}",
+               *(r for r in recommendation.reasons[1:] if not r.startswith(MODERATOR_REASON)),
+               f"{last_model} (the last stage): {why_moderator}"]
     if best.human_share <= 0:  # the base's double-annotation advice no longer applies
         reasons = [r for r in reasons if "double annotation" not in r] + [
             "no double annotation: this cascade sends no sampled item to people, so their "

@@ -329,11 +329,16 @@ def double_share(human_error: HumanErrorRate, humans_alpha: float | None) -> tup
                   "measured")
 
 
-def moderator_on(report: ModelReport, human_error: float) -> tuple[bool, str]:
+MODERATOR_REASON = ("moderator on:", "moderator off:")  # how moderator_on's reasons begin
+
+
+def moderator_on(report: ModelReport, human_error: float,
+                 threshold: float | None = None) -> tuple[bool, str]:
     """On routed items the LLM's unsure answer meets a person's. The LLM moderator settles
-    their disagreements only when the LLM is, below the threshold, as accurate as a person;
-    otherwise a person adjudicates (the person's answer is the likelier right one)."""
-    threshold = report.best.threshold or 0.0
+    their disagreements only when the LLM is, below the threshold (``threshold``, default
+    the model's recommended one; a cascade's last stage gives its own), as accurate as a
+    person; otherwise a person adjudicates (the person's answer is the likelier right one)."""
+    threshold = (report.best.threshold if threshold is None else threshold) or 0.0
     below = [p for p in report.coverage if p.threshold == 0.0]
     at = [p for p in report.coverage if p.threshold == threshold]
     if not below or not at or below[0].n == at[0].n:
@@ -448,7 +453,7 @@ def run_pilot(store: Store, name: str, options: PilotOptions,
         models=reports,
         recommendation=with_cascade(recommend(project, reports, options.costs, error,
                                               alpha["alpha"], _true_labels(sample.humans)),
-                                    advice),
+                                    advice, reports, error.rate or 0.0),
         notes=notes, calibration=calibration, estimators=estimators, cascade=advice.as_json())
 
 
