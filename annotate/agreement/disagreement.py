@@ -51,11 +51,12 @@ def disagreement_examples(frame: pd.DataFrame, top: int = 20,
     ranked = scores[scores["disagreement"] > 0].sort_values(
         ["disagreement", "spread", "human_llm_split", "n_ratings", "item"],
         ascending=[False, False, False, False, True], kind="stable").head(top)
-    by_item = rows.groupby(coded.item_codes, sort=False)
+    top_codes = ranked.index.to_numpy(dtype=np.int64)
+    listed = np.flatnonzero(np.isin(coded.item_codes, top_codes))  # only the listed items' rows
+    listed_rows, listed_codes = rows.iloc[listed], coded.item_codes[listed]
     examples = []
-    for code, score in zip(ranked.index.to_numpy(dtype=np.int64), ranked.to_dict("records"),
-                           strict=True):
-        group = by_item.get_group(code)
+    for code, score in zip(top_codes, ranked.to_dict("records"), strict=True):
+        group = listed_rows[listed_codes == code]
         examples.append(DisagreementExample(
             item_id=coded.items[int(code)], disagreement=float(score["disagreement"]),
             n_ratings=int(score["n_ratings"]), n_labels=int(score["n_labels"]),

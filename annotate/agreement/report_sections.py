@@ -88,9 +88,10 @@ def per_label_section(content: ReportContent, labels: pd.DataFrame, coded: Coded
     rows = annotation_rows(labels)
     if "annotator_kind" in rows.columns:
         for kind in ("human", "llm"):
-            mine = rows.loc[rows["annotator_kind"] == kind, "label"].map(str)
+            mine = rows.loc[rows["annotator_kind"] == kind, "label"]
             if len(mine):
-                shares = mine.value_counts(normalize=True)
+                counts = mine.value_counts()  # on the distinct labels, then by spelling
+                shares = counts.groupby(counts.index.map(str)).sum() / len(mine)
                 table[f"share_of_{kind}_ratings"] = table["label"].map(str).map(shares).fillna(0.0)
     content.tables["per_label"] = table
     content.numbers["per_label"] = to_jsonable(table)
