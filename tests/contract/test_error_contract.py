@@ -1,9 +1,9 @@
 """The CLI's error contract, command by command (annotate/cli/errors.py).
 
 Every failure a user can cause or fix is one line on stderr, exit code 2, no traceback, and
-the database exactly as it was. A table of bad inputs for every command, then hypothesis
-fuzzing of the arguments: no input may end in a traceback (exit 1 is reserved for bugs).
-The commands run in-process through the real entry point (`annotate.cli.main.main`), on a
+the database exactly as it was. A table of bad inputs for every command (the hypothesis
+fuzzing of the arguments is tests/contract/test_cli_fuzz.py; the shared runner and checks are
+tests/contract/cli.py). The commands run in-process through the real entry point (`annotate.cli.main.main`), on a
 real SQLite file; a few run as real processes where the process itself matters (exit codes
 seen by a shell, a closed pipe).
 """
@@ -20,94 +20,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from annotate.cli.errors import run_guarded
-from annotate.cli.main import main
+from tests.contract.cli import Cli, assert_one_line_error, fill, snapshot
 
 ANNOTATE = [sys.executable, "-m", "annotate.cli.main"]
-
-
-def snapshot(db: Path) -> str:
-    """A hash of every row of the SQLite database (WAL included)."""
-    conn = sqlite3.connect(db)
-    try:
-        return hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
-    finally:
-        conn.close()
-
-
-class Cli:
-    """Runs `annotate --db DB ...` in-process in a scratch folder; captures the streams."""
-
-    def __init__(self, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.folder, self.capsys = folder, capsys
-        self.db = folder / "contract.db"
-        self.url = f"sqlite:///{self.db}"
-
-    def __call__(self, *args: str, db: str | None = None) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = main(["--db", db or self.url, *args])
-        captured = self.capsys.readouterr()
-        return code, captured.out, captured.err
-
-
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database with a project `p` (3 items), a person, and the files the cases use."""
-    folder = tmp_path_factory.mktemp("contract")
-    db = folder / "contract.db"
-    items = folder / "items.csv"
-    items.write_text("id,text\na,good\nb,bad\nc,fine\n", encoding="utf-8")
-    for argv in (["project", "create", "p", "--kind", "classification", "--labels", "pos,neg"],
-                 ["import", "p", str(items)], ["people", "add", "olga"]):
-        assert main(["--db", f"sqlite:///{db}", *argv]) == 0, argv
-    write_files(folder)
-    return folder
-
-
-def write_files(folder: Path) -> None:
-    """Bad files of every kind the commands read."""
-    files: dict[str, str | bytes] = {
-        "surrogate.jsonl": '{"text": "ok"}\n{"text": "x", "meta": {"a": "\\ud800"}}\n',
-        "surrogate_text.jsonl": '{"text": "bad \\udfff"}\n',
-        "nul.jsonl": '{"id": "a\\u0000b", "text": "x"}\n',
-        "nul_meta.csv": b"id,text,src\nz,x,b\x00c\n",
-        "deep.jsonl": '{"text": "x", "meta": ' + "[" * 100_000 + "]" * 100_000 + "}\n",
-        "deep_meta.jsonl": '{"text": "x", "meta": {"a": ' + '{"a": ' * 40 + "1" + "}" * 41
-                           + "}\n",
-        "badjson.jsonl": '{"text": "ok"}\n{"text": \n',
-        "latin1.csv": b"id,text\nq,caf\xe9\n",
-        "empty.csv": "",
-        "dupe.csv": "id,text\nx,one\nx,two\n",
-        "notutf8.md": b"# Guide\n\xff\xfe\n",
-        "schema_list.json": "[]",
-        "schema_spans.json": json.dumps({"kind": "spans", "labels": ["PER"]}),
-        "schema_bad.json": "{not json",
-        "policy_huge.json": json.dumps({"llm_priority": 10**30}),
-        "policy_attempts.json": json.dumps({"max_attempts": 10**12}),
-        "policy_unknown.json": json.dumps({"humans": 2}),
-        "policy_nan.json": '{"adjudicate_below": NaN}',
-        "policy_neg.json": json.dumps({"human_annotations": -1}),
-        "policy_bad.toml": "human_annotations = [",
-        "labels_bad.csv": "item,annotator\n",
-        "notdb.db": "hello, I am not a database\n",
-    }
-    for name, content in files.items():
-        path = folder / name
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    (folder / "adir").mkdir(exist_ok=True)
-    (folder / "target.txt").write_text("old contents\n", encoding="utf-8")
-    link = folder / "alink"
-    if not link.exists():
-        link.symlink_to(folder / "target.txt")
-    fifo = folder / "afifo"
-    if not fifo.exists():
-        os.mkfifo(fifo)
 
 
 def damaged_databases(folder: Path, good: Path) -> dict[str, str]:
@@ -235,21 +152,6 @@ CASES: list[tuple[list[str], str]] = [
 ]
 
 
-def _fill(argv: list[str], folder: Path) -> list[str]:
-    return [a.replace("{d}", str(folder)) for a in argv]
-
-
-def assert_one_line_error(code: int, err: str, fragment: str, what: object) -> None:
-    assert code == 2, f"{what}: exit {code}, stderr: {err[-800:]}"
-    assert "Traceback" not in err, f"{what}: {err[-1500:]}"
-    lines = [line for line in err.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("error: ")]
-    assert len(errors) == 1, f"{what}: expected one error line, got {lines}"
-    assert lines[-1] == errors[0], f"{what}: the error is not the last line: {lines}"
-    assert len(lines) <= 2, f"{what}: more than a progress line before the error: {lines}"
-    assert fragment.lower() in errors[0].lower(), f"{what}: {fragment!r} not in {errors[0]!r}"
-
-
 @pytest.mark.parametrize(("argv", "fragment"), CASES, ids=[" ".join(c[0])[:60] for c in CASES])
 def test_bad_input_is_one_line_exit_2_and_changes_nothing(
         argv: list[str], fragment: str, seeded: Path, capsys: pytest.CaptureFixture[str],
@@ -259,7 +161,7 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(
     cli = Cli(seeded, capsys)
     before = snapshot(cli.db)
     target = (seeded / "target.txt").read_text(encoding="utf-8")
-    code, _out, err = cli(*_fill(argv, seeded))
+    code, _out, err = cli(*fill(argv, seeded))
     assert_one_line_error(code, err, fragment, argv)
     assert snapshot(cli.db) == before, f"{argv} changed the database"
     assert (seeded / "target.txt").read_text(encoding="utf-8") == target
@@ -357,67 +259,3 @@ def test_a_closed_pipe_ends_quietly(seeded: Path, tmp_path: Path) -> None:
     assert err == "", err
 
 
-# ---- fuzzing: no argument list may end in a traceback ---------------------------------------
-
-WORDS = ["p", "nope", "", "-", "--", "0", "-1", "1e309", "nan", "inf", "99999999999999999999",
-         "a,a", ",", "../x", "[/bold]x", "x\x00y", "\ud800", "é", "classification", "spans",
-         "choice", "jsonl", "csv", "parquet", "xml", "--json", "--help", "-o", "--format",
-         "--kind", "--labels", "--budget", "--force", "-f", "sqlite:///", "http://127.0.0.1:1"]
-COMMANDS: dict[str, list[str]] = {
-    "status": ["--json"],
-    "project list": ["--json"],
-    "project show": ["--json"],
-    "project create": ["--kind", "--labels", "--budget", "--json", "--schema", "--guideline",
-                       "--policy"],
-    "policy show": ["--json"],
-    "policy set": [],
-    "import": ["--format", "--json"],
-    "export": ["--format", "-f", "--force"],
-    "db current": ["--json"],
-    "agreement": ["--level", "--order", "--bootstrap", "--seed", "--json"],
-    "people list": [],
-    "people token": [],
-    "ls config": [],
-    "expert anomalies": ["--json"],
-}
-
-
-def argv_for(folder: Path) -> st.SearchStrategy[list[str]]:
-    files = [str(folder / name) for name in ("items.csv", "surrogate.jsonl", "deep.jsonl",
-                                             "nul.jsonl", "schema_list.json", "policy_huge.json",
-                                             "notutf8.md", "adir", "missing.csv", "latin1.csv")]
-    token = st.one_of(st.sampled_from(WORDS + files), st.text(max_size=12),
-                      st.integers(-10**12, 10**12).map(str),
-                      st.floats(allow_nan=True, allow_infinity=True).map(repr))
-
-    def build(command: str) -> st.SearchStrategy[list[str]]:
-        options = COMMANDS[command] or ["--json"]
-        pieces = st.lists(st.one_of(token, st.sampled_from(options)), max_size=6)
-        return pieces.map(lambda rest: [*command.split(), *rest])
-
-    return st.sampled_from(sorted(COMMANDS)).flatmap(build)
-
-
-def test_fuzzed_arguments_never_end_in_a_traceback(
-        seeded: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    db = tmp_path / "fuzz.db"
-    shutil.copy(seeded / "contract.db", db)
-    monkeypatch.chdir(tmp_path)  # -o and report folders land here
-    cli = Cli(seeded, capsys)
-    seen: dict[int, int] = {}
-
-    @settings(max_examples=150, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                     HealthCheck.too_slow])
-    @given(argv_for(seeded))
-    def check(argv: list[str]) -> None:
-        code, _out, err = cli(*_fill(argv, seeded), db=f"sqlite:///{db}")
-        seen[code] = seen.get(code, 0) + 1
-        assert code in (0, 2), f"{argv!r}: exit {code}: {err[-1500:]}"
-        assert "Traceback" not in err, f"{argv!r}: {err[-1500:]}"
-        if code == 2 and err.startswith("error: "):
-            assert len(err.strip().splitlines()) == 1, f"{argv!r}: {err}"
-
-    check()
-    assert seen.get(2, 0) > 20, seen  # the fuzzing reached the error paths, not only --help
