@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from annotate.projects.catalog import project_policy
@@ -48,19 +48,25 @@ def stage_rows(session: Session, project: Project) -> list[dict[str, Any]]:
         (slot, status): int(n) for slot, status, n in session.execute(
             select(Task.slot, Task.status, func.count()).where(*stage_task)
             .group_by(Task.slot, Task.status))})
-    answers = session.execute(
-        select(Task.slot, Annotation.phase, Annotation.confidence)
-        .join(Task, Task.id == Annotation.task_id)
-        .where(*stage_task, Annotation.annotator_kind == "llm")).all()
+    # decided (a final answer at or above its stage's threshold) and passed on, counted by
+    # the database per slot: the answers themselves are not read (a million at 1M items)
+    threshold = case({n: stage.threshold for n, stage in enumerate(policy.cascade)},
+                     value=Task.slot, else_=None)
+    sure = and_(Annotation.phase == "final",
+                func.coalesce(Annotation.confidence, 0.0) >= threshold)
+    answers: dict[int, tuple[int, int]] = {
+        slot: (int(decided), int(passed)) for slot, decided, passed in session.execute(
+            select(Task.slot, func.count(case((sure, 1))),
+                   func.count(case((Annotation.phase == PASSED, 1))))
+            .join(Task, Task.id == Annotation.task_id)
+            .where(*stage_task, Annotation.annotator_kind == "llm").group_by(Task.slot))}
     cost: dict[int, float] = {slot: float(usd) for slot, usd in session.execute(
         select(Task.slot, func.coalesce(func.sum(LLMCall.cost_usd), 0.0))
         .join(Task, Task.id == LLMCall.task_id)
         .where(*stage_task, LLMCall.cached.is_(False)).group_by(Task.slot))}
     rows = []
     for number, stage in enumerate(policy.cascade):
-        mine = [(phase, c) for slot, phase, c in answers if slot == number]
-        decided = sum(phase == "final" and (c or 0.0) >= stage.threshold for phase, c in mine)
-        passed = sum(phase == PASSED for phase, _ in mine)
+        decided, passed = answers.get(number, (0, 0))
         failed = by_status[(number, "failed")]
         later = number + 1 < len(policy.cascade)
         spent = float(cost.get(number, 0.0))
