@@ -202,3 +202,14 @@ def test_policy_set_refuses_an_unknown_method_in_one_line(
     assert main(["--db", project, "policy", "set", "p", str(policy)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"error: {policy}: aggregation: Input should be 'majority' or 'dawid_skene'"
+
+
+def test_dawid_skene_with_decisions_only_gives_the_decisions() -> None:
+    import pandas as pd
+
+    from annotate.agreement.aggregate import final_labels
+
+    frame = pd.DataFrame({"item_id": ["x"], "annotator": ["lead"], "label": ["a"],
+                          "role": ["adjudicator"]})
+    finals = final_labels(frame, "dawid_skene")
+    assert finals[["item_id", "label", "source"]].values.tolist() == [["x", "a", "adjudicator"]]

@@ -60,6 +60,8 @@ def final_labels(frame: pd.DataFrame, method: Method = "majority",
     check_columns(frame)
     if method == "majority":
         aggregate = majority_vote(frame, tie_rule, order)
+    elif method == "dawid_skene" and annotation_rows(frame).empty:  # decisions only
+        aggregate = pd.DataFrame(columns=LABEL_COLUMNS)
     elif method == "dawid_skene":
         from annotate.agreement.dawid_skene import dawid_skene
 
