@@ -16,19 +16,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from ui.launch import free_port, wait_healthy
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -53,24 +53,6 @@ st.button("Next", shortcut="Enter", on_click=_next)
 
 
 FIRST = {"classification": "positive", "rating": "1"}  # what key 1 chooses
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(url: str, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"{url} did not start")
 
 
 def seed(db: str, n_items: int) -> tuple[str, dict[str, int]]:
@@ -201,7 +183,7 @@ def main() -> None:
         token, projects = seed(db, args.items + 5)
         bare = folder / "bare.py"
         bare.write_text(BARE_APP, encoding="utf-8")
-        ui_port, bare_port = _free_port(), _free_port()
+        ui_port, bare_port = free_port(), free_port()
         exe = Path(sys.executable).parent
         ui = _start([str(exe / "annotate"), "--db", db, "ui", "--port", str(ui_port)],
                     folder / "ui.log")
@@ -209,8 +191,8 @@ def main() -> None:
                         str(bare_port), "--server.headless", "true",
                         "--browser.gatherUsageStats", "false"], folder / "bare.log")
         try:
-            _wait_healthy(f"http://127.0.0.1:{ui_port}")
-            _wait_healthy(f"http://127.0.0.1:{bare_port}")
+            wait_healthy(f"http://127.0.0.1:{ui_port}", 90)
+            wait_healthy(f"http://127.0.0.1:{bare_port}", 90)
             results: dict[str, list[float]] = {}
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)

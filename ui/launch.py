@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +41,55 @@ def start_ui(db_url: str, port: int = 8501, host: str = "127.0.0.1") -> subproce
     from annotate.child_process import start_child
 
     return start_child(ui_command(port, host), ui_environment(db_url))
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now (for tests and benchmarks that start servers)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(url: str, seconds: float = 60) -> None:
+    """Wait until the Streamlit server at ``url`` answers its health check; TimeoutError
+    after ``seconds``."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"the UI did not answer on {url} within {seconds:g} s")
+
+
+@contextmanager
+def serving(db_url: str, port: int | None = None, host: str = "127.0.0.1",
+            seconds: float = 60) -> Iterator[str]:
+    """Start the UI on ``port`` (a free one by default), wait until it answers, yield its
+    URL, and stop it (its whole process group) on the way out."""
+    import signal
+
+    from annotate.child_process import signal_group
+
+    port = port or free_port(host)
+    process = start_ui(db_url, port, host)
+    try:
+        url = f"http://{host}:{port}"
+        wait_healthy(url, seconds)
+        yield url
+    finally:
+        signal_group(process.pid, signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=15)
+        signal_group(process.pid, signal.SIGKILL)  # nothing of the group outlives the server
+        process.wait()
 
 
 def run_ui(db_url: str, port: int = 8501, host: str = "127.0.0.1") -> int:

@@ -1,4 +1,5 @@
-"""UI fixtures: a seeded SQLite file per test, the app under streamlit.testing's AppTest."""
+"""UI fixtures: a seeded SQLite file per test, the app under streamlit.testing's AppTest, and
+headless Chromium for the real-browser tests (tests/ui/browser.py has their steps)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -70,3 +72,17 @@ def button(at: AppTest, label: str) -> object:
                if re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", b.label) == label]
     assert matches, f"no button {label!r}; have {[b.label for b in at.button]}"
     return matches[0]
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's), closed after the test; one context per person."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.ui.browser import launch, need_chromium
+
+    need_chromium()
+    with sync_playwright() as p:
+        chromium = launch(p)
+        yield chromium
+        chromium.close()

@@ -5,75 +5,37 @@ It also saves the workspace screenshot shown in the docs (docs/workspace.png).""
 
 from __future__ import annotations
 
-import os
-import socket
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from annotate.store.engine import open_store
 from annotate.store.models import Annotation
 from tests.dbs import SqliteTemplate
+from tests.ui.browser import Ui, fill_token, need_chromium, running_ui
 from tests.ui.seed import TEXTS, seed
-from ui.launch import start_ui
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "workspace.png"
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"the UI did not answer on {url} within {seconds} s")
-
-
 @pytest.fixture
-def server(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[tuple[str, str, dict]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run .ci/install-chromium.sh")
-    pytest.importorskip("playwright.sync_api")
-    from annotate.store.engine import open_store
-
+def ui(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Ui]:
+    need_chromium()
     db = sqlite_template.clone(tmp_path)
     store = open_store(db)
     seeded = seed(store)
     store.dispose()
-    port = _free_port()
-    process = start_ui(db, port)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url)
-        yield url, db, {"tokens": seeded.tokens}
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except Exception:
-            process.kill()
+    with running_ui(db, seeded.tokens, seeded.projects) as ui:
+        yield ui
 
 
 def _annotations(db: str) -> list[Annotation]:
-    from annotate.store.engine import open_store
-
     store = open_store(db, migrate=False)
     try:
         with store.session() as session:
@@ -83,48 +45,42 @@ def _annotations(db: str) -> list[Annotation]:
         store.dispose()
 
 
-def test_sign_in_choose_submit_in_a_real_browser(server: tuple[str, str, dict]) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_sign_in_choose_submit_in_a_real_browser(ui: Ui, browser: Any) -> None:
+    from playwright.sync_api import expect
 
-    url, db, seeded = server
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 860})
-        page.goto(url)
-        token_box = page.get_by_label("Personal token", exact=True).and_(page.locator("input"))
-        token_box.fill(seeded["tokens"]["ann"])
-        page.get_by_role("button", name="Sign in").click()
-        sidebar = page.get_by_test_id("stSidebar")
-        expect(sidebar.get_by_text("Signed in as")).to_be_visible(timeout=20_000)
-        sidebar.get_by_test_id("stSelectbox").click()
-        page.get_by_role("option", name="sentiment · classification").click()
-        expect(page.get_by_text("Suggestion", exact=False).first).to_be_visible(timeout=20_000)
-        expect(page.get_by_text("local/smollm2").first).to_be_visible()
-        neutral = page.get_by_role("button", name="neutral")
-        # A key pressed while Streamlit is rerunning the page can be lost (the shortcut
-        # handlers are re-attached); press it again, up to three times, then require it.
-        for _ in range(3):
-            page.get_by_text(TEXTS[0]).click()  # focus the page, not an input
-            page.keyboard.press("3")  # the third label: neutral
-            try:
-                expect(neutral).to_have_attribute("data-testid", "stBaseButton-primary",
-                                                  timeout=5_000)
-                break
-            except AssertionError:
-                continue
-        expect(neutral).to_have_attribute("data-testid", "stBaseButton-primary",
-                                          timeout=5_000)
-        page.evaluate("document.activeElement && document.activeElement.blur()")
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOT), full_page=True)
-        for _ in range(3):  # the same for Enter: pressed again only if nothing was stored
-            page.keyboard.press("Enter")
-            deadline = time.monotonic() + 8
-            while not _annotations(db) and time.monotonic() < deadline:
-                time.sleep(0.3)
-            if _annotations(db):
-                break
-        browser.close()
+    db = ui.db
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    fill_token(page, ui, "ann")
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_text("Signed in as")).to_be_visible(timeout=20_000)
+    sidebar.get_by_test_id("stSelectbox").click()
+    page.get_by_role("option", name="sentiment · classification").click()
+    expect(page.get_by_text("Suggestion", exact=False).first).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("local/smollm2").first).to_be_visible()
+    neutral = page.get_by_role("button", name="neutral")
+    # A key pressed while Streamlit is rerunning the page can be lost (the shortcut
+    # handlers are re-attached); press it again, up to three times, then require it.
+    for _ in range(3):
+        page.get_by_text(TEXTS[0]).click()  # focus the page, not an input
+        page.keyboard.press("3")  # the third label: neutral
+        try:
+            expect(neutral).to_have_attribute("data-testid", "stBaseButton-primary",
+                                              timeout=5_000)
+            break
+        except AssertionError:
+            continue
+    expect(neutral).to_have_attribute("data-testid", "stBaseButton-primary",
+                                      timeout=5_000)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    for _ in range(3):  # the same for Enter: pressed again only if nothing was stored
+        page.keyboard.press("Enter")
+        deadline = time.monotonic() + 8
+        while not _annotations(db) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        if _annotations(db):
+            break
     [saved] = _annotations(db)
     assert saved.value == {"label": "neutral"}
     assert saved.annotator_kind == "human" and saved.suggestion_visible is True

@@ -12,7 +12,6 @@ free port with a seeded SQLite file:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -29,9 +28,8 @@ from annotate.store.engine import Store, open_store
 from annotate.store.models import Annotation
 from annotate.store.people_models import SignInSession
 from tests.dbs import SqliteTemplate
+from tests.ui.browser import Ui, need_chromium, query, running_ui, settled, sign_in
 from tests.ui.seed import LABELS, _items, seed
-from tests.ui.test_browser import ARGS, CHROMIUM, _free_port, _wait_healthy
-from ui.launch import start_ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -42,14 +40,6 @@ PAYLOAD_RATIONALE = f"![r]({LEAK}rationale) the wording ![s][ref]\n\n[ref]: {LEA
 PAYLOAD_GUIDELINE = f"# Leaky\n\nSee ![diagram]({LEAK}guideline).\n"
 PAGES = ["", "guideline", "review", "dashboards", "playground", "pilot", "setup",
          "people"]
-
-
-@dataclass
-class Ui:
-    url: str
-    db: str
-    tokens: dict[str, str]
-    projects: dict[str, int]
 
 
 def _leaky_project(store: Store) -> int:
@@ -71,67 +61,14 @@ def _leaky_project(store: Store) -> int:
 
 @pytest.fixture
 def ui(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Ui]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run .ci/install-chromium.sh")
-    pytest.importorskip("playwright.sync_api")
+    need_chromium()
     db = sqlite_template.clone(tmp_path)
     store = open_store(db)
     seeded = seed(store)
     seeded.projects["leaky"] = _leaky_project(store)
     store.dispose()
-    port = _free_port()
-    process = start_ui(db, port)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url)
-        yield Ui(url, db, seeded.tokens, seeded.projects)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except Exception:
-            process.kill()
-
-
-def _query(db: str, stmt: Any) -> Any:
-    store = open_store(db, migrate=False)
-    try:
-        with store.session() as session:
-            return session.execute(stmt).all()
-    finally:
-        store.dispose()
-
-
-def _sign_in(page: Any, ui: Ui, who: str, path: str = "") -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"{ui.url}/{path}")
-    box = page.get_by_label("Personal token", exact=True).and_(page.locator("input"))
-    box.fill(ui.tokens[who])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("stSidebar").get_by_text("Signed in as")).to_be_visible(
-        timeout=20_000)
-    # The session cookie is written by a script the sign-in run renders; a full page load
-    # (page.goto) before it ran would start signed out. Wait for it as a person would.
-    page.wait_for_function("document.cookie.includes('annotate_session=ses_')", timeout=20_000)
-
-
-def _settled(page: Any) -> None:
-    """Wait until the script run is over and the page stopped loading."""
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function(
-        "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
-    page.wait_for_timeout(800)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    with running_ui(db, seeded.tokens, seeded.projects) as ui:
+        yield ui
 
 
 def _choose_and_commit(page: Any, label: str, then: str) -> None:
@@ -140,9 +77,9 @@ def _choose_and_commit(page: Any, label: str, then: str) -> None:
     from playwright.sync_api import expect
 
     for attempt in range(3):
-        _settled(page)
+        settled(page, 800, network=True)
         page.get_by_role("button", name=label).click()
-        _settled(page)
+        settled(page, 800, network=True)
         page.get_by_role("button", name="Commit my answer").click()
         try:
             expect(page.get_by_text(then, exact=False).first).to_be_visible(timeout=20_000)
@@ -158,7 +95,7 @@ def test_blind_second_person_sees_nothing_of_the_first(ui: Ui, browser: Any) -> 
     pid = ui.projects["sentiment-blind"]
     first = browser.new_context().new_page()
     second = browser.new_context().new_page()
-    _sign_in(first, ui, "ann", f"?project={pid}")
+    sign_in(first, ui, "ann", f"?project={pid}")
     expect(first.get_by_text("Blind-first", exact=False)).to_be_visible(timeout=20_000)
     expect(first.get_by_text("item m1")).to_be_visible()
     _choose_and_commit(first, "negative", "Your first answer")
@@ -166,15 +103,15 @@ def test_blind_second_person_sees_nothing_of_the_first(ui: Ui, browser: Any) -> 
     first.get_by_role("button", name="Skip").click()
     expect(first.get_by_text("item m2")).to_be_visible(timeout=20_000)
 
-    _sign_in(second, ui, "bob", f"?project={pid}")
+    sign_in(second, ui, "bob", f"?project={pid}")
     expect(second.get_by_text("Blind-first", exact=False)).to_be_visible(timeout=20_000)
     expect(second.get_by_text("item m1")).to_be_visible()  # the task the first person left
-    _settled(second)
+    settled(second, 800, network=True)
     body = second.locator("body").inner_text()
     assert "Your first answer" not in body and "negative" not in body.split("Blind-first")[0]
     assert "Suggestion" not in body and "local/smollm2" not in body
     _choose_and_commit(second, "positive", "Your first answer: positive")
-    blind = _query(ui.db, select(Annotation.annotator_id, Annotation.value)
+    blind = query(ui.db, select(Annotation.annotator_id, Annotation.value)
                    .where(Annotation.phase == "blind").order_by(Annotation.id))
     assert [tuple(r) for r in blind] == [("ann", {"label": "negative"}),
                                          ("bob", {"label": "positive"})]
@@ -198,7 +135,7 @@ def test_no_request_leaves_the_machine_on_any_page(ui: Ui, browser: Any) -> None
 
         context.route("**/*", block)
         page = context.new_page()
-        _sign_in(page, ui, who, f"?project={pid}")
+        sign_in(page, ui, who, f"?project={pid}")
         expect(page.get_by_text("remote/model", exact=False).first).to_be_visible(
             timeout=20_000)
         text = page.locator("body").inner_text()
@@ -209,10 +146,10 @@ def test_no_request_leaves_the_machine_on_any_page(ui: Ui, browser: Any) -> None
             page.goto(f"{ui.url}/{name}?project={pid}")
             expect(page.get_by_test_id("stSidebar").get_by_text("Signed in as")).to_be_visible(
                 timeout=20_000)
-            _settled(page)
+            settled(page, 800, network=True)
         page.goto(f"{ui.url}/guideline?project={pid}")  # the owners' Markdown, image inert
         expect(page.get_by_text("diagram", exact=False).first).to_be_visible(timeout=20_000)
-        _settled(page)
+        settled(page, 800, network=True)
         context.close()
         assert outside == [], f"{who}: requests left the machine: {outside}"
 
@@ -224,7 +161,7 @@ def test_sign_in_survives_a_reload_and_sign_out_ends_the_session(ui: Ui,
     pid = ui.projects["pairs"]
     context = browser.new_context()
     page = context.new_page()
-    _sign_in(page, ui, "ann", f"guideline?project={pid}")  # a deep link before sign-in
+    sign_in(page, ui, "ann", f"guideline?project={pid}")  # a deep link before sign-in
     expect(page.get_by_text("pairs · guideline", exact=False)).to_be_visible(timeout=20_000)
     page.reload()
     expect(page.get_by_text("Signed in as")).to_be_visible(timeout=20_000)
@@ -235,11 +172,11 @@ def test_sign_in_survives_a_reload_and_sign_out_ends_the_session(ui: Ui,
     page.goto(f"{ui.url}/?project={pid}")  # another deep link, signed in
     expect(page.get_by_text("Explain what a lease is", exact=False)).to_be_visible(
         timeout=20_000)
-    assert _query(ui.db, select(func.count()).select_from(SignInSession))[0][0] == 1
+    assert query(ui.db, select(func.count()).select_from(SignInSession))[0][0] == 1
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_label("Personal token", exact=True).first).to_be_visible(
         timeout=20_000)
-    assert _query(ui.db, select(func.count()).select_from(SignInSession))[0][0] == 0
+    assert query(ui.db, select(func.count()).select_from(SignInSession))[0][0] == 0
     page.reload()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=20_000)
     replay = browser.new_context()  # the old session id, replayed: signs nobody in

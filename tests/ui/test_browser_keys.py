@@ -6,7 +6,6 @@ closes it; then one changes an earlier answer from their history while the other
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,27 +19,17 @@ from annotate.services.people import add_person, grant
 from annotate.store.engine import open_store
 from annotate.store.models import Annotation, AnnotationRevision
 from tests.dbs import SqliteTemplate
+from tests.ui.browser import Ui, need_chromium, running_ui, settled, sign_in
 from tests.ui.seed import _items
-from tests.ui.test_browser import ARGS, CHROMIUM, _free_port, _wait_healthy
-from ui.launch import start_ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 TEXTS = [f"Reply {n}: the shop opens at nine." for n in range(1, 7)]
 
 
-@dataclass
-class Ui:
-    url: str
-    db: str
-    tokens: dict[str, str]
-
-
 @pytest.fixture
 def ui(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Ui]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run .ci/install-chromium.sh")
-    pytest.importorskip("playwright.sync_api")
+    need_chromium()
     db = sqlite_template.clone(tmp_path)
     store = open_store(db)
     policy = RoutingPolicy(human_annotations=1, llm_annotations=0)
@@ -56,44 +45,15 @@ def ui(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Ui]:
             grant(session, who, "replies")
     _items(store, pid, TEXTS, policy)
     store.dispose()
-    port = _free_port()
-    process = start_ui(db, port)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url)
-        yield Ui(url, db, tokens)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except Exception:
-            process.kill()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    with running_ui(db, tokens, {"replies": pid}) as ui:
+        yield ui
 
 
 def _sign_in(page: Any, ui: Ui, who: str) -> None:
     from playwright.sync_api import expect
 
-    page.goto(ui.url)
-    page.get_by_label("Personal token", exact=True).and_(page.locator("input")).fill(
-        ui.tokens[who])
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, ui, who)
     expect(page.get_by_text("▸ fluency")).to_be_visible(timeout=20_000)
-
-
-def _settled(page: Any) -> None:
-    page.wait_for_function(
-        "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
-    page.wait_for_timeout(300)
 
 
 def _press(page: Any, *keys: str) -> None:
@@ -102,7 +62,7 @@ def _press(page: Any, *keys: str) -> None:
     for key in keys:
         page.keyboard.press(key)
         page.wait_for_timeout(250)
-        _settled(page)
+        settled(page)
 
 
 def _answers(ui: Ui, who: str) -> list[Any]:
@@ -159,9 +119,9 @@ def test_two_people_rate_by_keys_and_one_changes_an_answer(ui: Ui, browser: Any)
     ann.get_by_text("My answers (change one)").click()
     ann.get_by_role("button", name="Change").first.click()
     expect(ann.get_by_text("Changing your answer")).to_be_visible(timeout=20_000)
-    _settled(ann)
+    settled(ann)
     ann.get_by_role("button", name="1").first.click()  # fluency 4 -> 1
-    _settled(ann)
+    settled(ann)
     _press(bob, "5", "1")
     bob.wait_for_timeout(500)
     _press(bob, "Enter")

@@ -21,9 +21,8 @@ from annotate.services.people import add_person, grant
 from annotate.store.engine import Store, open_store
 from annotate.store.models import Suggestion
 from tests.dbs import SqliteTemplate
+from tests.ui.browser import Ui, fill_token, launch, need_chromium, running_ui
 from tests.ui.seed import _items, answer_llm_tasks
-from tests.ui.test_browser import ARGS, CHROMIUM, _free_port, _wait_healthy
-from ui.launch import start_ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -76,13 +75,6 @@ KINDS = [
 ]
 
 
-@dataclass
-class Ui:
-    url: str
-    token: str
-    projects: dict[str, int]
-
-
 def _seed(store: Store) -> tuple[str, dict[str, int]]:
     projects = {}
     with store.session() as session:
@@ -112,25 +104,13 @@ def _seed(store: Store) -> tuple[str, dict[str, int]]:
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory,
        sqlite_template: SqliteTemplate) -> Iterator[Ui]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run .ci/install-chromium.sh")
-    pytest.importorskip("playwright.sync_api")
+    need_chromium()
     db = sqlite_template.clone(tmp_path_factory.mktemp("kinds"))
     store = open_store(db)
     token, projects = _seed(store)
     store.dispose()
-    port = _free_port()
-    process = start_ui(db, port)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url)
-        yield Ui(url, token, projects)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except Exception:
-            process.kill()
+    with running_ui(db, {"ann": token}, projects) as ui:
+        yield ui
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=[k.name for k in KINDS])
@@ -138,14 +118,11 @@ def test_the_workspace_draws_every_kind(ui: Ui, kind: Kind, tmp_path: Path) -> N
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 860})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{ui.url}/?project={ui.projects[kind.name]}")
-        page.get_by_label("Personal token", exact=True).and_(page.locator("input")).fill(
-            ui.token)
-        page.get_by_role("button", name="Sign in").click()
+        fill_token(page, ui, "ann", f"?project={ui.projects[kind.name]}")
         expect(page.get_by_text(f"{kind.name} · item", exact=False)).to_be_visible(
             timeout=30_000)
         for shown in kind.shows:

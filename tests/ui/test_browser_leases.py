@@ -16,35 +16,22 @@ from annotate.queue.leases import claim_task
 from annotate.store.engine import open_store
 from annotate.store.models import Task, utcnow
 from tests.dbs import SqliteTemplate
+from tests.ui.browser import Ui, fill_token, launch, need_chromium, running_ui
 from tests.ui.seed import seed
-from tests.ui.test_browser import ARGS, CHROMIUM, _free_port, _wait_healthy
-from ui.launch import start_ui
 from ui.views.workspace import PRESENCE_SECONDS
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 
 @pytest.fixture
-def ui(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[tuple[str, str, dict]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run .ci/install-chromium.sh")
-    pytest.importorskip("playwright.sync_api")
+def ui(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Ui]:
+    need_chromium()
     db = sqlite_template.clone(tmp_path)
     store = open_store(db)
     seeded = seed(store)
     store.dispose()
-    port = _free_port()
-    process = start_ui(db, port)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url)
-        yield url, db, {"tokens": seeded.tokens, "projects": seeded.projects}
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except Exception:
-            process.kill()
+    with running_ui(db, seeded.tokens, seeded.projects) as ui:
+        yield ui
 
 
 def _leased_by(db: str, who: str) -> list[Task]:
@@ -57,20 +44,15 @@ def _leased_by(db: str, who: str) -> list[Task]:
         store.dispose()
 
 
-def test_the_heartbeat_holds_the_task_and_a_closed_tab_lets_it_go(
-        ui: tuple[str, str, dict]) -> None:
+def test_the_heartbeat_holds_the_task_and_a_closed_tab_lets_it_go(ui: Ui) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    url, db, seeded = ui
-    pid = seeded["projects"]["sentiment"]
+    db = ui.db
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        browser = launch(p)
         context = browser.new_context()
         page = context.new_page()
-        page.goto(f"{url}/?project={pid}")
-        box = page.get_by_label("Personal token", exact=True).and_(page.locator("input"))
-        box.fill(seeded["tokens"]["ann"])
-        page.get_by_role("button", name="Sign in").click()
+        fill_token(page, ui, "ann", f"?project={ui.projects['sentiment']}")
         expect(page.get_by_text("Suggestion", exact=False).first).to_be_visible(
             timeout=30_000)
         [task] = _leased_by(db, "ann")

@@ -7,7 +7,6 @@ label; the other gets the LLM's spans as suggestions to accept or reject one by 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,8 @@ from annotate.services.people import add_person, grant
 from annotate.store.engine import open_store
 from annotate.store.models import Annotation, Item
 from tests.dbs import SqliteTemplate
+from tests.ui.browser import Ui, need_chromium, running_ui, sign_in
 from tests.ui.seed import _items, answer_llm_tasks
-from tests.ui.test_browser import ARGS, CHROMIUM, _free_port, _wait_healthy
-from ui.launch import start_ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -55,19 +53,9 @@ BOX_JS = """([start, end]) => {
 }"""
 
 
-@dataclass
-class Ui:
-    url: str
-    db: str
-    tokens: dict[str, str]
-    nested: int  # the project whose schema allows nested spans
-
-
 @pytest.fixture
 def ui(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Ui]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run .ci/install-chromium.sh")
-    pytest.importorskip("playwright.sync_api")
+    need_chromium()
     db = sqlite_template.clone(tmp_path)
     store = open_store(db)
     policy = RoutingPolicy(human_annotations=1, llm_annotations=1,
@@ -89,44 +77,13 @@ def ui(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Ui]:
         grant(session, "ann", "nested")
     _items(store, nested, [NESTED], people)
     store.dispose()
-    port = _free_port()
-    process = start_ui(db, port)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url)
-        yield Ui(url, db, tokens, nested)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except Exception:
-            process.kill()
-
-
-@pytest.fixture
-def browser(ui: Ui) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    with running_ui(db, tokens, {"ner": pid, "nested": nested}) as ui:
+        yield ui
 
 
 def _page(browser: Any) -> Any:
     """A page of its own browser context: one person."""
     return browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
-
-
-def _sign_in(page: Any, ui: Ui, who: str, path: str = "") -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"{ui.url}/{path}")
-    page.get_by_label("Personal token", exact=True).and_(page.locator("input")).fill(
-        ui.tokens[who])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("stSidebar").get_by_text("Signed in as")).to_be_visible(
-        timeout=20_000)
 
 
 def _drag(page: Any, start: int, end: int, *, alt: bool = False) -> None:
@@ -184,10 +141,10 @@ def test_two_people_mark_cyrillic_spans_at_once(ui: Ui, browser: Any) -> None:
     from playwright.sync_api import expect
 
     ann, bob = _page(browser), _page(browser)
-    _sign_in(ann, ui, "ann")
+    sign_in(ann, ui, "ann")
     expect(ann.get_by_test_id("span-select-text")).to_contain_text("Анна Петрова",
                                                                   timeout=20_000)
-    _sign_in(bob, ui, "bob")  # the other item: ann holds the first
+    sign_in(bob, ui, "bob")  # the other item: ann holds the first
     expect(bob.get_by_test_id("span-select-text")).to_contain_text("Мария", timeout=20_000)
     assert ann.get_by_test_id("span-select-text").inner_text().count("Анна") == 1  # drawn once
 
@@ -224,7 +181,7 @@ def test_nested_spans_where_the_schema_allows_them(ui: Ui, browser: Any) -> None
     from playwright.sync_api import expect
 
     page = _page(browser)
-    _sign_in(page, ui, "ann", f"?project={ui.nested}")
+    sign_in(page, ui, "ann", f"?project={ui.projects['nested']}")
     expect(page.get_by_test_id("span-select-text")).to_contain_text("Банк", timeout=20_000)
     _drag(page, 1, 10)  # "Банк Москвы" as ORG
     page.keyboard.press("2")

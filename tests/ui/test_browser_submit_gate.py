@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +32,10 @@ from annotate.services.people import grant
 from annotate.store.engine import Store, open_store
 from annotate.store.models import Annotation
 from tests.dbs import SqliteTemplate
+from tests.ui.browser import Ui, fill_token, launch, need_chromium, running_ui
 from tests.ui.seed import LABELS, LLM_GUESS, TEXTS, _items, answer_llm_tasks, seed
-from tests.ui.test_browser import ARGS, CHROMIUM, _free_port, _wait_healthy
-from ui.launch import start_ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
-
-
-@dataclass
-class Ui:
-    url: str
-    db: str
-    tokens: dict[str, str]
-    projects: dict[str, int]
 
 
 def _ungated_project(store: Store) -> int:
@@ -63,26 +53,14 @@ def _ungated_project(store: Store) -> int:
 
 @pytest.fixture
 def ui(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Ui]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run .ci/install-chromium.sh")
-    pytest.importorskip("playwright.sync_api")
+    need_chromium()
     db = sqlite_template.clone(tmp_path)
     store = open_store(db)
     seeded = seed(store)
     seeded.projects["ungated"] = _ungated_project(store)
     store.dispose()
-    port = _free_port()
-    process = start_ui(db, port)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url)
-        yield Ui(url, db, seeded.tokens, seeded.projects)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except Exception:
-            process.kill()
+    with running_ui(db, seeded.tokens, seeded.projects) as ui:
+        yield ui
 
 
 def _answers(db: str, project_id: int) -> list[Annotation]:
@@ -98,10 +76,7 @@ def _answers(db: str, project_id: int) -> list[Annotation]:
 def _open_workspace(page: Any, ui: Ui, project: str, ready: str = "Suggestion") -> None:
     from playwright.sync_api import expect
 
-    page.goto(f"{ui.url}/?project={ui.projects[project]}")
-    box = page.get_by_label("Personal token", exact=True).and_(page.locator("input"))
-    box.fill(ui.tokens["ann"])
-    page.get_by_role("button", name="Sign in").click()
+    fill_token(page, ui, "ann", f"?project={ui.projects[project]}")
     expect(page.get_by_text(ready, exact=False).first).to_be_visible(timeout=30_000)
     _settled(page)
 
@@ -127,16 +102,12 @@ def _double_enter(page: Any) -> None:
     page.keyboard.press("Enter")
 
 
-def _browser(p: Any) -> Any:
-    return p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-
-
 def test_enter_twice_in_150_ms_stores_one_answer(ui: Ui) -> None:
     from playwright.sync_api import sync_playwright
 
     pid = ui.projects["sentiment"]
     with sync_playwright() as p:
-        browser = _browser(p)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         _open_workspace(page, ui, "sentiment")
         _double_enter(page)
@@ -156,7 +127,7 @@ def test_a_held_enter_answers_once_and_a_new_press_answers_the_next(ui: Ui) -> N
 
     pid = ui.projects["sentiment"]
     with sync_playwright() as p:
-        browser = _browser(p)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         _open_workspace(page, ui, "sentiment")
         page.keyboard.down("Enter")
@@ -193,7 +164,7 @@ def test_enter_as_the_next_item_appears_is_held_back_unless_the_gate_is_off(
 
     pid = ui.projects[project]
     with sync_playwright() as p:
-        browser = _browser(p)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         _open_workspace(page, ui, project)
         _enter_as_the_next_item_appears(page)
@@ -208,7 +179,7 @@ def test_after_choosing_a_project_number_keys_choose_labels(ui: Ui) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = _browser(p)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         _open_workspace(page, ui, "pairs", "Explain what a lease is")  # another project
         sidebar = page.get_by_test_id("stSidebar")
