@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from annotate.projects.policy import RoutingPolicy
 from annotate.queue.batch import claim_tasks, submit_annotations
@@ -75,6 +75,26 @@ def test_submit_stores_the_batch_and_a_repeat_stores_nothing_twice(store: Store)
         assert set(map(str, s.scalars(select(Annotation.value)))) == {str({"label": "a"})}
     assert _annotations(store) == (4, 4)
     assert _count(store, Task.status == "done") == 4
+
+
+def test_a_batch_is_stored_in_a_handful_of_statements_whatever_its_size(store: Store) -> None:
+    """Reading, inserting, completing and routing a batch take a fixed number of statements,
+    none per task (SQLite once inserted the annotations one row per statement)."""
+    make_project(store, 40)
+    tasks = claim_tasks(store, "w", 40)
+    statements: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        done = submit_annotations(store, _answers(tasks, "w"), worker_id="w")
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    assert len(done.stored) == 40
+    assert len(statements) <= 8, statements
+    assert _annotations(store) == (40, 40)
 
 
 def test_a_lost_lease_is_a_conflict_for_its_task_only(store: Store) -> None:
