@@ -37,7 +37,8 @@ import pandas as pd
 from annotate.pilot.metrics import Costs
 
 if TYPE_CHECKING:
-    from annotate.pilot.recommend import ModelReport, Recommendation
+    from annotate.pilot.advice import Recommendation
+    from annotate.pilot.measure import ModelReport
 
 MAX_STAGES = 3
 NO_INFORMATION = "its confidence carries no information about right and wrong answers"
@@ -238,10 +239,10 @@ def with_cascade(recommendation: Recommendation, advice: CascadeAdvice,
                  reports: Sequence[ModelReport], human_error: float) -> Recommendation:
     """The pilot's recommendation with the cascade in its policy, when one is cheaper. People
     meet the last stage's unsure answers, so the moderator is decided on that stage below
-    its threshold (:func:`~annotate.pilot.recommend.moderator_on`)."""
+    its threshold (:func:`~annotate.pilot.advice.moderator_on`)."""
     from dataclasses import replace
 
-    from annotate.pilot.recommend import MODERATOR_REASON, moderator_on
+    from annotate.pilot.advice import MODERATOR_REASON, moderator_on
 
     if not advice.recommends_cascade or advice.best is None:
         return recommendation
