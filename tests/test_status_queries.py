@@ -125,9 +125,9 @@ def _url(store: Store) -> str:
 
 
 def test_the_quick_path_prints_what_the_full_command_prints(
-        sqlite_store: Store, capsys: pytest.CaptureFixture[str]) -> None:
-    _seed(sqlite_store)
-    url = _url(sqlite_store)
+        store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    _seed(store)
+    url = _url(store)
     quick = quick_status(["--db", url, "status", "counted", "--json"])
     assert quick is not None
     assert quick + "\n" == _full(url, "counted", capsys)
@@ -166,6 +166,7 @@ def test_the_quick_path_steps_aside(sqlite_store: Store, tmp_path: Path,
                 ["--db", url, "project", "list", "--json"],
                 ["--db", f"sqlite:///{tmp_path}/new.db", "status", "counted", "--json"],
                 ["--db", "postgresql+psycopg://u@127.0.0.1:1/x", "status", "counted", "--json"],
+                ["--db", "postgresql+asyncpg://u@127.0.0.1/x", "status", "counted", "--json"],
                 ["--version", "status", "counted", "--json"]]
     for args in declined:
         assert quick_status(args) is None, args

@@ -1,13 +1,14 @@
-"""``annotate status NAME --json`` on a SQLite database at head, answered without Typer,
+"""``annotate status NAME --json`` on a database at head, answered without Typer,
 SQLAlchemy or pydantic (#17 item 5: importing them was ~0.6 s of the command's ~0.7 s).
 
 :func:`quick_status` reads the same SQL as the full command
-(:mod:`annotate.projects.status_queries`) through the standard library's ``sqlite3`` and
-returns the JSON text, or None whenever it cannot be sure to give the full command's answer:
-another command line, a PostgreSQL or not-yet-existing database, a database not at the head
+(:mod:`annotate.projects.status_queries`) through the driver itself (the standard library's
+``sqlite3``, or ``psycopg``) and returns the JSON text, or None whenever it cannot be sure to
+give the full command's answer: another command line, a URL with query parameters or another
+driver, a database that does not exist yet or does not answer, one not at the head
 revision (the full path migrates or refuses it), a ``.env`` file that may name the database,
 an unknown project (the full path says which exist), a project with a cascade (its table needs
-the validated policy), any SQLite error. The full command then runs as before. Without a
+the validated policy), any database error. The full command then runs as before. Without a
 cascade the stored policy is not read (the full command also refuses a policy stored before
 its fields had bounds).
 ``tests/test_status_queries.py`` compares both answers byte for byte.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,6 +29,8 @@ from annotate.projects.status_queries import PROJECT, choice_table, status_count
 from annotate.store.head import head_revision_of_files
 
 SQLITE_BUSY_TIMEOUT_S = 30.0  # as the store's engine waits for a writer's lock
+PG_CONNECT_TIMEOUT_S = 5  # as the store's engine
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")  # `:name` parameters, the text's only colons
 _ENV_NAME = "annotate_db"
 _RESERVED_ENV = "annotate_reservation_ttl_s"  # a bad value fails every full command
 
@@ -38,20 +42,53 @@ def quick_status(args: Sequence[str]) -> str | None:
     if parsed is None:
         return None
     db, name = parsed
-    path = _sqlite_path(db if db is not None else _db_from_environment())
-    if path is None:
+    url = db if db is not None else _db_from_environment()
+    opened = None if url is None else _open(url)
+    if opened is None:
         return None
+    connection, dialect, errors = opened
+    failures: tuple[type[Exception], ...] = (*errors, ValueError)
     try:
-        connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None)
-    except sqlite3.Error:
-        return None
-    try:
-        info = _read(connection, name)
-    except (sqlite3.Error, ValueError):
+        info = _read(connection, dialect, name)
+    except failures:
         return None
     finally:
         connection.close()
     return None if info is None else json.dumps(info, indent=2, ensure_ascii=False, default=str)
+
+
+def _open(url: str) -> tuple[Any, str, tuple[type[Exception], ...]] | None:
+    """A DB-API connection to the database ``url`` names, its dialect and its errors."""
+    path = _sqlite_path(url)
+    if path is not None:
+        try:
+            connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S,
+                                         isolation_level=None)
+            connection.execute("BEGIN")  # one snapshot for every count, as the full command's
+        except sqlite3.Error:
+            return None
+        return connection, "sqlite", (sqlite3.Error,)
+    conninfo = _postgres_conninfo(url)
+    if conninfo is None:
+        return None
+    try:
+        import psycopg
+    except ImportError:
+        return None
+    try:  # a transaction opens with the first statement, as the full command's session
+        return (psycopg.connect(conninfo, connect_timeout=PG_CONNECT_TIMEOUT_S),
+                "postgresql", (psycopg.Error,))
+    except psycopg.Error:
+        return None
+
+
+def _postgres_conninfo(url: str) -> str | None:
+    """libpq's URI for a ``postgresql[+psycopg]://`` or ``postgres://`` URL without query
+    parameters (SQLAlchemy may read those differently: the full path takes them)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("postgresql", "postgresql+psycopg", "postgres") or "?" in rest:
+        return None
+    return f"postgresql://{rest}"
 
 
 def _parse(args: Sequence[str]) -> tuple[str | None, str] | None:
@@ -98,11 +135,12 @@ def _sqlite_path(url: str | None) -> str | None:
     return url if url and Path(url).is_file() else None
 
 
-def _read(connection: sqlite3.Connection, name: str) -> dict[str, Any] | None:
+def _read(connection: Any, dialect: str, name: str) -> dict[str, Any] | None:
     def rows(sql: str, params: Mapping[str, Any]) -> list[Any]:
-        return connection.execute(sql, dict(params)).fetchall()
+        if dialect == "postgresql":  # psycopg's placeholders
+            sql = _NAMED.sub(r"%(\1)s", sql)
+        return list(connection.execute(sql, dict(params)).fetchall())
 
-    connection.execute("BEGIN")  # one snapshot for every count, as the full command's session
     stored = rows("SELECT version_num FROM alembic_version", {})
     head = head_revision_of_files()
     if head is None or [tuple(r) for r in stored] != [(head,)]:
@@ -116,7 +154,7 @@ def _read(connection: sqlite3.Connection, name: str) -> dict[str, Any] | None:
         return None  # the full command validates the policy and reads the cascade's table
     info: dict[str, Any] = {"name": name, "kind": kind, **status_counts(rows, pid),
                             "budget_usd": budget}
-    if choices := choice_table(rows, pid, "sqlite"):
+    if choices := choice_table(rows, pid, dialect):
         info["candidate_choice"] = choices
     connection.execute("COMMIT")
     return info
