@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import IO, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import JSON
 from sqlalchemy.orm import Session
 
 from annotate.errors import InvalidInput, SetupError
@@ -50,9 +50,8 @@ from annotate.io.exporting_labelstudio import LabelStudioExporter
 from annotate.kinds.registry import kind_of_value, label_of
 from annotate.outfile import safe_output
 from annotate.projects.catalog import get_project, project_schema
-from annotate.store.models import Annotation, Item, Project
+from annotate.store.models import Annotation, Project
 
-BATCH = 1000
 ROW_GROUP = 5000  # Parquet rows per row group
 
 
@@ -87,7 +86,6 @@ class ExportedAnnotation(BaseModel):
 
 
 ANNOTATION_FIELDS = tuple(ExportedAnnotation.model_fields)
-_COLUMNS = tuple(getattr(Annotation, name) for name in ANNOTATION_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -99,30 +97,32 @@ class ExportResult:
 
 
 def iter_export_items(session: Session, project: Project) -> Iterator[dict[str, Any]]:
-    """Every item of the project, in id order, with its annotations (in id order)."""
-    last = 0
-    while True:
-        items = session.execute(
-            select(Item.id, Item.external_id, Item.text, Item.data, Item.meta, Item.synthetic)
-            .where(Item.project_id == project.id, Item.id > last)
-            .order_by(Item.id)
-            .limit(BATCH)
-        ).all()
-        if not items:
-            return
-        by_item: dict[int, list[dict[str, Any]]] = {row.id: [] for row in items}
-        for ann in session.execute(
-            select(Annotation.item_id, *_COLUMNS)
-            .where(Annotation.project_id == project.id,
-                   Annotation.item_id.between(items[0].id, items[-1].id))
-            .order_by(Annotation.item_id, Annotation.id)
-        ):
-            by_item[ann.item_id].append(_annotation_dict(ann))
-        for row in items:
-            yield {"id": row.external_id, "text": row.text, "data": row.data or {},
-                   "meta": row.meta or {}, "synthetic": bool(row.synthetic),
-                   "annotations": by_item[row.id]}
-        last = items[-1].id
+    """Every item of the project, in id order, with its annotations (in id order).
+
+    Read through the export's two streamed queries (:func:`iter_raw_batches`), JSON decoded
+    here: a query per batch (``id > last ... LIMIT``) made SQLite walk the project's index
+    from its start each time, quadratic in the project's size."""
+    from annotate.io.export_formats.raw_batches import iter_raw_batches
+
+    for batch in iter_raw_batches(session, project.id, ANNOTATION_FIELDS):
+        columns = [batch.columns[name] if name not in _JSON_FIELDS
+                   else [None if v is None else json.loads(v) for v in batch.columns[name]]
+                   for name in ANNOTATION_FIELDS]
+        by_item: dict[int, list[dict[str, Any]]] = {row[0]: [] for row in batch.items}
+        for item_id, *values in zip(batch.item_ids, *columns, strict=True):
+            by_item[item_id].append(_annotation_dict((item_id, *values)))
+        for row_id, external_id, text, data, meta, synthetic in batch.items:
+            yield {"id": external_id, "text": text, "data": _loads(data) or {},
+                   "meta": _loads(meta) or {}, "synthetic": bool(synthetic),
+                   "annotations": by_item[row_id]}
+
+
+_JSON_FIELDS = frozenset(name for name in ANNOTATION_FIELDS
+                         if isinstance(getattr(Annotation, name).type, JSON))
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
 
 
 def _annotation_dict(row: Any) -> dict[str, Any]:
