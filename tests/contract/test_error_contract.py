@@ -2,10 +2,10 @@
 
 Every failure a user can cause or fix is one line on stderr, exit code 2, no traceback, and
 the database exactly as it was. A table of bad inputs for every command (the hypothesis
-fuzzing of the arguments is tests/contract/test_cli_fuzz.py; the shared runner and checks are
-tests/contract/cli.py). The commands run in-process through the real entry point (`annotate.cli.main.main`), on a
-real SQLite file; a few run as real processes where the process itself matters (exit codes
-seen by a shell, a closed pipe).
+fuzzing of the arguments is tests/contract/test_cli_fuzz.py; the shared runner and checks
+are tests/contract/cli.py). The commands run in-process through the real entry point
+(`annotate.cli.main.main`), on a real SQLite file; a few run as real processes where the
+process itself matters (exit codes seen by a shell, a closed pipe).
 """
 
 from __future__ import annotations
