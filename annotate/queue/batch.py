@@ -52,10 +52,10 @@ _TASKS = cast(Table, Task.__table__)
 @functools.lru_cache(maxsize=32)
 def _claim_batch_sql(dialect: str, by_roles: bool, by_project: bool) -> TextClause:
     """Lease up to ``:n`` machine tasks in one statement (built once per shape)."""
-    # The redundant status term lets both databases walk the partial index of open tasks
-    # (ix_tasks_open_any) in claim order and stop after :n rows; without it SQLite scans and
-    # sorts every task of the kind (measured: 7.3 -> 0.5 ms per claim at 2,000 tasks).
-    conds = ["t.status IN ('pending', 'leased')", *_claimable(by_roles, by_project)]
+    # _claimable's redundant status term lets both databases walk a partial index of open
+    # tasks in claim order and stop after :n rows; without it SQLite scans and sorts every
+    # task of the kind (measured: 7.3 -> 0.5 ms per claim at 2,000 tasks).
+    conds = _claimable(by_roles, by_project)
     pick = ("SELECT t.id FROM tasks t WHERE " + " AND ".join(conds)
             + " ORDER BY t.priority DESC, t.id LIMIT :n")
     sets = ("status = 'leased', lease_owner = :worker, lease_expires_at = :expires, "

@@ -76,6 +76,7 @@ def _claimable(by_roles: bool, by_project: bool) -> list[str]:
     """The conditions a task must meet to be claimed, for the single and the batched claim."""
     conds = [
         "t.worker_kind = :kind",
+        "t.status IN ('pending', 'leased')",  # implies the open-task partial indexes' WHERE
         "(t.status = 'pending' OR (t.status = 'leased' AND t.lease_expires_at < :now))",
         "t.attempts < t.max_attempts",
         "(t.assignee IS NULL OR t.assignee = :worker)",

@@ -92,7 +92,10 @@ class Task(Base):
         # migration 0003: the claim's ORDER BY, open tasks only on PostgreSQL
         Index("ix_tasks_claim_order", "project_id", "worker_kind", "role",
               text("priority DESC"), "id", "status",
-              postgresql_where=text("status IN ('pending', 'leased')")),
+              postgresql_where=text("status IN ('pending', 'leased')"),
+              sqlite_where=text("status IN ('pending', 'leased')")),  # SQLite: 0012
+        # migration 0012: "has this person a task on this item" without a scan (PostgreSQL)
+        Index("ix_tasks_worker_items", "lease_owner", "item_id"),
         # migration 0004: claims across projects walk open tasks in claim order
         Index("ix_tasks_open_any", "worker_kind", text("priority DESC"), "id",
               postgresql_where=text("status IN ('pending', 'leased')"),
@@ -124,7 +127,8 @@ class Annotation(Base):
     __tablename__ = "annotations"
     __table_args__ = (Index("ix_annotations_annotator", "annotator_id", "id"),  # 0003
                       # 0011: `annotate status` counts answers by kind from the index alone
-                      Index("ix_annotations_project_kind", "project_id", "annotator_kind"))
+                      Index("ix_annotations_project_kind", "project_id", "annotator_kind",
+                            "annotator_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))

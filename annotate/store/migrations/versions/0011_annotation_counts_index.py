@@ -3,7 +3,9 @@
 `annotate status` counts a project's annotations per annotator kind; without an index on
 `project_id` that read every row of the table (values, metas and all: the slowest of its
 counts at 100k items). (project_id, annotator_kind) answers it from the index alone, and
-narrows the candidate-choice query (human answers of one project) too.
+narrows the candidate-choice query (human answers of one project) too. annotator_id comes
+third: without it SQLite preferred this index to ix_annotations_annotator for a person's
+answers in a project (history's count took 350 ms at 1M items instead of a few).
 
 Revision ID: 0011
 Revises: 0010
@@ -20,7 +22,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index("ix_annotations_project_kind", "annotations",
-                    ["project_id", "annotator_kind"])
+                    ["project_id", "annotator_kind", "annotator_id"])
 
 
 def downgrade() -> None:
