@@ -39,7 +39,7 @@ test: $(DISTILL_STAMP)
 	$(BIN)/ruff check annotate roles guidelines ui tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --durations=30
 
 lint: $(STAMP)
 	$(BIN)/ruff check annotate roles guidelines ui tests benchmarks
