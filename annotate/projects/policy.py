@@ -34,12 +34,21 @@ Aggregation = Literal["majority", "dawid_skene"]
 """How an item's final label is made from its annotations when nobody decided it: the
 majority vote (ties unresolved), or Dawid-Skene (votes weighted by each annotator's
 estimated confusion matrix). A moderator's or adjudicator's decision wins over either."""
+AGGREGATION_CHOICES: dict[str, str] = {
+    "majority": "the vote of the answers; a tie stays unresolved",
+    "dawid_skene": "votes weighted by each annotator's estimated competence"}
+"""What each ``Aggregation`` means, in a line (the setup form shows it by the choice)."""
 
 Estimator = Literal["verbalized", "logprob", "consistency"]
 """How the LLM annotator's confidence is made: the 0-100 number it writes (``verbalized``),
 the probability of its decision from token log-probabilities (``logprob``), or the share of
 sampled answers that agree (``consistency``). A distilled model always gives its own
 predicted probability (``distilled``)."""
+ESTIMATOR_CHOICES: dict[str, str] = {
+    "verbalized": "the 0-100 number the model writes",
+    "logprob": "token probabilities of its decision",
+    "consistency": "the share of sampled answers that agree"}
+"""What each ``Estimator`` means, in a line (the setup form shows it by the choice)."""
 
 
 def _not_bool(value: Any) -> Any:
@@ -132,7 +141,8 @@ class RoutingPolicy(BaseModel):
     aggregation: Aggregation = Field(
         "majority", description="how final labels are made where nobody decided: majority "
         "(vote, ties unresolved) or dawid_skene (votes weighted by each annotator's estimated "
-        "competence); used by export, review, distill and report")
+        "competence); used by export, review, distill and report",
+        json_schema_extra={"choices": {**AGGREGATION_CHOICES}})
     human_below_confidence: float | None = Field(
         None, ge=0, le=1,
         description="LLM first: people are asked only when the LLM annotator's confidence is "
@@ -213,7 +223,8 @@ class RoutingPolicy(BaseModel):
     confidence: Estimator = Field(
         "verbalized", description="how the LLM annotator's confidence is estimated: "
         "verbalized (the number it writes), logprob (token probabilities of its decision), "
-        "consistency (agreement of sampled answers)")
+        "consistency (agreement of sampled answers)",
+        json_schema_extra={"choices": {**ESTIMATOR_CHOICES}})
     confidence_by_model: dict[str, Estimator] = Field(
         default_factory=dict, description="a different estimator for some models "
         "(model string -> estimator); the others use `confidence`")

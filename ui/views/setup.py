@@ -4,7 +4,9 @@ shown with its line), set the routing policy, export."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from enum import Enum
+from types import NoneType, UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import streamlit as st
 from pydantic import ValidationError
@@ -83,6 +85,36 @@ REDACTION_CHOICES = {"default: on for remote models": None, "on": True,
                      "off: remote models see personal data": False}
 
 
+NOT_SET = "(not set)"
+
+
+def allowed_values(annotation: Any) -> list[Any] | None:
+    """The values a Literal or Enum field allows (None among them when it is optional), or
+    None for a field that is not a choice."""
+    if get_origin(annotation) is Literal:
+        return list(get_args(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return list(annotation)
+    if get_origin(annotation) in (Union, UnionType):
+        args = get_args(annotation)
+        inner = [allowed_values(a) for a in args if a is not NoneType]
+        if len(inner) == 1 and inner[0] is not None and NoneType in args:
+            return [*inner[0], None]
+    return None
+
+
+def _choice_input(name: str, info: Any, options: list[Any], current: Any) -> Any:
+    """A radio of the allowed values, each with its one-line meaning when the field gives
+    them (``json_schema_extra={"choices": {value: meaning}}``)."""
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    meanings: Any = extra.get("choices") or {}
+    shown = [NOT_SET if v is None else str(getattr(v, "value", v)) for v in options]
+    return st.radio(name.replace("_", " "), options, index=options.index(current),
+                    format_func=lambda v: shown[options.index(v)],
+                    captions=[str(meanings.get(text, "")) for text in shown],
+                    help=info.description, key=f"pol:{name}", horizontal=True)
+
+
 def _field_input(name: str, info: Any, current: Any) -> Any:
     label = name.replace("_", " ")
     help_text = info.description
@@ -91,6 +123,14 @@ def _field_input(name: str, info: Any, current: Any) -> Any:
         choice = st.selectbox(label, list(REDACTION_CHOICES), index=list(
             REDACTION_CHOICES).index(shown), help=help_text, key=f"pol:{name}")
         return REDACTION_CHOICES[choice]
+    options = allowed_values(info.annotation)
+    if options is not None:
+        return _choice_input(name, info, options, current)
+    return _value_input(label, help_text, name, current)
+
+
+def _value_input(label: str, help_text: str | None, name: str, current: Any) -> Any:
+    """A number, a flag, JSON or text, by the type of the current value."""
     if isinstance(current, bool):
         return st.checkbox(label, current, help=help_text, key=f"pol:{name}")
     if isinstance(current, int):
