@@ -95,6 +95,13 @@ def seed(store: Any, n: int) -> str:
 
 def run(cmd: list[str]) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MB) and stdout of a command in a subprocess of its own."""
+    seconds, _, rss, stdout = run_usage(cmd)
+    return seconds, rss, stdout
+
+
+def run_usage(cmd: list[str]) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds (user + system), peak RSS (MB) and stdout of a command in a
+    subprocess of its own."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(cmd, stdout=out, stderr=err)
@@ -105,7 +112,8 @@ def run(cmd: list[str]) -> tuple[float, float, str]:
         err.seek(0)
         if process.returncode:
             raise SystemExit(f"{' '.join(cmd)} failed: {err.read().decode()[-2000:]}")
-        return seconds, usage.ru_maxrss / 1024, out.read().decode()
+        cpu = usage.ru_utime + usage.ru_stime
+        return seconds, cpu, usage.ru_maxrss / 1024, out.read().decode()
 
 
 def next_task(store: Any, pid: int, person: str) -> Any:
@@ -189,12 +197,16 @@ def measure(url: str, n: int, rounds: int, folder: Path,
     base.write_text(BASELINE, encoding="utf-8")
     for fmt in ("jsonl", "parquet") if "export" in only else ():
         target = folder / f"export.{fmt}"
-        seconds, rss, _ = run([*annotate, "export", name, "--format", fmt, "-o", str(target)])
-        raw, _, _ = run([sys.executable, str(base), url, fmt, str(folder / f"raw.{fmt}")])
-        out[f"export {fmt}"] = {"seconds": seconds, "peak_rss_mb": rss, "baseline_s": raw,
-                                "ratio": seconds / raw}
-        print(f"export {fmt}: {seconds:.1f} s (peak RSS {rss:.0f} MB) vs pyarrow/bare "
-              f"{raw:.1f} s: {seconds / raw:.2f}x", flush=True)
+        seconds, cpu, rss, _ = run_usage(
+            [*annotate, "export", name, "--format", fmt, "-o", str(target)])
+        raw, raw_cpu, _, _ = run_usage(
+            [sys.executable, str(base), url, fmt, str(folder / f"raw.{fmt}")])
+        out[f"export {fmt}"] = {"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": rss,
+                                "baseline_s": raw, "baseline_cpu_s": raw_cpu,
+                                "ratio": seconds / raw, "cpu_ratio": cpu / raw_cpu}
+        print(f"export {fmt}: {seconds:.1f} s, CPU {cpu:.1f} s (peak RSS {rss:.0f} MB) vs "
+              f"pyarrow/bare {raw:.1f} s, CPU {raw_cpu:.1f} s: {seconds / raw:.2f}x "
+              f"(CPU {cpu / raw_cpu:.2f}x)", flush=True)
         target.unlink()
     if "status" in only:
         status = min(run([*annotate, "status", name, "--json"])[0] for _ in range(3))

@@ -44,7 +44,7 @@ from annotate.io.export_formats.doccano import DoccanoExporter
 from annotate.io.export_formats.folder import new_directory
 from annotate.io.export_formats.hf_dataset import HfExporter
 from annotate.io.export_formats.prodigy import ProdigyExporter
-from annotate.io.export_formats.raw_batches import RawBatch, iter_raw_batches
+from annotate.io.export_formats.raw_batches import ITEM_NAMES, RawBatch, iter_raw_batches
 from annotate.io.export_formats.spacy_docbin import SpacyExporter
 from annotate.io.exporting_labelstudio import LabelStudioExporter
 from annotate.kinds.registry import kind_of_value, label_of
@@ -108,10 +108,11 @@ def iter_export_items(session: Session, project: Project) -> Iterator[dict[str, 
         columns = [batch.columns[name] if name not in _JSON_FIELDS
                    else [None if v is None else json.loads(v) for v in batch.columns[name]]
                    for name in ANNOTATION_FIELDS]
-        by_item: dict[int, list[dict[str, Any]]] = {row[0]: [] for row in batch.items}
+        by_item: dict[int, list[dict[str, Any]]] = {row_id: [] for row_id in batch.items["id"]}
         for item_id, *values in zip(batch.item_ids, *columns, strict=True):
             by_item[item_id].append(_annotation_dict((item_id, *values)))
-        for row_id, external_id, text, data, meta, synthetic in batch.items:
+        for row_id, external_id, text, data, meta, synthetic in zip(
+                *(batch.items[name] for name in ITEM_NAMES), strict=True):
             yield {"id": external_id, "text": text, "data": _loads(data) or {},
                    "meta": _loads(meta) or {}, "synthetic": bool(synthetic),
                    "annotations": by_item[row_id]}
@@ -374,7 +375,7 @@ def _export_raw(session: Session, project: Project, exporter: Exporter, raw: Any
 
     def counted() -> Iterator[RawBatch]:
         for batch in iter_raw_batches(session, project.id, ANNOTATION_FIELDS):
-            counts["items"] += len(batch.items)
+            counts["items"] += batch.size
             counts["annotations"] += batch.annotations
             yield batch
 

@@ -36,15 +36,16 @@ def jsonl_lines(batch: RawBatch) -> str:
     columns = [_ENCODERS[name](batch.columns[name]) for name in ANNOTATION_FIELDS]
     answers = list(map(_ANSWER.__mod__, zip(*columns, strict=True)))
     ids = batch.item_ids
-    items = list(zip(*batch.items, strict=True)) or [()] * 6
-    external, texts = _TEXTS(items[1]), _TEXTS(items[2])
-    data, meta = json_texts_or_empty(items[3]), json_texts_or_empty(items[4])
+    items = batch.items
+    external, texts = _TEXTS(items["external_id"]), _TEXTS(items["text"])
+    data, meta = json_texts_or_empty(items["data"]), json_texts_or_empty(items["meta"])
+    synthetic = items["synthetic"]
     lines = []
     start = 0
-    for n, row in enumerate(batch.items):
-        end = bisect_right(ids, row[0], start)
+    for n, row_id in enumerate(items["id"]):
+        end = bisect_right(ids, row_id, start)
         lines.append(_ITEM % (external[n], texts[n], data[n], meta[n],
-                              "true" if row[5] else "false", ", ".join(answers[start:end])))
+                              "true" if synthetic[n] else "false", ", ".join(answers[start:end])))
         start = end
     return "".join(lines)
 
@@ -99,11 +100,11 @@ def parquet_table(batch: RawBatch, schema: Any, labels: _Labels) -> Any:
     for n, name in enumerate(("candidate_choice", "chosen_candidate", "edit_distance")):
         answer[name] = [c[n] for c in choice]
     item_of_row, answer_of_row = _row_index(batch)
-    items = list(zip(*batch.items, strict=True)) or [()] * 6
-    item = {"item_id": items[1], "text": items[2],
-            "item_data": json_texts_or_empty(items[3]),
-            "item_meta": json_texts_or_empty(items[4]),
-            "synthetic": [bool(v) for v in items[5]]}
+    items = batch.items
+    item = {"item_id": items["external_id"], "text": items["text"],
+            "item_data": json_texts_or_empty(items["data"]),
+            "item_meta": json_texts_or_empty(items["meta"]),
+            "synthetic": [bool(v) for v in items["synthetic"]]}
     rows = pa.array(item_of_row, pa.int64())
     answers = pa.array(answer_of_row, pa.int64())
     arrays = []
@@ -121,8 +122,8 @@ def _row_index(batch: RawBatch) -> tuple[list[int], list[int | None]]:
     item_of_row: list[int] = []
     answer_of_row: list[int | None] = []
     start = 0
-    for n, row in enumerate(batch.items):
-        end = bisect_right(ids, row[0], start)
+    for n, row_id in enumerate(batch.items["id"]):
+        end = bisect_right(ids, row_id, start)
         if end == start:
             item_of_row.append(n)
             answer_of_row.append(None)
