@@ -10,10 +10,12 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import select
 
 from annotate.io import exporting
 from annotate.io.export_formats import raw_batches
 from annotate.io.exporting import (
+    ANNOTATION_FIELDS,
     JsonlExporter,
     ParquetExporter,
     export_project,
@@ -127,3 +129,64 @@ def test_json_text_is_what_json_dumps_writes() -> None:
         assert raw_batches.json_text(stored) == json.dumps(value, ensure_ascii=False)
         assert raw_batches.json_text(stored, True) == json.dumps(value or {}, ensure_ascii=False)
     assert raw_batches.json_text(None) == "null" and raw_batches.json_text(None, True) == "{}"
+
+
+def orm_items(store: Store, project: str) -> list[dict[str, Any]]:
+    """The project's items as the ORM loads them (SQLAlchemy's rows and type conversions),
+    in the shape :func:`iter_export_items` gives."""
+    with store.session() as session:
+        pid = get_project(session, project).id
+        answers: dict[int, list[dict[str, Any]]] = {}
+        for ann in session.scalars(select(Annotation).where(Annotation.project_id == pid)
+                                   .order_by(Annotation.id)):
+            fields = {name: getattr(ann, name) for name in ANNOTATION_FIELDS}
+            answers.setdefault(ann.item_id, []).append(
+                {**fields, "params": ann.params or {}, "meta": ann.meta or {}})
+        return [{"id": item.external_id, "text": item.text, "data": item.data or {},
+                 "meta": item.meta or {}, "synthetic": item.synthetic,
+                 "annotations": answers.get(item.id, [])}
+                for item in session.scalars(select(Item).where(Item.project_id == pid)
+                                            .order_by(Item.id))]
+
+
+@pytest.mark.parametrize("batch", [1, 2, 1000])
+def test_the_driver_cursor_reads_what_the_orm_reads(store: Store, awkward: str, batch: int,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(raw_batches, "BATCH", batch)
+    with store.session() as session:
+        got = list(iter_export_items(session, get_project(session, awkward)))
+    expected = orm_items(store, awkward)
+    assert got == expected
+    first = got[0]["annotations"][1]  # the types too: == takes 1 for True and 1.0 for 1
+    assert [type(first[k]) for k in ("suggestion_visible", "created_at", "cost_usd")] == [
+        type(v) for v in (True, datetime(2026, 1, 1), 0.5)]
+    assert type(got[1]["synthetic"]) is bool and got[1]["synthetic"]
+
+
+@pytest.mark.parametrize("batch", [1, 2, 1000])
+def test_items_of_another_project_between_ours_are_left_out(
+        store: Store, make_project: MakeProject, batch: int,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch reads the answers of its item-id range: another project's items inside
+    that range (projects imported in turns) bring their answers, which must not show."""
+    monkeypatch.setattr(raw_batches, "BATCH", batch)
+    ours, theirs = make_project("ours", CLASSES), make_project("theirs", CLASSES)
+    with store.session() as session:
+        pids = {name: get_project(session, name).id for name in (ours, theirs)}
+        for n in range(6):
+            for name in (ours, theirs):
+                item = Item(project_id=pids[name], external_id=f"{name}{n}", text="t")
+                session.add(item)
+                session.flush()
+                session.add_all(Annotation(project_id=pids[name], item_id=item.id,
+                                           **answer(annotator_id=f"{name}-p{k}"))
+                                for k in range(n % 3))
+    for fmt in ("jsonl", "parquet"):
+        out = io.BytesIO()
+        with store.session() as session:
+            result = export_project(session, ours, fmt, out)
+        assert (result.items, result.annotations) == (6, 6)
+        assert b"ours-p1" in out.getvalue() and b"theirs" not in out.getvalue()
+    with store.session() as session:
+        got = list(iter_export_items(session, get_project(session, ours)))
+    assert got == orm_items(store, ours)

@@ -185,15 +185,25 @@ def _iso(value: Any) -> str:
     raise TypeError(f"cannot export {type(value).__name__}")
 
 
+def _each(encode: Callable[[Any], str], values: Sequence[Any]) -> list[str]:
+    """``encode`` of each value, ``null`` for None (the loop in C where no value is None)."""
+    nulls = values.count(None)
+    if not nulls:
+        return list(map(encode, values))
+    if nulls == len(values):
+        return ["null"] * nulls
+    return ["null" if v is None else encode(v) for v in values]
+
+
 def _ints(values: Sequence[Any]) -> list[str]:
-    return ["null" if v is None else int.__repr__(v) for v in values]
+    return _each(int.__repr__, values)
 
 
 _FLOAT_WORDS = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
 
 def _floats(values: Sequence[Any]) -> list[str]:
-    out = ["null" if v is None else float.__repr__(v) for v in values]
+    out = _each(float.__repr__, values)
     joined = " ".join(out)
     if "nan" in joined or "inf" in joined:  # json's words for nan and infinities
         out = [_FLOAT_WORDS.get(s, s) for s in out]
@@ -208,7 +218,13 @@ def _bools(values: Sequence[Any]) -> list[str]:
 
 
 def _strings(values: Sequence[Any]) -> list[str]:
-    return ["null" if v is None else encode_basestring(v) for v in values]
+    """Each string's JSON text; a column of few distinct values (a kind, a role, the
+    people of a project) encodes each once."""
+    distinct = set(values)
+    if len(distinct) * 4 > len(values):
+        return _each(encode_basestring, values)
+    texts = {v: "null" if v is None else encode_basestring(v) for v in distinct}
+    return list(map(texts.__getitem__, values))
 
 
 def _times(values: Sequence[Any]) -> list[str]:
