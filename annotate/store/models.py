@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -232,6 +233,22 @@ class Calibrator(Base):
     ece_raw: Mapped[float | None] = mapped_column(Float, nullable=True)
     ece_calibrated: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ProjectCount(Base):
+    """A project's items, tasks by (role, status) and answers by annotator kind, kept by
+    database triggers (migration 0013; ``annotate status`` sums ``n`` per key). On SQLite one
+    row per key (the index is unique there); on PostgreSQL delta rows the triggers fold."""
+
+    __tablename__ = "project_counts"
+    __table_args__ = (Index("ix_project_counts_key", "project_id", "what", "k1", "k2"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(Integer, doc="no FK: a project's rows go with it")
+    what: Mapped[str] = mapped_column(String(16), doc="items | tasks | annotations")
+    k1: Mapped[str] = mapped_column(String(32), doc="a task's role, an answer's kind, or ''")
+    k2: Mapped[str] = mapped_column(String(16), doc="a task's status, or ''")
+    n: Mapped[int] = mapped_column(BigInteger)
 
 
 class LLMCall(Base):
