@@ -2,18 +2,10 @@
 
 - ``jsonl``: one item per line, ``{"id", "text", "data", "meta", "synthetic",
   "annotations": [...]}``; :func:`annotate.io.importing.import_file` reads it back.
-- ``csv``: long form, one row per annotation with the item's columns beside it; an item
-  without annotations gets one row with empty annotation fields. JSON-valued fields
-  (``item_data``, ``item_meta``, ``value``, ``params``, ``annotation_meta``) are JSON text;
-  ``label`` is the answer's label as agreement compares it (the task kind's one projection:
-  a label, ``a|b`` labels, a choice, ``start-end:label`` spans, ...; empty when the kind has
-  none, e.g. a rating, or for a moderator's "none of them"); ``candidate_choice``,
-  ``chosen_candidate`` and ``edit_distance`` read a person's choice among the Helper's
-  candidates (the answer's ``meta.choice`` trace, :mod:`annotate.services.choice_trace`:
-  ``chose``, ``edited`` or ``own``; empty when no candidate was shown). JSONL and every
-  format that keeps an answer's ``meta`` carry the whole trace: the candidates shown with
-  their scores, and the choice.
-- ``parquet``: the same rows and columns as the CSV, typed.
+- ``csv`` and ``parquet``: long form, one row per annotation with the item's columns beside
+  it, the label and the Helper-choice cells (:mod:`.export_formats.long_form`). JSONL and
+  every format that keeps an answer's ``meta`` carry the whole choice trace: the candidates
+  shown with their scores, and the choice.
 
 An exporter is a small object with ``write(items, out)``; :data:`EXPORTERS` maps format
 names to the built-in ones and the ``annotate.exporters`` entry point group adds others.
@@ -24,7 +16,6 @@ JSON spliced as its stored text: the same bytes in a fraction of the time).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -43,16 +34,14 @@ from annotate.io.export_formats.base import with_finals
 from annotate.io.export_formats.doccano import DoccanoExporter
 from annotate.io.export_formats.folder import new_directory
 from annotate.io.export_formats.hf_dataset import HfExporter
+from annotate.io.export_formats.long_form import CsvExporter, ParquetExporter, iso_text
 from annotate.io.export_formats.prodigy import ProdigyExporter
 from annotate.io.export_formats.raw_batches import ITEM_NAMES, RawBatch, iter_raw_batches
 from annotate.io.export_formats.spacy_docbin import SpacyExporter
 from annotate.io.exporting_labelstudio import LabelStudioExporter
-from annotate.kinds.registry import kind_of_value, label_of
 from annotate.outfile import safe_output
 from annotate.projects.catalog import get_project, project_schema
 from annotate.store.models import Annotation, Project
-
-ROW_GROUP = 5000  # Parquet rows per row group
 
 
 class ExportedAnnotation(BaseModel):
@@ -133,58 +122,6 @@ def _annotation_dict(row: Any) -> dict[str, Any]:
     return out
 
 
-# ---- flat rows (CSV and Parquet) ------------------------------------------------------------
-
-ITEM_COLUMNS = ("item_id", "text", "item_data", "item_meta", "synthetic")
-ANNOTATION_COLUMNS = (
-    "annotation_id", "task_id", "annotator_id", "annotator_kind", "role", "phase", "label",
-    "value", "rationale", "confidence", "confidence_estimator", "confidence_raw",
-    "guideline_version", "prompt_hash", "model", "params",
-    "cost_usd", "latency_s", "human_seconds", "suggestion_visible", "suggestion_id",
-    "candidate_choice", "chosen_candidate", "edit_distance", "source", "annotation_meta",
-    "created_at",
-)
-FLAT_COLUMNS = ITEM_COLUMNS + ANNOTATION_COLUMNS
-_RENAMED = {"id": "annotation_id", "meta": "annotation_meta"}
-_JSON_COLUMNS = ("value", "params", "annotation_meta")
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def flat_label(value: dict[str, Any], kind: str | None = None) -> str | None:
-    """The value's label as agreement compares it (the kind's projection; the kind is found
-    from the value's shape when not given); None when it has none."""
-    kind = kind or kind_of_value(value)
-    return label_of(kind, value) if kind else None
-
-
-def flat_rows(item: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The long-form rows of one exported item: one per annotation, or one empty row."""
-    base = {"item_id": item["id"], "text": item["text"], "item_data": _json(item["data"]),
-            "item_meta": _json(item["meta"]), "synthetic": item["synthetic"]}
-    if not item["annotations"]:
-        yield {**base, **dict.fromkeys(ANNOTATION_COLUMNS)}
-        return
-    for ann in item["annotations"]:
-        row = {**base, **{_RENAMED.get(k, k): v for k, v in ann.items()}}
-        row["label"] = flat_label(ann["value"])
-        row.update(choice_cells(ann["meta"]))
-        for key in _JSON_COLUMNS:
-            row[key] = _json(row[key])
-        yield row
-
-
-def choice_cells(meta: dict[str, Any]) -> dict[str, Any]:
-    """The flat cells of an answer's choice trace (``meta.choice``; empty without one)."""
-    trace = meta.get("choice")
-    if not isinstance(trace, dict):
-        trace = {}
-    return {"candidate_choice": trace.get("action"), "chosen_candidate": trace.get("chosen"),
-            "edit_distance": trace.get("edit_distance")}
-
-
 # ---- exporters -------------------------------------------------------------------------------
 
 
@@ -209,74 +146,13 @@ class JsonlExporter:
 
     def write(self, items: Iterable[dict[str, Any]], out: IO[Any]) -> None:
         for item in items:
-            out.write(json.dumps(item, ensure_ascii=False, default=_iso) + "\n")
+            out.write(json.dumps(item, ensure_ascii=False, default=iso_text) + "\n")
 
     def write_raw(self, batches: Iterable[RawBatch], out: IO[Any]) -> None:
         """The same lines as ``write``, from raw batches (:mod:`.export_formats.raw_writers`)."""
         from annotate.io.export_formats.raw_writers import write_jsonl
 
         write_jsonl(batches, out)
-
-
-class CsvExporter:
-    binary = False
-
-    def write(self, items: Iterable[dict[str, Any]], out: IO[Any]) -> None:
-        writer = csv.DictWriter(out, fieldnames=FLAT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for item in items:
-            writer.writerows({**row, "created_at": _iso(row["created_at"])}
-                             for row in flat_rows(item))
-
-
-class ParquetExporter:
-    binary = True
-
-    def write(self, items: Iterable[dict[str, Any]], out: IO[Any]) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        schema = parquet_schema()
-        with pq.ParquetWriter(out, schema) as writer:
-            for chunk in _chunks((row for item in items for row in flat_rows(item)), ROW_GROUP):
-                writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
-
-    def write_raw(self, batches: Iterable[RawBatch], out: IO[Any]) -> None:
-        """The same file as ``write``, from raw batches (:mod:`.export_formats.raw_writers`)."""
-        from annotate.io.export_formats.raw_writers import write_parquet
-
-        write_parquet(batches, out, parquet_schema(), ROW_GROUP)
-
-
-def parquet_schema() -> Any:
-    import pyarrow as pa
-
-    types = {"synthetic": pa.bool_(), "suggestion_visible": pa.bool_(),
-             "annotation_id": pa.int64(), "task_id": pa.int64(), "suggestion_id": pa.int64(),
-             "chosen_candidate": pa.int64(), "edit_distance": pa.int64(),
-             "confidence": pa.float64(), "confidence_raw": pa.float64(),
-             "cost_usd": pa.float64(), "latency_s": pa.float64(),
-             "human_seconds": pa.float64(), "created_at": pa.timestamp("us")}
-    return pa.schema([(name, types.get(name, pa.string())) for name in FLAT_COLUMNS])
-
-
-def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _iso(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if value is None:
-        return None
-    raise TypeError(f"cannot export {type(value).__name__}")
 
 
 EXPORTERS: dict[str, Exporter] = {

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from annotate.errors import InvalidInput
-from annotate.io.exporting import FLAT_COLUMNS, export_project
+from annotate.io.export_formats.long_form import FLAT_COLUMNS
+from annotate.io.exporting import export_project
 from annotate.io.importing import import_file
 from annotate.projects.policy import RoutingPolicy
 from annotate.queue.leases import Provenance, claim_next_task, submit_annotation

@@ -12,8 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
-from annotate.io import exporting
-from annotate.io.export_formats import raw_batches
+from annotate.io.export_formats import long_form, raw_batches
 from annotate.io.exporting import (
     ANNOTATION_FIELDS,
     JsonlExporter,
@@ -109,7 +108,7 @@ def test_jsonl_is_the_same_bytes(store: Store, awkward: str, batch: int,
 def test_parquet_is_the_same_bytes(store: Store, awkward: str, batch: int, row_group: int,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(raw_batches, "BATCH", batch)
-    monkeypatch.setattr(exporting, "ROW_GROUP", row_group)
+    monkeypatch.setattr(long_form, "ROW_GROUP", row_group)
     expected = reference(store, awkward, ParquetExporter())
     got = exported(store, awkward, "parquet")
     table = pq.read_table(io.BytesIO(got))

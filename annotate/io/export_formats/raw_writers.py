@@ -1,7 +1,7 @@
 """The JSONL lines and the Parquet columns of a :class:`RawBatch`, built a column at a time.
 
 They write exactly what :class:`~annotate.io.exporting.JsonlExporter` and
-:class:`~annotate.io.exporting.ParquetExporter` write from item dicts (tests compare the two
+:class:`~.long_form.ParquetExporter` write from item dicts (tests compare the two
 byte for byte), in a fraction of the time: no dict per answer, JSON spliced as its stored
 text, a label decoded once per distinct answer text.
 """
@@ -14,13 +14,14 @@ from collections.abc import Iterable, Iterator
 from itertools import repeat
 from typing import IO, Any
 
+from annotate.io.export_formats.long_form import choice_cells, flat_label
 from annotate.io.export_formats.raw_batches import (
     RawBatch,
     column_encoder,
     json_texts,
     json_texts_or_empty,
 )
-from annotate.io.exporting import ANNOTATION_FIELDS, choice_cells, flat_label
+from annotate.io.exporting import ANNOTATION_FIELDS
 from annotate.store.models import Annotation, Item
 
 _OR_EMPTY = ("params", "meta")  # exported as ``value or {}``
@@ -89,7 +90,7 @@ class _Labels:
 
 def parquet_table(batch: RawBatch, schema: Any, labels: _Labels) -> Any:
     """The batch's long-form rows (one per answer, one empty row per unanswered item) as an
-    Arrow table of ``schema`` (the columns of :data:`annotate.io.exporting.FLAT_COLUMNS`)."""
+    Arrow table of ``schema`` (the columns of :data:`.long_form.FLAT_COLUMNS`)."""
     import pyarrow as pa
 
     cols = batch.columns
