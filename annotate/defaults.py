@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+ENV_PREFIX = "ANNOTATE_"  # the settings' environment names: ANNOTATE_DB, ANNOTATE_MODEL...
+ENV_FILE = ".env"  # read from the working directory, below the environment
 DEFAULT_DB_URL = "sqlite:///annotate.db"
 DEFAULT_MODEL = "local/smollm2"
 """The embedded model (the only definition; :mod:`annotate.settings` and

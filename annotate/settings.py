@@ -26,6 +26,8 @@ from annotate.defaults import (
     DEFAULT_MODEL,
     DEFAULT_MODELS_DIR,
     DEFAULT_RESERVATION_TTL_S,
+    ENV_FILE,
+    ENV_PREFIX,
     THREADS_ENV,
 )
 from annotate.errors import SetupError
@@ -38,7 +40,7 @@ __all__ = ["DEFAULT_BACKEND_USER", "DEFAULT_DB_URL", "DEFAULT_MODEL", "DEFAULT_M
 class Settings(BaseSettings):
     """Process settings. Build one at the edge (:func:`load_settings`) and pass values down."""
 
-    model_config = SettingsConfigDict(env_prefix="ANNOTATE_", env_file=".env", extra="ignore",
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=ENV_FILE, extra="ignore",
                                       env_ignore_empty=True, populate_by_name=True,
                                       frozen=True)
 

@@ -144,7 +144,10 @@ def test_the_quick_path_reads_the_database_from_the_environment(
     _seed(sqlite_store)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ANNOTATE_DB", _url(sqlite_store))
-    assert quick_status(["status", "counted", "--json"]) is not None
+    quick = quick_status(["status", "counted", "--json"])
+    assert quick is not None
+    bare = _url(sqlite_store).removeprefix("sqlite:///")  # a path, as the store reads one
+    assert quick_status(["--db", bare, "status", "counted", "--json"]) == quick
     (tmp_path / ".env").write_text("ANNOTATE_MODEL=x\n")  # the full path reads it
     monkeypatch.delenv("ANNOTATE_DB")
     assert quick_status(["status", "counted", "--json"]) is None

@@ -64,12 +64,8 @@ def doctor(
 def check_database(url: str) -> Check:
     from sqlalchemy.engine import make_url
 
-    from annotate.store.engine import (
-        current_revision,
-        head_revision,
-        normalise_url,
-        open_store,
-    )
+    from annotate.store.engine import current_revision, head_revision, open_store
+    from annotate.store.urls import normalise_url
 
     try:
         full = normalise_url(url)

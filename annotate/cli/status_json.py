@@ -24,15 +24,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from annotate.defaults import DEFAULT_DB_URL
+from annotate.defaults import DEFAULT_DB_URL, ENV_FILE, ENV_PREFIX
+from annotate.errors import InvalidInput
 from annotate.projects.status_queries import PROJECT, choice_table, status_counts
 from annotate.store.head import head_revision_of_files
+from annotate.store.urls import PG_CONNECT_TIMEOUT_S, SQLITE_BUSY_TIMEOUT_MS, normalise_url
 
-SQLITE_BUSY_TIMEOUT_S = 30.0  # as the store's engine waits for a writer's lock
-PG_CONNECT_TIMEOUT_S = 5  # as the store's engine
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")  # `:name` parameters, the text's only colons
-_ENV_NAME = "annotate_db"
-_RESERVED_ENV = "annotate_reservation_ttl_s"  # a bad value fails every full command
+_ENV_NAME = f"{ENV_PREFIX}db".lower()  # the settings' `db` field
+_RESERVED_ENV = f"{ENV_PREFIX}reservation_ttl_s".lower()  # a bad value fails every command
 
 
 def quick_status(args: Sequence[str]) -> str | None:
@@ -58,19 +58,33 @@ def quick_status(args: Sequence[str]) -> str | None:
 
 
 def _open(url: str) -> tuple[Any, str, tuple[type[Exception], ...]] | None:
-    """A DB-API connection to the database ``url`` names, its dialect and its errors."""
-    path = _sqlite_path(url)
-    if path is not None:
-        try:
-            connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S,
-                                         isolation_level=None)
-            connection.execute("BEGIN")  # one snapshot for every count, as the full command's
-        except sqlite3.Error:
-            return None
-        return connection, "sqlite", (sqlite3.Error,)
-    conninfo = _postgres_conninfo(url)
-    if conninfo is None:
+    """A DB-API connection to the database ``url`` names (read as the store's engine reads
+    it), its dialect and its errors."""
+    try:
+        url = normalise_url(url)
+    except InvalidInput:
+        return None  # the full path says why
+    scheme, _, rest = url.partition("://")
+    if "?" in rest:  # query parameters: SQLAlchemy may read them differently
         return None
+    if scheme == "sqlite":
+        return _open_sqlite(rest.removeprefix("/"))
+    return _open_postgres(f"postgresql://{rest}") if scheme == "postgresql+psycopg" else None
+
+
+def _open_sqlite(path: str) -> tuple[Any, str, tuple[type[Exception], ...]] | None:
+    if not path or not Path(path).is_file():  # the full path creates a new database
+        return None
+    try:
+        connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+                                     isolation_level=None)
+        connection.execute("BEGIN")  # one snapshot for every count, as the full command's
+    except sqlite3.Error:
+        return None
+    return connection, "sqlite", (sqlite3.Error,)
+
+
+def _open_postgres(conninfo: str) -> tuple[Any, str, tuple[type[Exception], ...]] | None:
     try:
         import psycopg
     except ImportError:
@@ -80,15 +94,6 @@ def _open(url: str) -> tuple[Any, str, tuple[type[Exception], ...]] | None:
                 "postgresql", (psycopg.Error,))
     except psycopg.Error:
         return None
-
-
-def _postgres_conninfo(url: str) -> str | None:
-    """libpq's URI for a ``postgresql[+psycopg]://`` or ``postgres://`` URL without query
-    parameters (SQLAlchemy may read those differently: the full path takes them)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in ("postgresql", "postgresql+psycopg", "postgres") or "?" in rest:
-        return None
-    return f"postgresql://{rest}"
 
 
 def _parse(args: Sequence[str]) -> tuple[str | None, str] | None:
@@ -121,18 +126,7 @@ def _db_from_environment() -> str | None:
         return None
     if values:
         return values.pop()
-    return None if Path(".env").exists() else DEFAULT_DB_URL
-
-
-def _sqlite_path(url: str | None) -> str | None:
-    """The file of a ``sqlite:///FILE`` URL or a bare path that exists; else None."""
-    if url is None:
-        return None
-    if "://" in url:
-        if not url.startswith("sqlite:///") or "?" in url:
-            return None
-        url = url.removeprefix("sqlite:///")
-    return url if url and Path(url).is_file() else None
+    return None if Path(ENV_FILE).exists() else DEFAULT_DB_URL
 
 
 def _read(connection: Any, dialect: str, name: str) -> dict[str, Any] | None:

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from annotate.errors import InvalidInput, StoreUnavailable
 from annotate.store.head import head_revision_of_files
+from annotate.store.urls import PG_CONNECT_TIMEOUT_S, SQLITE_BUSY_TIMEOUT_MS, normalise_url
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -46,26 +46,6 @@ class Store:
         self.engine.dispose()
 
 
-SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
-
-
-def normalise_url(url: str) -> str:
-    """Accept ``postgresql://`` and a bare file path as well as full SQLAlchemy URLs.
-
-    A bare path must be an existing file or end in .db, .sqlite or .sqlite3, so that a typo
-    (``--db garbage``) is an error instead of a new, empty database named after it.
-    """
-    if "://" not in url:
-        if not url.strip() or not (Path(url).is_file() or url.endswith(SQLITE_SUFFIXES)):
-            raise InvalidInput(
-                f"--db {url!r} is neither a database URL nor a .db file; use "
-                "sqlite:///FILE.db or postgresql+psycopg://USER@HOST/DB")
-        return f"sqlite:///{url}"
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
-
-
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     try:
@@ -80,7 +60,7 @@ def make_engine(url: str) -> Engine:
         return _sqlite_engine(url)
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "postgresql":
-        kwargs["connect_args"] = {"connect_timeout": 5}
+        kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
     try:
         return create_engine(url, **kwargs)
     except ModuleNotFoundError as exc:
