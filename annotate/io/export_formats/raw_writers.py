@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from itertools import repeat
 from typing import IO, Any
 
@@ -62,30 +63,39 @@ def write_jsonl(batches: Iterable[RawBatch], out: IO[Any]) -> None:
 # ---- Parquet -------------------------------------------------------------------------------
 
 class _Labels:
-    """A label and choice cells per distinct stored text (few in most projects), bounded."""
+    """A label and choice cells per distinct stored text (few in most projects), bounded;
+    a batch's column is mapped through them in C, not a call per answer."""
 
     def __init__(self, limit: int = 20_000) -> None:
         self.limit = limit
-        self.labels: dict[str | None, str | None] = {}
-        self.choices: dict[str | None, tuple[Any, Any, Any]] = {}
+        self.known_labels: dict[str | None, str | None] = {}
+        self.known_choices: dict[str | None, tuple[Any, Any, Any]] = {}
 
-    def label(self, raw: str | None) -> str | None:
-        if raw not in self.labels:
-            if len(self.labels) >= self.limit:
-                self.labels.clear()
-            self.labels[raw] = flat_label(json.loads("null" if raw is None else raw))
-        return self.labels[raw]
+    def labels(self, values: Sequence[str | None]) -> list[str | None]:
+        return self._mapped(self.known_labels, _label, values)
 
-    def choice(self, raw: str | None) -> tuple[Any, Any, Any]:
-        if raw is None or ('"choice"' not in raw and "\\u" not in raw):
-            return (None, None, None)
-        if raw not in self.choices:
-            if len(self.choices) >= self.limit:
-                self.choices.clear()
-            cells = choice_cells(json.loads(raw) or {})
-            self.choices[raw] = (cells["candidate_choice"], cells["chosen_candidate"],
-                                 cells["edit_distance"])
-        return self.choices[raw]
+    def choices(self, values: Sequence[str | None]) -> list[tuple[Any, Any, Any]]:
+        return self._mapped(self.known_choices, _choice, values)
+
+    def _mapped(self, known: dict[Any, Any], compute: Callable[[Any], Any],
+                values: Sequence[Any]) -> list[Any]:
+        distinct = set(values)
+        if len(known) + len(distinct) > self.limit:
+            known.clear()
+        for raw in distinct.difference(known):
+            known[raw] = compute(raw)
+        return list(map(known.__getitem__, values))
+
+
+def _label(raw: str | None) -> str | None:
+    return flat_label(json.loads("null" if raw is None else raw))
+
+
+def _choice(raw: str | None) -> tuple[Any, Any, Any]:
+    if raw is None or ('"choice"' not in raw and "\\u" not in raw):
+        return (None, None, None)
+    cells = choice_cells(json.loads(raw) or {})
+    return (cells["candidate_choice"], cells["chosen_candidate"], cells["edit_distance"])
 
 
 def parquet_table(batch: RawBatch, schema: Any, labels: _Labels) -> Any:
@@ -99,16 +109,18 @@ def parquet_table(batch: RawBatch, schema: Any, labels: _Labels) -> Any:
     answer["annotation_meta"] = json_texts_or_empty(cols["meta"])
     answer["value"] = json_texts(cols["value"])
     answer["params"] = json_texts_or_empty(cols["params"])
-    answer["label"] = [labels.label(v) for v in cols["value"]]
-    choice = [labels.choice(v) for v in cols["meta"]]
-    for n, name in enumerate(("candidate_choice", "chosen_candidate", "edit_distance")):
-        answer[name] = [c[n] for c in choice]
+    answer["label"] = labels.labels(cols["value"])
+    choices = list(zip(*labels.choices(cols["meta"]), strict=True)) or [()] * 3
+    for name, cells in zip(("candidate_choice", "chosen_candidate", "edit_distance"), choices,
+                           strict=True):
+        answer[name] = cells
     item_of_row, answer_of_row = _row_index(batch)
     items = batch.items
     item = {"item_id": items["external_id"], "text": items["text"],
             "item_data": json_texts_or_empty(items["data"]),
             "item_meta": json_texts_or_empty(items["meta"]),
             "synthetic": [bool(v) for v in items["synthetic"]]}
+    answer["created_at"] = _timestamps(cols["created_at"])
     rows = pa.array(item_of_row, pa.int64())
     answers = pa.array(answer_of_row, pa.int64())
     arrays = []
@@ -116,8 +128,23 @@ def parquet_table(batch: RawBatch, schema: Any, labels: _Labels) -> Any:
         if field.name in item:
             arrays.append(pa.array(item[field.name], field.type).take(rows))
         else:
-            arrays.append(pa.array(answer[field.name], field.type).take(answers))
+            values = answer[field.name]
+            if not isinstance(values, pa.Array):
+                values = pa.array(values, field.type)
+            arrays.append(values.take(answers))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _timestamps(values: Sequence[Any]) -> Any:
+    """The datetimes as an Arrow array, through their ISO text (half the time of
+    ``pa.array`` of the datetimes themselves)."""
+    import pyarrow as pa
+
+    if any(v is not None and (type(v) is not datetime or v.tzinfo is not None)
+           for v in values):
+        return pa.array(values, pa.timestamp("us"))  # e.g. aware ones: as pyarrow takes them
+    texts = [None if v is None else v.isoformat() for v in values]
+    return pa.array(texts, pa.string()).cast(pa.timestamp("us"))
 
 
 def _row_index(batch: RawBatch) -> tuple[list[int], list[int | None]]:
