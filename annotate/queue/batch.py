@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -32,6 +32,7 @@ from annotate.projects.policy import RoutingPolicy
 from annotate.queue.leases import (
     ClaimedTask,
     Provenance,
+    _claim_params,
     _claimable,
     _clean_value,
     _provenance_columns,
@@ -93,12 +94,10 @@ def claim_tasks(
         raise ValueError("claim_tasks is for machine workers; people claim one task at a time")
     if n < 1:
         raise ValueError(f"n must be at least 1, not {n}")
-    now = utcnow()
-    expires = now + timedelta(seconds=lease_seconds)
     stmt = _claim_batch_sql(store.dialect, bool(roles), project_id is not None)
-    params: dict[str, Any] = {"kind": worker_kind, "now": now, "worker": worker_id,
-                              "expires": expires, "roles": list(roles or []),
-                              "project": project_id, "n": n}
+    params = _claim_params(worker_id, worker_kind, roles, project_id, lease_seconds)
+    params["n"] = n
+    now, expires = params["now"], params["expires"]
     with store.engine.begin() as conn:
         rows = conn.execute(stmt, params).all()
         if not rows:

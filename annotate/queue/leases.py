@@ -4,8 +4,8 @@
   (PostgreSQL ``FOR UPDATE SKIP LOCKED``; SQLite ``UPDATE ... RETURNING`` under
   ``BEGIN IMMEDIATE``). A task whose lease expired is claimable again; each claim counts an
   attempt and a task that used up its attempts is marked failed with the reason.
-- ``extend_lease`` keeps a long piece of work, ``release_task`` gives a task back (a skip is
-  not a failed attempt), ``fail_task`` records a failed attempt (e.g. invalid LLM output).
+- ``extend_lease``, ``release_task``, ``fail_task`` and ``expire_exhausted`` (a lease that
+  ends without an answer) are in :mod:`annotate.queue.lease_expiry`, and importable here.
 - ``submit_annotation`` is idempotent: the annotation's idempotency key is the task, so a
   repeated submit returns the first annotation and never creates a second one.
 - Machine workers may batch: :mod:`annotate.queue.batch` (``claim_tasks``,
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, TextClause, bindparam, func, insert, select, text, update
+from sqlalchemy import Select, Table, TextClause, bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,10 +28,22 @@ from annotate.errors import Conflict, NotFound
 from annotate.kinds.schema import LabelSchema, validate_value
 from annotate.projects.catalog import project_policy
 from annotate.projects.policy import RoutingPolicy
-from annotate.queue.routing import Done, after_llm_first, on_task_done
-from annotate.queue.wants import NO_DECISION, Stage, is_no_decision, registered_roles
+from annotate.queue.lease_expiry import (
+    _owned_task,
+    expire_exhausted,
+    extend_lease,
+    fail_task,
+    release_task,
+)
+from annotate.queue.routing import Done, on_task_done
+from annotate.queue.wants import NO_DECISION, is_no_decision
 from annotate.store.engine import Store
 from annotate.store.models import Annotation, Item, Project, Suggestion, Task, utcnow
+
+# The lease's other ends are re-exported from here, where callers have always found them.
+__all__ = ["ClaimedTask", "Provenance", "claim_next_task", "claim_task", "expire_exhausted",
+           "extend_lease", "fail_task", "release_task", "submit_annotation", "submit_suggestion",
+           "task_key"]
 
 _ANNOTATIONS = cast(Table, Annotation.__table__)
 _TASKS = cast(Table, Task.__table__)
@@ -88,6 +100,16 @@ def _claimable(by_roles: bool, by_project: bool) -> list[str]:
     return conds
 
 
+def _claim_params(worker_id: str, worker_kind: str, roles: Sequence[str] | None,
+                  project_id: int | None, lease_seconds: int) -> dict[str, Any]:
+    """The values bound to a claim statement, single or batched (:func:`_claimable`'s
+    conditions and the lease it sets): who claims what kind of task, now, and until when."""
+    now = utcnow()
+    return {"kind": worker_kind, "now": now, "worker": worker_id,
+            "expires": now + timedelta(seconds=lease_seconds), "roles": list(roles or []),
+            "project": project_id}
+
+
 @functools.lru_cache(maxsize=64)
 def _claim_sql(dialect: str, human: bool, by_roles: bool, by_project: bool,
                excluding: bool) -> TextClause:
@@ -114,30 +136,6 @@ def _claim_sql(dialect: str, human: bool, by_roles: bool, by_project: bool,
     return stmt
 
 
-def expire_exhausted(session: Session, now: datetime, project_id: int | None = None) -> int:
-    """Mark failed every task whose lease expired after its last allowed attempt."""
-    conds = [Task.status == "leased", Task.lease_expires_at < now,
-             Task.attempts >= Task.max_attempts]
-    if project_id is not None:
-        conds.append(Task.project_id == project_id)
-    expired = session.scalars(select(Task.id).where(*conds)).all()
-    if not expired:
-        return 0
-    session.execute(
-        update(Task).where(Task.id.in_(expired)).values(
-            status="failed", updated_at=now,
-            failure_reason=func.coalesce(Task.failure_reason, "lease expired on the last attempt"),
-        ).execution_options(synchronize_session=False)
-    )
-    session.flush()
-    first_pass = [name for name, _ in registered_roles().at(Stage.FIRST_PASS)]
-    for task in session.scalars(select(Task).where(Task.id.in_(expired),
-                                                   Task.role.in_(first_pass),
-                                                   Task.worker_kind == "llm")):
-        _after_failure(session, task)
-    return len(expired)
-
-
 def claim_next_task(
     store: Store,
     worker_id: str,
@@ -149,13 +147,11 @@ def claim_next_task(
     exclude: Sequence[int] = (),
 ) -> ClaimedTask | None:
     """Lease the highest-priority claimable task, or return None when there is none."""
-    now = utcnow()
-    expires = now + timedelta(seconds=lease_seconds)
     stmt = _claim_sql(store.dialect, worker_kind == "human", bool(roles), project_id is not None,
                       bool(exclude))
-    params: dict[str, Any] = {"kind": worker_kind, "now": now, "worker": worker_id,
-                              "expires": expires, "roles": list(roles or []),
-                              "project": project_id, "exclude": list(exclude)}
+    params = _claim_params(worker_id, worker_kind, roles, project_id, lease_seconds)
+    params["exclude"] = list(exclude)
+    now, expires = params["now"], params["expires"]
     with store.engine.begin() as conn:
         row = conn.execute(stmt, params).first()
         if row is None:
@@ -192,68 +188,6 @@ def claim_task(store: Store, task_id: int, worker_id: str, *,
         return ClaimedTask(id=task.id, project_id=task.project_id, item_id=task.item_id,
                            role=task.role, worker_kind=task.worker_kind, lease_owner=worker_id,
                            lease_expires_at=expires, attempts=task.attempts)
-
-
-def _owned_task(session: Session, task_id: int, worker_id: str, *, lock: bool = True) -> Task:
-    stmt = select(Task).where(Task.id == task_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    task = session.scalar(stmt)
-    if task is None:
-        raise NotFound(f"no task {task_id}")
-    _check_owner(task, worker_id)
-    return task
-
-
-def extend_lease(store: Store, task_id: int, worker_id: str, seconds: int = 300) -> datetime:
-    """Push the lease's expiry forward while the worker is still at it."""
-    expires = utcnow() + timedelta(seconds=seconds)
-    with store.session() as session:
-        task = _owned_task(session, task_id, worker_id)
-        task.lease_expires_at = expires
-        task.updated_at = utcnow()
-    return expires
-
-
-def release_task(store: Store, task_id: int, worker_id: str) -> None:
-    """Give the task back to the queue (a skip, or a worker shutting down); no attempt used."""
-    with store.session() as session:
-        task = _owned_task(session, task_id, worker_id)
-        task.status = "pending"
-        task.lease_owner = None
-        task.lease_expires_at = None
-        task.attempts = max(0, task.attempts - 1)
-        task.updated_at = utcnow()
-
-
-def fail_task(store: Store, task_id: int, worker_id: str, reason: str) -> str:
-    """Record a failed attempt; the task returns to the queue or, out of attempts, fails."""
-    with store.session() as session:
-        task = _owned_task(session, task_id, worker_id)
-        task.failure_reason = reason
-        task.updated_at = utcnow()
-        task.lease_expires_at = None
-        if task.attempts >= task.max_attempts:
-            task.status = "failed"
-            task.failure_reason = f"{reason} (after {task.attempts} attempts)"
-            _after_failure(session, task)
-        else:
-            task.status = "pending"
-            task.lease_owner = None
-        return task.status
-
-
-def _after_failure(session: Session, task: Task) -> None:
-    """A first-pass LLM task (the annotator's) that failed for good hands its item to people
-    (LLM first)."""
-    if task.worker_kind != "llm" or registered_roles().stage_of(task.role) is not Stage.FIRST_PASS:
-        return
-    project = session.get(Project, task.project_id)
-    assert project is not None
-    policy = project_policy(project)
-    if policy.llm_first:
-        session.flush()
-        after_llm_first(session, project.id, project.kind, policy, task.item_id)
 
 
 def task_key(task_id: int, phase: str = "final") -> str:
@@ -354,11 +288,6 @@ def _submit_select() -> Select[Any]:
 
 def _by_key(session: Session, key: str) -> Annotation | None:
     return session.scalar(select(Annotation).where(Annotation.idempotency_key == key))
-
-
-def _check_owner(task: Task, worker_id: str) -> None:
-    if task.status != "leased" or task.lease_owner != worker_id:
-        raise Conflict(f"task {task.id} is not leased by {worker_id} (status {task.status})")
 
 
 def _clean_value(schema: LabelSchema, role: str, value: Any, item_text: str) -> dict[str, Any]:

@@ -27,13 +27,11 @@ from sqlalchemy.exc import OperationalError
 
 from annotate.errors import Conflict, NotFound
 from annotate.queue.batch import claim_tasks, submit_annotations
+from annotate.queue.lease_expiry import extend_lease, fail_task, release_task
 from annotate.queue.leases import (
     ClaimedTask,
     Provenance,
     claim_next_task,
-    extend_lease,
-    fail_task,
-    release_task,
     submit_annotation,
     submit_suggestion,
 )

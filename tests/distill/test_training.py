@@ -9,14 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from annotate.distill.train import (
-    DistillOptions,
-    bootstrap_ci,
-    calibration,
-    distill_project,
-    heldout_mask,
-    training_frame,
-)
+from annotate.distill.scores import bootstrap_ci, calibration
+from annotate.distill.train import DistillOptions, distill_project, heldout_mask, training_frame
 from annotate.errors import InvalidInput
 from annotate.queue.leases import Provenance, _provenance_columns
 from annotate.store.engine import Store
