@@ -14,6 +14,8 @@ leases N tasks, one transaction inserts N annotations and completes the N tasks)
 tests/distill) labels N items through the queue (`run_project(batch_size=--batch)`, the path
 of `annotate run --model distilled:NAME --batch B`) beside the same model labelling the same
 texts in batches of the same size with no queue at all (`model.predict`). Goal: >= 0.7x.
+Both phases also print items per CPU second of this process (steadier than wall time on
+a shared machine; the PostgreSQL server's own CPU is not in it) and the load average.
 """
 
 from __future__ import annotations
@@ -265,10 +267,13 @@ def measure_distilled(backend: str, items: int, batch: int, folder: Path) -> dic
         distill_project(store, "toy")
         model = load_distilled("distilled:toy")
         model.predict(texts[:batch])  # warm: the embedding model is loaded and run once
-        start = time.perf_counter()
+        load = [os.getloadavg()[0]]
+        start, cpu = time.perf_counter(), time.process_time()
         for i in range(0, items, batch):
             model.predict(texts[i:i + batch])
         bare = items / (time.perf_counter() - start)
+        bare_cpu = items / (time.process_time() - cpu)
+        load.append(os.getloadavg()[0])
         with store.session() as session:
             project = create_project(session, "bench", schema, policy=policy)
             rows = [Item(project_id=project.id, external_id=f"b{i}", text=t)
@@ -278,12 +283,16 @@ def measure_distilled(backend: str, items: int, batch: int, folder: Path) -> dic
             plan_initial_tasks(session, project, policy,
                                [PlannedItem(it.id, it.external_id) for it in rows])
             pid = project.id
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         stats = run_project(store, "bench", make_client(store, pid, "distilled:toy"),
                             model="distilled:toy", roles=("annotator",), batch_size=batch)
         queued = stats.done / (time.perf_counter() - start)
+        queued_cpu = stats.done / (time.process_time() - cpu)
+        load.append(os.getloadavg()[0])
         store.dispose()
-    return {"queue": queued, "bare": bare, "ratio": queued / bare, "done": stats.done}
+    return {"queue": queued, "bare": bare, "ratio": queued / bare, "done": stats.done,
+            "queue_cpu": queued_cpu, "bare_cpu": bare_cpu, "cpu_ratio": queued_cpu / bare_cpu,
+            "load_start": load[0], "load_mid": load[1], "load_end": load[2]}
 
 
 def _print(backend: str, workers: int, batch: int, r: dict[str, float]) -> None:
@@ -328,7 +337,10 @@ def main() -> None:
                 r = measure_distilled(backend, args.distilled, args.batch, Path(tmp))
                 print(f"{backend:9s} distilled annotator, {args.distilled} items, batches of "
                       f"{args.batch}: queue {r['queue']:6.0f} items/s, bare predict "
-                      f"{r['bare']:6.0f} items/s, ratio {r['ratio']:.2f}x", flush=True)
+                      f"{r['bare']:6.0f} items/s, ratio {r['ratio']:.2f}x; per CPU second of "
+                      f"this process: queue {r['queue_cpu']:6.0f}, bare {r['bare_cpu']:6.0f}, "
+                      f"ratio {r['cpu_ratio']:.2f}x; load average {r['load_start']:.1f} -> "
+                      f"{r['load_mid']:.1f} -> {r['load_end']:.1f}", flush=True)
         return
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
