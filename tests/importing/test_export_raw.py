@@ -42,7 +42,7 @@ ITEMS: list[tuple[dict[str, Any], list[dict[str, Any]]]] = [
       "meta": {"raw": "x\\u0041 stays a backslash"}},
      [answer(meta={"choice": CHOICE_TRACE}, human_seconds=4.0),
       answer(annotator_id="gpt-4o-mini", annotator_kind="llm", value={"label": "neg"},
-             rationale="ясно, \"clear\"", confidence=0.875, confidence_raw=1e-07,
+             rationale="ясно, \"clear\", 100% %s", confidence=0.875, confidence_raw=1e-07,
              confidence_estimator="verbalized", guideline_version="a1b2", prompt_hash="9f" * 32,
              model="gpt-4o-mini", params={"temperature": 0.0, "seed": 7, "big": 2**63},
              cost_usd=0.00042, latency_s=1.25, suggestion_visible=True, suggestion_id=5,
@@ -50,7 +50,8 @@ ITEMS: list[tuple[dict[str, Any], list[dict[str, Any]]]] = [
     ({"external_id": "b", "text": "nobody answered", "synthetic": True}, []),
     ({"external_id": "c ü", "text": "", "data": [], "meta": None},
      [answer(value={"label": "pos", "note": "emoji 😀, \u2028 and \\u0041"},
-             meta={"choice": "not a trace"}, created_at=datetime(2026, 1, 2, 3, 4, 5))]),
+             meta={"choice": "not a trace"}, created_at=datetime(2026, 1, 2, 3, 4, 5),
+             rationale="50% %s %(x)s")]),
     ({"external_id": "d", "text": "many"},
      [answer(annotator_id=f"p{n}", value={"labels": ["pos", "neg"]} if n % 2 else
              {"label": "neg"}, meta={} if n else {"choice": {"action": "own"}})

@@ -28,7 +28,7 @@ from annotate.store.models import Annotation, Item
 _OR_EMPTY = ("params", "meta")  # exported as ``value or {}``
 _ENCODERS = {name: column_encoder(Annotation.__table__.c[name], name in _OR_EMPTY)
              for name in ANNOTATION_FIELDS}
-_ANSWER = "{" + ", ".join(f"{json.dumps(name)}: %s" for name in ANNOTATION_FIELDS) + "}"
+_KEYS = [f"{', ' if n else ''}{json.dumps(name)}: " for n, name in enumerate(ANNOTATION_FIELDS)]
 _TEXTS = column_encoder(Item.__table__.c["text"])
 _ITEM = ('{"id": %s, "text": %s, "data": %s, "meta": %s, "synthetic": %s, '
          '"annotations": [%s]}\n')
@@ -37,7 +37,9 @@ _ITEM = ('{"id": %s, "text": %s, "data": %s, "meta": %s, "synthetic": %s, '
 def jsonl_lines(batch: RawBatch) -> str:
     """The batch's lines: ``json.dumps(item, ensure_ascii=False)`` of each exported item."""
     columns = [_ENCODERS[name](batch.columns[name]) for name in ANNOTATION_FIELDS]
-    answers = list(map(_ANSWER.__mod__, zip(*columns, strict=True)))
+    template, varying = _answer_template(columns)
+    answers = list(map(template.__mod__, zip(*varying, strict=True))) if varying \
+        else [template % ()] * batch.annotations
     items = batch.items
     starts, ends = _answer_ranges(batch)
     lines = map(_ITEM.__mod__, zip(
@@ -46,6 +48,22 @@ def jsonl_lines(batch: RawBatch) -> str:
         ["true" if v else "false" for v in items["synthetic"]],
         map(", ".join, map(answers.__getitem__, map(slice, starts, ends))), strict=True))
     return "".join(lines)
+
+
+def _answer_template(columns: list[list[str]]) -> tuple[str, list[list[str]]]:
+    """The ``%`` template of the batch's answers, with the text of each column that has one
+    value throughout the batch written in (provenance a person's answers leave empty, the
+    kind, the role...), and the other columns, whose values fill its ``%s``."""
+    parts = ["{"]
+    varying = []
+    for key, values in zip(_KEYS, columns, strict=True):
+        if values and values[0] == values[-1] and values.count(values[0]) == len(values):
+            parts.append(key + values[0].replace("%", "%%"))
+        else:
+            parts.append(key + "%s")
+            varying.append(values)
+    parts.append("}")
+    return "".join(parts), varying
 
 
 def _answer_ranges(batch: RawBatch) -> tuple[list[int], list[int]]:
