@@ -2,13 +2,13 @@
 browser download) against ``annotate ui`` on a free port with a seeded SQLite file.
 
 ``running_ui`` serves a seeded database and yields a :class:`Ui`; the ``browser`` fixture
-(tests/ui/conftest.py) launches Chromium; ``sign_in``, ``settled`` and ``query`` are the
-steps every test takes."""
+(tests/ui/conftest.py) launches Chromium; ``sign_in``, ``settled`` (or ``rerun_by``: an
+action, then the run it starts is over) and ``query`` are the steps every test takes."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,14 +71,40 @@ def sign_in(page: Any, ui: Ui, who: str, path: str = "") -> None:
     page.wait_for_function("document.cookie.includes('annotate_session=ses_')", timeout=20_000)
 
 
-def settled(page: Any, pause_ms: int = 300, *, network: bool = False) -> None:
-    """Wait until the script run is over (and, with ``network``, the page stopped loading),
-    then ``pause_ms`` more."""
+RUN_MARK_JS = """() => Math.max(0, ...[...document.querySelectorAll("[data-annotate-run]")]
+  .map((e) => Number(e.dataset.annotateRun) || 0))"""
+# A run is over when Streamlit's own state on the app root says so: its running indicator
+# (stStatusWidget) shows only after a run has taken 500 ms, so a shorter run never showed it
+NOT_RUNNING_JS = ("document.querySelector('[data-testid=\"stApp\"]')"
+                  "?.getAttribute('data-test-script-state') === 'notRunning'")
+
+
+def run_mark(page: Any) -> int:
+    """How many runs of this tab have drawn their whole page (ui/app.py's ``mark_run``)."""
+    return int(page.evaluate(RUN_MARK_JS))
+
+
+def settled(page: Any, pause_ms: int = 300, *, network: bool = False,
+            since: int | None = None) -> None:
+    """Wait until no script run is in progress (and, with ``network``, the page stopped
+    loading; with ``since``, until a run after that :func:`run_mark` drew its page), then
+    ``pause_ms`` more."""
     if network:
         page.wait_for_load_state("networkidle")
-    page.wait_for_function(
-        "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
+    after = "true" if since is None else f"({RUN_MARK_JS})() > {int(since)}"
+    page.wait_for_function(f"{NOT_RUNNING_JS} && {after}", timeout=30_000)
     page.wait_for_timeout(pause_ms)
+
+
+def rerun_by(page: Any, action: Callable[[], Any], pause_ms: int = 100) -> None:
+    """Do ``action`` (a key press, a click) and wait until the run it starts has drawn its
+    page and ended: a key pressed before that reaches the old page (its shortcuts, the
+    previous item), and two presses of one key within a run reach the script as one click.
+    ``pause_ms`` after it: the page binds a button's shortcut just after drawing it."""
+    settled(page, 0)  # a run still going would move the mark before the action's run
+    since = run_mark(page)
+    action()
+    settled(page, pause_ms, since=since)
 
 
 def query(db: str, stmt: Any) -> list[Any]:

@@ -19,7 +19,7 @@ from annotate.services.people import add_person, grant
 from annotate.store.engine import open_store
 from annotate.store.models import Annotation, AnnotationRevision
 from tests.dbs import SqliteTemplate
-from tests.ui.browser import Ui, need_chromium, running_ui, settled, sign_in
+from tests.ui.browser import Ui, need_chromium, rerun_by, running_ui, settled, sign_in
 from tests.ui.seed import _items
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -54,15 +54,14 @@ def _sign_in(page: Any, ui: Ui, who: str) -> None:
 
     sign_in(page, ui, who)
     expect(page.get_by_text("▸ fluency")).to_be_visible(timeout=20_000)
+    settled(page, 0, since=0)  # a run has drawn the whole page (its keys too) and ended
 
 
 def _press(page: Any, *keys: str) -> None:
-    """Press keys one at a time, each after the run the last one started (two presses of
-    the same key within one run reach the script as one click)."""
+    """Press keys one at a time, each once the run the last one started is over (drawn and
+    ended: two presses of the same key within one run reach the script as one click)."""
     for key in keys:
-        page.keyboard.press(key)
-        page.wait_for_timeout(250)
-        settled(page)
+        rerun_by(page, lambda key=key: page.keyboard.press(key))
 
 
 def _answers(ui: Ui, who: str) -> list[Any]:
@@ -93,12 +92,12 @@ def test_two_people_rate_by_keys_and_one_changes_an_answer(ui: Ui, browser: Any)
     _sign_in(ann, ui, "ann")
     _sign_in(bob, ui, "bob")
 
-    _press(ann, "?")  # the list of every key, over the page
+    ann.keyboard.press("?")  # the list of every key, over the page (the page's own script)
     overlay = ann.locator("#annotate-keys")
     expect(overlay).to_be_visible()
     expect(overlay).to_contain_text("point on the active feature")
     expect(overlay).to_contain_text("undo the last answer")
-    _press(ann, "Escape")
+    ann.keyboard.press("Escape")
     expect(overlay).to_have_count(0)
 
     _press(ann, "4")  # fluency 4, and on to relevance
@@ -117,11 +116,9 @@ def test_two_people_rate_by_keys_and_one_changes_an_answer(ui: Ui, browser: Any)
     # ann changes her answer from her history while bob rates his next item
     expect(ann.get_by_text("▸ fluency")).to_be_visible(timeout=20_000)
     ann.get_by_text("My answers (change one)").click()
-    ann.get_by_role("button", name="Change").first.click()
+    rerun_by(ann, ann.get_by_role("button", name="Change").first.click)
     expect(ann.get_by_text("Changing your answer")).to_be_visible(timeout=20_000)
-    settled(ann)
-    ann.get_by_role("button", name="1").first.click()  # fluency 4 -> 1
-    settled(ann)
+    rerun_by(ann, ann.get_by_role("button", name="1").first.click)  # fluency 4 -> 1
     _press(bob, "5", "1")
     bob.wait_for_timeout(500)
     _press(bob, "Enter")
