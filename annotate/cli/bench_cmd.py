@@ -10,11 +10,12 @@ from typing import Any
 
 import typer
 
-from annotate.cli.common import out, print_json, settings_of
+from annotate.cli.common import CommandsGroup, out, print_json, settings_of
 from annotate.cli.progress import command_progress
 from annotate.defaults import DEFAULT_MODEL
 
-bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that prove the labels: replay a "
+bench_app = typer.Typer(cls=CommandsGroup, no_args_is_help=True,
+                        help="Benchmarks that prove the labels: replay a "
                         "real multi-annotator dataset through the queue and the roles.")
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 if TYPE_CHECKING:
     from annotate.settings import Settings
@@ -41,14 +41,36 @@ def load_settings(**overrides: Any) -> Settings:
 
 @dataclass
 class CliState:
-    """What the root command read once for the whole command line."""
+    """What the root command was given for the whole command line. The settings are read once,
+    when a command first needs them: never for a ``--help`` or a usage error, which then
+    cost no pydantic-settings (``benchmarks/cli_start.py``)."""
 
-    settings: Settings = field(default_factory=load_settings)  # --db applied
+    db: str | None = None  # --db, applied over the environment and `.env`
     quiet: bool = False
+    _settings: Settings | None = field(default=None, repr=False)
+    _prepared: bool = field(default=False, repr=False)
 
     @property
-    def db(self) -> str:
-        return self.settings.db
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(db=self.db)
+        return self._settings
+
+    def prepare(self) -> None:
+        """What every command runs after (once): the settings read (a bad value is one error
+        line), routing asking the registered roles (plugins too) what they want, and the
+        in-process models' CPU threads."""
+        if self._prepared:
+            return
+        settings = self.settings
+        from roles.registry import install_routing
+
+        install_routing()
+        if settings.threads is not None:
+            from annotate.llm import local_model
+
+            local_model.configure(threads=settings.threads)
+        self._prepared = True
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -120,3 +142,36 @@ def names_in_help(**lists: Callable[[], Sequence[str]]) -> type[TyperCommand]:
             super().format_help(ctx, formatter)
 
     return NamesInHelp
+
+
+class PlainOption(TyperOption):
+    """An option taken as click parsed it (the root's ``--db`` text and flags, a group's
+    ``--help``). Typer checks an option's value through a pydantic adapter it builds on first
+    use, and the options of the root and of the groups are read for `annotate CMD --help` too:
+    that imported pydantic (about 70 ms of CPU) only to pass a string or a flag through."""
+
+    def process_value(self, ctx: Any, value: Any) -> Any:
+        if self.callback is not None:  # --help, --version
+            value = self.callback(ctx, self, value)
+        return value
+
+
+class CommandsGroup(TyperGroup):
+    """A group whose help lists each command with its whole first sentence (click cuts it
+    to fit one line, ending in "..."), and whose ``--help`` is a :class:`PlainOption`."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if isinstance(option, TyperOption):
+            option.__class__ = PlainOption
+        return option
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)

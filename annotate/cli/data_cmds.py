@@ -7,13 +7,13 @@ shown (reading the entry points then, not when every command starts).
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 
 from annotate.cli.common import console, names_in_help, out, print_json, store_from
+from annotate.cli.names import exporter_names, reader_names
 from annotate.cli.progress import CommandProgress, progress_mode
 from annotate.errors import InvalidInput
 from annotate.outfile import STDOUT, check_target
@@ -148,18 +148,6 @@ def export_cmd(
                       highlight=False)
 
 
-def _reader_names() -> Sequence[str]:
-    from annotate.io.importing.formats import reader_names
-
-    return reader_names()
-
-
-def _exporter_names() -> Sequence[str]:
-    from annotate.io.exporting import exporter_names
-
-    return exporter_names()
-
-
 def register(app: typer.Typer) -> None:
-    app.command("import", cls=names_in_help(formats=_reader_names))(import_cmd)
-    app.command("export", cls=names_in_help(formats=_exporter_names))(export_cmd)
+    app.command("import", cls=names_in_help(formats=reader_names))(import_cmd)
+    app.command("export", cls=names_in_help(formats=exporter_names))(export_cmd)

@@ -100,7 +100,9 @@ def _framework_exit(exc: BaseException) -> int | None:
     elif name == "Abort":
         say_error("aborted")
         code = EXIT_INTERRUPTED
-    elif name == "NoArgsIsHelpError":  # Typer has printed the help already
+    elif name == "NoArgsIsHelpError":  # `annotate`, `annotate project`: the help, exit 2
+        if hasattr(exc, "format_message"):  # click's plain help (rich's was printed already)
+            print(exc.format_message(), file=sys.stderr)
         code = EXIT_USER
     elif hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
         message = str(exc.format_message()).rstrip(".")

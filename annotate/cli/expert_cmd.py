@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from annotate.cli.common import out, print_json, settings_of, store_from
+from annotate.cli.common import CommandsGroup, out, print_json, settings_of, store_from
 from annotate.defaults import DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from roles.expert import SynthReport
     from roles.realism import Realism
 
-expert_app = typer.Typer(help="The Expert role: guideline review, synthetic items, effort "
+expert_app = typer.Typer(cls=CommandsGroup,
+                         help="The Expert role: guideline review, synthetic items, effort "
                          "estimates, anomaly search.", no_args_is_help=True)
 
 MODEL = typer.Option(DEFAULT_MODEL, "--model", "-m", envvar="ANNOTATE_MODEL",

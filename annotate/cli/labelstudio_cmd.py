@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
-from annotate.cli.common import settings_of
+from annotate.cli.common import CommandsGroup, settings_of
 from annotate.defaults import DEFAULT_DB_URL
 from annotate.errors import AnnotateError
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from annotate.store.engine import Store
 
 ls_app = typer.Typer(
+    cls=CommandsGroup,
     name="ls",
     help="Label Studio: labeling config, push LLM pre-labels, pull people's answers, ML backend.",
     no_args_is_help=True,

@@ -11,9 +11,10 @@ from typing import Annotated
 
 import typer
 
-from annotate.cli.common import out, store_from
+from annotate.cli.common import CommandsGroup, out, store_from
 
-people_app = typer.Typer(help="People who sign in to the UI (tokens stored hashed).",
+people_app = typer.Typer(cls=CommandsGroup,
+                         help="People who sign in to the UI (tokens stored hashed).",
                          no_args_is_help=True)
 
 

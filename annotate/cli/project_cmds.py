@@ -10,22 +10,26 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from annotate.cli.common import db_url, names_in_help, out, print_json, store_from
+from annotate.cli.common import (
+    CommandsGroup,
+    db_url,
+    names_in_help,
+    out,
+    print_json,
+    store_from,
+)
+from annotate.cli.names import kind_names
 from annotate.errors import InvalidInput
 from annotate.infile import read_text_file
 
 if TYPE_CHECKING:  # the commands import what they use when they run (annotate --help is fast)
     from annotate.kinds.schema import LabelSchema
 
-project_app = typer.Typer(help="Create and list projects.", no_args_is_help=True)
-policy_app = typer.Typer(help="Show or set a project's routing policy.", no_args_is_help=True)
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-
-
-def _kind_names() -> tuple[str, ...]:
-    from annotate.kinds.schema import TASK_KINDS
-
-    return tuple(TASK_KINDS)
+project_app = typer.Typer(cls=CommandsGroup, help="Create and list projects.",
+                          no_args_is_help=True)
+policy_app = typer.Typer(cls=CommandsGroup, help="Show or set a project's routing policy.",
+                         no_args_is_help=True)
+db_app = typer.Typer(cls=CommandsGroup, help="Database maintenance.", no_args_is_help=True)
 
 
 def _schema_from(kind: str, labels: str | None, schema_file: Path | None) -> LabelSchema:
@@ -43,7 +47,7 @@ def _schema_from(kind: str, labels: str | None, schema_file: Path | None) -> Lab
     return LabelSchema.default(kind, names)
 
 
-@project_app.command("create", cls=names_in_help(kinds=_kind_names))
+@project_app.command("create", cls=names_in_help(kinds=kind_names))
 def project_create(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Unique project name."),

@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from annotate.cli.common import names_in_help, out, print_json, settings_of, store_from
+from annotate.cli.names import role_names
 from annotate.cli.run_progress import RunProgress
 from annotate.defaults import DEFAULT_MODEL
 from annotate.errors import BudgetExceeded, InvalidInput
@@ -99,8 +100,9 @@ def run(
 
 def _roles(role: list[str] | None, model: str) -> tuple[str, ...]:
     from roles.distilled import is_distilled, load_distilled
+    from roles.registry import role_names as registered_roles
 
-    registered = role_names()
+    registered = registered_roles()
     roles = tuple(dict.fromkeys(role)) if role else registered
     unknown = sorted(set(roles) - set(registered))
     if unknown:
@@ -114,13 +116,6 @@ def _roles(role: list[str] | None, model: str) -> tuple[str, ...]:
         roles = ("annotator",)
         load_distilled(model)  # a missing or broken model is one clear error, before any task
     return roles
-
-
-def role_names() -> tuple[str, ...]:
-    """The registered roles' names (``--role``'s help reads them when it is shown)."""
-    from roles.registry import role_names as names
-
-    return names()
 
 
 RunCommand = names_in_help(roles=role_names)  # register `run` with cls=RunCommand
