@@ -1,11 +1,12 @@
-"""CLI start time: `annotate --help` and `annotate status NAME --json` beside `python -c pass`.
+"""CLI start time: `annotate --help`, the help of common commands and `annotate status NAME
+--json`, beside `python -c pass`.
 
 Each command runs ``--runs`` times in a fresh subprocess (the console script of the same
 interpreter, so its imports are what a user pays); the median wall time is printed with its
 ratio to ``python -c pass`` measured in the same run, and the median CPU time (user + system)
 of the child, which other processes on a shared machine disturb less. The status command
 reads a temporary SQLite database made (and migrated) once before the timing. Goal (issue #17
-item 5): both commands < 0.3 s on this machine.
+item 5): each < 0.3 s on this machine.
 
     .venv/bin/python benchmarks/cli_start.py [--runs 10] [--db URL]
 """
@@ -59,6 +60,10 @@ def main() -> None:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # may exist
         commands = {"python -c pass": [sys.executable, "-c", "pass"],
                     "annotate --help": [*annotate, "--help"],
+                    "annotate run --help": [*annotate, "run", "--help"],
+                    "annotate import --help": [*annotate, "import", "--help"],
+                    "annotate project create --help": [*annotate, "project", "create",
+                                                       "--help"],
                     f"annotate status {PROJECT} --json": [*annotate, "--db", db, "status",
                                                           PROJECT, "--json"]}
         baseline = None
