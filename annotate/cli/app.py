@@ -64,6 +64,7 @@ app = typer.Typer(
     no_args_is_help=True,
     cls=RootGroup,
     rich_markup_mode=None,
+    context_settings={"max_content_width": 200},  # the terminal's width, as rich's help had
     pretty_exceptions_enable=False,
     add_completion=False,
 )
