@@ -158,6 +158,27 @@ def open_next_task(store: Store, person: str, project_id: int, *, lease_seconds:
     return load_view(store, claimed.id, person, member=True)
 
 
+def resume_task(store: Store, person: str, project_id: int,
+                lease_seconds: int = 300) -> WorkView | None:
+    """The task the person still holds in the project (a live lease from a page that was
+    reloaded), its lease extended by ``lease_seconds``: a reload shows the same item, with a
+    blind-first answer committed on it, not a new one while that task stays leased to nobody
+    on screen. None without one."""
+    with store.sessions() as session:
+        task_id = session.scalar(select(Task.id).where(
+            Task.project_id == project_id, Task.lease_owner == person,
+            Task.status == "leased", Task.worker_kind == "human",
+            Task.role.in_(WORK_ROLES), Task.lease_expires_at > utcnow())
+            .order_by(Task.id).limit(1))
+    if task_id is None:
+        return None
+    try:
+        extend_lease(store, task_id, person, lease_seconds)
+        return load_view(store, task_id, person)
+    except (Conflict, NotFound):  # ran out or given back, or no longer a member, meanwhile
+        return None
+
+
 def load_view(store: Store, task_id: int, person: str, *, member: bool = False) -> WorkView:
     """The view of a task the person holds (after a claim, an undo, or a page reload);
     ``member``: the caller has just checked that the person may see the project."""

@@ -38,6 +38,7 @@ from annotate.services.workspace import (
     keep_alive,
     load_view,
     open_next_task,
+    resume_task,
     skip_task,
     submit_answer,
     undo_submit,
@@ -85,10 +86,10 @@ def current_work(store: Store, person: str, project: Project) -> state.Work | No
     if work is not None and work.view.project_id != project.id:
         skip_task(store, work.view, person)
         work = state.set_work(None)
-    if work is None:
+    if work is None:  # a reloaded page goes on with the task it held
         lease = presence_lease(project_policy(project).lease_seconds)
-        view = open_next_task(store, person, project.id, skipped_items=state.skipped(),
-                              lease_seconds=lease)
+        view = resume_task(store, person, project.id, lease) or open_next_task(
+            store, person, project.id, skipped_items=state.skipped(), lease_seconds=lease)
         if view is None:
             return None
         _prefill(view)
