@@ -219,7 +219,7 @@ class AnnotatorRole:
             if not is_distilled(model):
                 answers.update((t.id, self.answer(stage_ctx, t)) for t in mine)
                 continue
-            items = [ctx.item(t.item_id) for t in mine]
+            items = ctx.items([t.item_id for t in mine])
             results = label_distilled(stage_ctx, [it.text for it in items],
                                       [it.data or {} for it in items])
             answers.update((t.id, r.as_answer() if isinstance(r, RoleFailure) else

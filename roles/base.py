@@ -10,6 +10,7 @@ queue or fails once out of attempts) and it is on the ledger; it is never stored
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -91,6 +92,15 @@ class RoleContext:
             assert item is not None
             session.expunge(item)
             return item
+
+    def items(self, item_ids: Sequence[int]) -> list[Item]:
+        """The items of ``item_ids``, in that order, read in one statement (a batch's: one
+        read per item cost the distilled annotator two thirds of its model's time)."""
+        with self.store.session() as session:
+            found = {item.id: item for item in
+                     session.scalars(select(Item).where(Item.id.in_(set(item_ids))))}
+            session.expunge_all()
+        return [found[item_id] for item_id in item_ids]
 
 
 @dataclass(frozen=True)
