@@ -18,12 +18,24 @@ from annotate.llm.types import DRY_RUN_MODEL, LLMRequest
 log = logging.getLogger(__name__)
 
 _unpriced_warned: set[str] = set()
+# Models litellm's table could not price, with the table's size then: asking again costs
+# 1-2 ms of CPU per call (litellm raises), and the answer changes only when a model is added.
+_unpriced: dict[str, int] = {}
+
+
+def _known_unpriced(litellm: Any, model: str) -> bool:
+    return _unpriced.get(model) == len(getattr(litellm, "model_cost", None) or ())
+
+
+def _mark_unpriced(litellm: Any, model: str) -> None:
+    _unpriced[model] = len(getattr(litellm, "model_cost", None) or ())
+    warn_unpriced(model)
 
 
 def estimate_cost(litellm: Any, request: LLMRequest, model: str, margin: float) -> float:
     """Upper estimate of a call's cost: prompt tokens (times ``margin``) plus all max_tokens,
     priced by litellm's table; 0 for free or unpriced models."""
-    if model == DRY_RUN_MODEL:
+    if model == DRY_RUN_MODEL or _known_unpriced(litellm, model):
         return 0.0
     messages = [m.model_dump() for m in request.messages]
     try:
@@ -37,7 +49,7 @@ def estimate_cost(litellm: Any, request: LLMRequest, model: str, margin: float) 
             completion_tokens=request.params.max_tokens,
         )
     except Exception:  # litellm raises when the model has no price
-        warn_unpriced(model)
+        _mark_unpriced(litellm, model)
         return 0.0
     return float(costs[0]) + float(costs[1])
 
@@ -48,10 +60,12 @@ def response_cost(litellm: Any, response: Any, model: str) -> float:
     cost = hidden.get("response_cost")
     if isinstance(cost, int | float):
         return float(cost)
+    if _known_unpriced(litellm, model):
+        return 0.0
     try:
         return float(litellm.completion_cost(completion_response=response, model=model))
     except Exception:
-        warn_unpriced(model)
+        _mark_unpriced(litellm, model)
         return 0.0
 
 
