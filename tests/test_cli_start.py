@@ -1,8 +1,9 @@
 """The CLI starts without its heavy dependencies (issue #17 item 5): building `annotate --help`
 imports no data-science, model or UI library, and no database layer; `status --json` needs
 the database but none of the rest, and on a SQLite database at head the console script
-answers it without Typer, SQLAlchemy or pydantic (annotate/cli/status_json.py). Timings are
-in benchmarks/cli_start.py, never asserted."""
+answers it without Typer, SQLAlchemy or pydantic (annotate/cli/status_json.py). The help of a
+command reads neither the settings nor a registry, nor imports pydantic. Timings are in
+benchmarks/cli_start.py, never asserted."""
 
 from __future__ import annotations
 
