@@ -20,7 +20,13 @@ from annotate.services.playground import (
     send_to_double_annotation,
 )
 from annotate.services.review import review_item, review_queue, set_final_answer
-from annotate.services.workspace import open_next_task, submit_answer, undo_submit
+from annotate.services.workspace import (
+    open_next_task,
+    resume_task,
+    skip_task,
+    submit_answer,
+    undo_submit,
+)
 from annotate.store.engine import Store
 from annotate.store.models import Project, Task
 from tests.ui.seed import LLM_GUESS, TEXTS, Seeded, seed
@@ -51,6 +57,25 @@ def test_the_view_carries_the_prelabel_and_never_a_second_slot(store: Store,
         seen.add(nxt.item_id)
         submit_answer(store, nxt, "ann", {"label": "neutral"}, seconds=1)
     assert len(seen) == 6
+
+
+def test_resume_gives_the_task_the_person_holds_until_it_is_answered_or_left(
+        store: Store, seeded: Seeded) -> None:
+    pid = seeded.projects["sentiment-blind"]
+    assert resume_task(store, "ann", pid) is None  # nothing held yet
+    view = open_next_task(store, "ann", pid, lease_seconds=30)
+    assert view is not None
+    submit_answer(store, view, "ann", {"label": "negative"}, seconds=1, blind_phase=True)
+    again = resume_task(store, "ann", pid, lease_seconds=600)
+    assert again is not None and again.task_id == view.task_id
+    assert again.blind_answer == {"label": "negative"}
+    assert resume_task(store, "bob", pid) is None  # ann's task is not bob's
+    with store.session() as session:  # claimed for 30 s, extended by the resume to 600 s
+        task = session.get_one(Task, view.task_id)
+        assert task.lease_expires_at is not None
+        assert (task.lease_expires_at - task.updated_at).total_seconds() > 300
+    skip_task(store, again, "ann")
+    assert resume_task(store, "ann", pid) is None
 
 
 def test_undo_reopens_the_task_and_drops_untouched_follow_ups(store: Store,
