@@ -129,7 +129,10 @@ def _database_message(exc: BaseException) -> str | None:
         from sqlalchemy.exc import DatabaseError, IntegrityError, ProgrammingError
     except ImportError:  # pragma: no cover - sqlalchemy is a dependency
         return None
-    if not isinstance(exc, DatabaseError) or isinstance(exc, IntegrityError | ProgrammingError):
+    if _driver_error(exc):  # raised by a driver's own cursor (the raw export batches)
+        pass
+    elif not isinstance(exc, DatabaseError) or isinstance(exc,
+                                                           IntegrityError | ProgrammingError):
         return None
     orig = getattr(exc, "orig", None) or exc
     first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
@@ -150,6 +153,20 @@ def _database_message(exc: BaseException) -> str | None:
     else:
         hint = "check --db and that the database is an annotate database"
     return f"database error: {first} ({hint})"
+
+
+def _driver_error(exc: BaseException) -> bool:
+    """A DB-API error of sqlite3 or psycopg the user can fix (not an integrity or programming
+    error, which are bugs)."""
+    import sqlite3
+
+    kinds: list[type[BaseException]] = [sqlite3.OperationalError, sqlite3.DatabaseError]
+    if "psycopg" in sys.modules:
+        import psycopg
+
+        kinds.append(psycopg.OperationalError)
+    bugs = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
+    return isinstance(exc, tuple(kinds)) and not isinstance(exc, bugs)
 
 
 def _bug(exc: BaseException, argv: list[str] | None) -> int:
