@@ -68,3 +68,23 @@ class _Colour(Enum):
 ])
 def test_allowed_values_of_a_field_type(annotation: object, values: object) -> None:
     assert allowed_values(annotation) == values
+
+
+@pytest.mark.parametrize(("key", "bad", "said"), [
+    ("pol:cascade", "[{", "cascade: Input should be a valid list"),
+    ("pol:rate_limits", '{"a": 5}', "rate_limits.a: Input should be a valid dictionary"),
+    ("pol:human_below_confidence", "nan", "human_below_confidence: Input should be a finite"),
+    ("pol:moderator_model", "a\nb", "moderator_model: must be a model name"),
+])
+def test_a_bad_setting_is_refused_in_one_line_naming_it(app: AppTest, ui_db: UiDb, key: str,
+                                                        bad: str, said: str) -> None:
+    _policy_form(app, ui_db)
+    app.text_input(key=key).input(bad)
+    button(app, "Save policy").click().run()  # type: ignore[attr-defined]
+    assert not app.exception
+    [error] = [e.value for e in app.error]
+    assert error.startswith(f"Not saved: {said}") and "\n" not in error, error
+    assert "pydantic" not in error and "RoutingPolicy" not in error
+    with ui_db.store.session() as session:
+        stored = session.get_one(Project, ui_db.seeded.projects["sentiment"]).policy_json
+    assert stored.get("moderator_model") is None and not stored.get("cascade")

@@ -16,7 +16,7 @@ from annotate.io.importing import FORMATS
 from annotate.kinds.optional import setup_form
 from annotate.kinds.schema import TASK_KINDS
 from annotate.projects.catalog import create_project, project_policy
-from annotate.projects.policy import RoutingPolicy
+from annotate.projects.policy import RoutingPolicy, first_error
 from annotate.queue.reconcile import set_policy
 from annotate.services.project_files import (
     UPLOAD_SUFFIXES,
@@ -52,7 +52,10 @@ def _create(store: Store) -> None:
                                      guideline=guideline or None,
                                      budget_usd=budget or None)
             pid = project.id
-    except (AnnotateError, ValidationError, ValueError) as exc:
+    except ValidationError as exc:  # the first bad field on one line, not pydantic's dump
+        st.error(f"Not created: {first_error(exc, 'project')}")
+        return
+    except (AnnotateError, ValueError) as exc:
         st.error(f"Not created: {exc}")
         return
     state.set_project_id(pid)
@@ -172,7 +175,10 @@ def _policy(store: Store, project: Project) -> None:
         check_cascade(new)  # an unknown cascade annotator: said before anything changes
         with store.session() as session:
             change = set_policy(session, session.get_one(Project, project.id), new)
-    except (ValidationError, AnnotateError) as exc:
+    except ValidationError as exc:  # the first bad field on one line, not pydantic's dump
+        st.error(f"Not saved: {first_error(exc, 'policy')}")
+        return
+    except AnnotateError as exc:
         st.error(f"Not saved: {exc}")
         return
     st.success(f"Policy saved; for the items already imported it {change.describe()}.")
