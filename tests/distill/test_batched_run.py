@@ -69,3 +69,34 @@ def test_annotate_run_batch(store: Store, db_url: str, capsys: pytest.CaptureFix
     summary = json.loads(capsys.readouterr().out)
     assert summary["tasks"]["pending"] == summary["tasks"]["leased"] == 0
     assert summary["tasks"]["done"] + summary["tasks"]["failed"] == 9
+
+
+def test_a_batch_reads_its_items_in_one_statement_in_the_tasks_order(
+        store: Store, toy_project: Callable[..., str]) -> None:
+    """The distilled annotator's batch reads its items once (one read per item cost two thirds
+    of the model's time), each task still gets its own item's text."""
+    from sqlalchemy import event
+
+    from roles.base import ProjectContext, RoleContext
+
+    toy_project(store)
+    with store.session() as session:
+        pid = session.scalars(select(Project.id)).one()
+        ids = session.scalars(select(Item.id).order_by(Item.id.desc()).limit(5)).all()
+        texts = {i: t for i, t in session.execute(select(Item.id, Item.text))}
+    ctx = RoleContext(store=store, llm=make_client(store, pid, "dry-run"),
+                      project=ProjectContext.load(store, "toy"), model="dry-run")
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, sql: str, *args: object) -> None:
+        statements.append(sql)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        wanted = [*ids, ids[0]]  # newest first, and one item twice
+        items = ctx.items(wanted)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    assert [it.id for it in items] == wanted
+    assert [it.text for it in items] == [texts[i] for i in wanted]
+    assert sum("FROM items" in sql for sql in statements) == 1
