@@ -192,3 +192,20 @@ def test_the_migration_counts_what_is_there_and_goes_back(store: Store) -> None:
     submit_annotations(store, _llm_answers(claim_tasks(store, "m", 3, project_id=other), "m"),
                        worker_id="m")  # and the triggers keep them from there
     assert _same(store, other)["tasks"] == {"done": 3, "leased": 5, "pending": 16}
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_bulk_inserts_of_several_statements_keep_every_row_in_order(
+        store: Store, tmp_path: Path, fast: bool) -> None:
+    """SQLite's bulk insert goes 500 rows a statement (annotate/store/bulk.py): 1,234 items in
+    one batch are three statements, the last a short one; every item, in file order, counted."""
+    pid = make_project(store, 0, policy=TWO_LLMS)
+    source = tmp_path / "items.csv"
+    source.write_text("id,text\n" + "".join(f"x{n},text {n}\n" for n in range(1234)))
+    import_file(store, "p", source, fast=fast, batch_size=5000)
+    with store.session() as s:
+        stored = s.execute(select(Item.external_id, Item.text).where(Item.project_id == pid)
+                           .order_by(Item.id)).all()
+    assert stored == [(f"x{n}", f"text {n}") for n in range(1234)]
+    kept = _same(store, pid)
+    assert kept["items"] == 1234 and kept["tasks"] == {"pending": 2468}
