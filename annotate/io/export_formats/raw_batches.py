@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any
@@ -131,7 +131,10 @@ class _Query:
         try:
             yield cursor
         finally:
-            cursor.close()
+            # a reader dropped after its session closed (a closed pipe ends the export, the
+            # generator is collected later) finds the connection gone: nothing left to close
+            with suppress(self.connection.dialect.loaded_dbapi.Error):
+                cursor.close()
 
     @contextmanager
     def streamed(self, size: int, **values: Any) -> Iterator[Iterator[list[Any]]]:
