@@ -145,11 +145,3 @@ def _integer_keys(rows: npt.NDArray[np.generic]) -> IntArray | None:
         keys = keys * base + column.astype(np.int64)
     return keys
 
-
-def resample_weights(rng: np.random.Generator, n_units: int, n_resamples: int
-                     ) -> npt.NDArray[np.float64]:
-    """How often each unit is drawn in each of ``n_resamples`` bootstrap resamples."""
-    draws = rng.integers(0, n_units, size=(n_resamples, n_units), dtype=np.int64)
-    offsets = (np.arange(n_resamples, dtype=np.int64) * n_units)[:, None]
-    flat = np.bincount((draws + offsets).ravel(), minlength=n_resamples * n_units)
-    return flat.reshape(n_resamples, n_units).astype(np.float64)

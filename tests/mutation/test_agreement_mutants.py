@@ -17,7 +17,6 @@ from annotate.agreement.coincidence import (
     cross_coincidences,
     disagreements,
     distances,
-    resample_weights,
     unit_coincidences,
 )
 from annotate.agreement.kappa import (
@@ -91,14 +90,6 @@ def test_observed_and_expected_disagreement() -> None:
     assert (d_o, d_e) == pytest.approx((1.0, 4 * 30 / 56))
     assert all(math.isnan(d) for d in disagreements(np.array([[1.0]]), np.array([0.0]),
                                                     "nominal"))
-
-
-def test_resample_weights_count_the_draws() -> None:
-    weights = resample_weights(np.random.default_rng(3), 5, 4)
-    draws = np.random.default_rng(3).integers(0, 5, size=(4, 5), dtype=np.int64)
-    expected = np.stack([np.bincount(row, minlength=5) for row in draws]).astype(float)
-    np.testing.assert_array_equal(weights, expected)
-    assert weights.shape == (4, 5) and (weights.sum(axis=1) == 5).all()
 
 
 def test_alpha_from_counts_reports_what_it_used() -> None:
