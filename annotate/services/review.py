@@ -180,10 +180,10 @@ def _final(session: Session, project: Project, item: Item, rows: Sequence[Annota
     import pandas as pd
 
     from annotate.agreement.frames import COLUMNS, label_of
-    from annotate.agreement.project_finals import final_answers, project_final_answers
+    from annotate.agreement.project_finals import final_answers
 
     if aggregation == "dawid_skene":
-        answers = project_final_answers(session, project, "dawid_skene")
+        answers = _project_finals(session, project)
     else:
         frame = pd.DataFrame([(item.id, item.external_id, a.annotator_id, a.annotator_kind,
                                a.role, a.phase, a.value, label_of(project.kind, a.value),
@@ -192,6 +192,33 @@ def _final(session: Session, project: Project, item: Item, rows: Sequence[Annota
         answers = final_answers(frame, "majority")
     final, source = answers.get(item.external_id, (None, "none"))
     return {"final": final, "final_source": source}
+
+
+_FINALS: dict[tuple[str, int], tuple[Hashable, Any]] = {}
+"""Per (database, project): the version of its answers and the Dawid-Skene final answers
+fitted on it, so that reviewing item after item fits the project once, not once per item."""
+
+
+def _project_finals(session: Session, project: Project) -> Any:
+    """The project's Dawid-Skene final answers, refitted only when its answers changed: one
+    was added, passed on or changed from its author's history (the count and last id of its
+    final answers, and the count of their revisions)."""
+    from annotate.agreement.project_finals import project_final_answers
+    from annotate.store.models import AnnotationRevision
+
+    finals = select(func.count(), func.max(Annotation.id)).where(
+        Annotation.project_id == project.id, Annotation.phase == "final")
+    revised = (select(func.count()).select_from(AnnotationRevision)
+               .join(Annotation, Annotation.id == AnnotationRevision.annotation_id)
+               .where(Annotation.project_id == project.id))
+    version = (*session.execute(finals).one(), session.scalar(revised))
+    key = (str(session.get_bind().engine.url), project.id)
+    cached = _FINALS.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    answers = project_final_answers(session, project, "dawid_skene")
+    _FINALS[key] = (version, answers)
+    return answers
 
 
 def _pick(kind: str, moderator: Annotation, answers: tuple[ReviewAnswer, ...]) -> ModeratorPick:
