@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from annotate.agreement.dawid_skene import dawid_skene_of_coded
+from annotate.agreement.dawid_skene import dawid_skene_of_coded, reliability_of_coded
 from annotate.agreement.table import CodedRatings, IntArray, code_ratings
 
 COLUMNS = ["annotator", "annotator_kind", "items", "competence", "ci_low", "ci_high",
@@ -119,11 +119,9 @@ def _intervals(coded: CodedRatings, n_resamples: int, seed: int, confidence: flo
     draws = np.full((n_resamples, n_ann), np.nan)
     for r in range(n_resamples):
         resample = _resample(coded, rng.integers(0, coded.n_items, size), order, starts)
-        fit = dawid_skene_of_coded(resample, max_iter=50, tol=1e-4)
+        reliability = reliability_of_coded(resample, max_iter=50, tol=1e-4)
         seen = np.bincount(resample.annotator_codes, minlength=n_ann) > 0
-        by_name = fit.annotators.set_index("annotator")["reliability"]
-        draws[r] = [by_name[a] if seen[j] else np.nan
-                    for j, a in enumerate(coded.annotators)]
+        draws[r] = np.where(seen, reliability, np.nan)
     tail = (1 - confidence) / 2
     scale = float(np.sqrt(size / coded.n_items))
     low: list[float | None] = []
@@ -147,9 +145,12 @@ def _intervals(coded: CodedRatings, n_resamples: int, seed: int, confidence: flo
 def _resample(coded: CodedRatings, draw: IntArray, order: IntArray, starts: IntArray
               ) -> CodedRatings:
     """The ratings of the drawn items, each draw a new item (a repeated item counts twice)."""
-    pieces = [order[starts[i]:starts[i + 1]] for i in draw]
-    lengths = np.array([len(p) for p in pieces], dtype=np.int64)
-    rows = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
+    first = starts[draw]
+    lengths = (starts[draw + 1] - first).astype(np.int64)
+    ends = np.cumsum(lengths)
+    within = np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
+    within -= np.repeat(ends - lengths, lengths)
+    rows = order[np.repeat(first, lengths) + within]
     return dataclasses.replace(
         coded, items=pd.RangeIndex(len(draw)),
         item_codes=np.repeat(np.arange(len(draw), dtype=np.int64), lengths),

@@ -41,6 +41,27 @@ def dawid_skene(frame: pd.DataFrame, *, max_iter: int = 100, tol: float = 1e-6,
 
 def dawid_skene_of_coded(coded: CodedRatings, *, max_iter: int = 100, tol: float = 1e-6,
                          smoothing: float = 0.01) -> DawidSkeneResult:
+    return _result(coded, *fit_arrays(coded, max_iter=max_iter, tol=tol, smoothing=smoothing))
+
+
+def reliability_of_coded(coded: CodedRatings, *, max_iter: int = 100, tol: float = 1e-6,
+                         smoothing: float = 0.01) -> FloatArray:
+    """Per annotator code, the reliability :func:`dawid_skene_of_coded` reports (the same
+    fit, without its frames: for the bootstrap's many small fits)."""
+    _q, priors, confusion, _n_iter, _converged = fit_arrays(
+        coded, max_iter=max_iter, tol=tol, smoothing=smoothing)
+    return _reliability(priors, confusion)
+
+
+def _reliability(priors: FloatArray, confusion: FloatArray) -> FloatArray:
+    result: FloatArray = (priors[None, :] * np.diagonal(confusion, axis1=1, axis2=2)).sum(
+        axis=1)
+    return result
+
+
+def fit_arrays(coded: CodedRatings, *, max_iter: int, tol: float, smoothing: float
+               ) -> tuple[FloatArray, FloatArray, FloatArray, int, bool]:
+    """The EM: item x class posteriors, priors, confusion matrices, iterations, converged."""
     counts = coded.value_counts().astype(np.float64)
     q = counts / counts.sum(axis=1, keepdims=True)
     converged, n_iter = False, 0
@@ -53,7 +74,7 @@ def dawid_skene_of_coded(coded: CodedRatings, *, max_iter: int = 100, tol: float
         if change < tol:
             converged = True
             break
-    return _result(coded, q, priors, confusion, n_iter, converged)
+    return q, priors, confusion, n_iter, converged
 
 
 def _m_step(coded: CodedRatings, q: FloatArray, smoothing: float
@@ -91,7 +112,7 @@ def _result(coded: CodedRatings, q: FloatArray, priors: FloatArray, confusion: F
     labels = pd.DataFrame({"item_id": coded.items.to_numpy(dtype=object),
                            "label": [coded.domain[i] for i in best],
                            "posterior": q[np.arange(len(best)), best]})
-    reliability = (priors[None, :] * np.diagonal(confusion, axis1=1, axis2=2)).sum(axis=1)
+    reliability = _reliability(priors, confusion)
     n_ratings = np.bincount(coded.annotator_codes, minlength=len(coded.annotators))
     annotators = pd.DataFrame({
         "annotator": list(coded.annotators),
