@@ -31,7 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from annotate.agreement.dawid_skene import dawid_skene_of_coded, reliability_of_coded
+from annotate.agreement.dawid_skene import (
+    DawidSkeneResult,
+    dawid_skene_of_coded,
+    reliability_of_coded,
+)
 from annotate.agreement.table import CodedRatings, IntArray, code_ratings
 
 COLUMNS = ["annotator", "annotator_kind", "items", "competence", "ci_low", "ci_high",
@@ -56,14 +60,18 @@ class Competence:
 
 
 def annotator_competence(frame: pd.DataFrame, *, n_resamples: int = 200, seed: int = 0,
-                         confidence: float = 0.95) -> Competence:
+                         confidence: float = 0.95,
+                         fitted: tuple[CodedRatings, DawidSkeneResult] | None = None
+                         ) -> Competence:
     """Competence of every annotator of a long-form ``item_id, annotator, label`` frame
-    (decisions of moderators and adjudicators are left out, labels taken as nominal)."""
-    coded = code_ratings(frame, "nominal")
+    (decisions of moderators and adjudicators are left out, labels taken as nominal).
+    ``fitted``: ``code_ratings(frame, "nominal")`` and its Dawid-Skene fit, when the caller
+    has them (the report fits once for its sections)."""
+    coded = fitted[0] if fitted else code_ratings(frame, "nominal")
     if coded.n_items == 0 or len(coded.annotators) < 2:
         return Competence(pd.DataFrame(columns=COLUMNS), coded.n_items, 0, confidence, seed,
                           reason="competence needs answers from at least two annotators")
-    fit = dawid_skene_of_coded(coded)
+    fit = fitted[1] if fitted else dawid_skene_of_coded(coded)
     point = fit.annotators.set_index("annotator")["reliability"]
     low, high = _intervals(coded, n_resamples, seed, confidence,
                            [float(point[a]) for a in coded.annotators])

@@ -14,7 +14,7 @@ import pandas as pd
 from annotate.agreement import plots
 from annotate.agreement.aggregate import final_labels
 from annotate.agreement.alpha import specific_agreement
-from annotate.agreement.dawid_skene import dawid_skene_of_coded
+from annotate.agreement.dawid_skene import DawidSkeneResult, dawid_skene_of_coded
 from annotate.agreement.disagreement import disagreement_examples, examples_frame
 from annotate.agreement.human_llm import human_llm_confusion, llm_vs_human_majority
 from annotate.agreement.pairwise import agreement_matrix, groups_of_coded, pairwise_of_coded
@@ -33,8 +33,9 @@ def label_sections(content: ReportContent, labels: pd.DataFrame, options: Report
     per_label_section(content, labels, coded)
     human_llm_section(content, labels, options)
     disagreement_section(content, labels, options)
-    aggregation_section(content, labels, coded, options)
-    competence_section(content, labels, options)
+    fit = aggregation_section(content, labels, coded, options)
+    plain = coded.level == "nominal" and options.order is None  # coded as competence codes
+    competence_section(content, labels, options, (coded, fit) if plain else None)
 
 
 def summary_section(content: ReportContent, coded: CodedRatings, options: ReportOptions) -> None:
@@ -149,7 +150,9 @@ def disagreement_section(content: ReportContent, labels: pd.DataFrame, options: 
 
 
 def aggregation_section(content: ReportContent, labels: pd.DataFrame, coded: CodedRatings,
-                        options: ReportOptions) -> None:
+                        options: ReportOptions) -> DawidSkeneResult:
+    """Final labels and the Dawid-Skene fit of the nominal labels (returned, for
+    :func:`competence_section`)."""
     finals = final_labels(labels, options.aggregation, options.tie_rule, options.order)
     nominal = coded if coded.level == "nominal" else code_ratings(labels, "nominal")
     fit = dawid_skene_of_coded(nominal)
@@ -176,15 +179,18 @@ def aggregation_section(content: ReportContent, labels: pd.DataFrame, coded: Cod
                       "Where the final labels come from")
     section.add_table(fit.annotators, "Annotator reliability (Dawid-Skene)")
     content.sections.append(section)
+    return fit
 
 
-def competence_section(content: ReportContent, labels: pd.DataFrame,
-                       options: ReportOptions) -> None:
-    """Per person and per model, the Dawid-Skene competence with its bootstrap interval."""
+def competence_section(content: ReportContent, labels: pd.DataFrame, options: ReportOptions,
+                       fitted: tuple[CodedRatings, DawidSkeneResult] | None = None) -> None:
+    """Per person and per model, the Dawid-Skene competence with its bootstrap interval.
+    ``fitted``: the labels coded nominal (without an order) and their fit, when already
+    made."""
     from annotate.agreement.competence import annotator_competence
 
     result = annotator_competence(labels, n_resamples=min(options.bootstrap, 200),
-                                  seed=options.seed)
+                                  seed=options.seed, fitted=fitted)
     content.tables["annotator_competence"] = result.table
     content.numbers["competence"] = {
         "method": result.method, "n_items": result.n_items, "n_resamples": result.n_resamples,

@@ -45,3 +45,15 @@ def test_reliability_of_coded_is_the_fits_reliability(seed: int) -> None:
     by_name = fit.annotators.set_index("annotator")["reliability"]
     expected = [by_name[a] for a in coded.annotators]
     assert list(reliability_of_coded(coded, max_iter=50, tol=1e-4)) == expected
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_competence_on_a_shared_fit_is_the_same(seed: int) -> None:
+    from annotate.agreement.competence import annotator_competence
+
+    frame = ratings(seed)
+    coded = code_ratings(frame, "nominal")
+    shared = annotator_competence(frame, n_resamples=30, seed=seed,
+                                  fitted=(coded, dawid_skene_of_coded(coded)))
+    alone = annotator_competence(frame, n_resamples=30, seed=seed)
+    pd.testing.assert_frame_equal(shared.table, alone.table)
