@@ -24,7 +24,7 @@ import json
 import math
 import string
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -114,17 +114,26 @@ class Meaning:
     source: str
     embedder: Embedder | None = None
     floor: float = MEANING_FLOOR  # below it the meaning is lost (with embeddings only)
-    _vectors: dict[str, Any] = field(default_factory=dict)
+    vectors: dict[str, Any] = field(default_factory=dict)  # by text; may be shared
 
     @property
     def measure(self) -> str:
         return "embedding" if self.embedder is not None else "lexical"
 
+    def prime(self, texts: Iterable[str]) -> None:
+        """Embed the source and ``texts`` not embedded yet, in one batch (one text a call
+        was most of a Helper's or a synth check's time)."""
+        if self.embedder is None:
+            return
+        new = [t for t in dict.fromkeys([self.source, *texts]) if t not in self.vectors]
+        if new:
+            self.vectors.update(zip(new, self.embedder.encode(new), strict=True))
+
     def _vector(self, text: str) -> Any:
-        if text not in self._vectors:
+        if text not in self.vectors:
             assert self.embedder is not None
-            self._vectors[text] = self.embedder.encode([text])[0]
-        return self._vectors[text]
+            self.vectors[text] = self.embedder.encode([text])[0]
+        return self.vectors[text]
 
     def similarity(self, a: str, b: str) -> float:
         if self.embedder is None:

@@ -112,6 +112,7 @@ def _renumber(cand: dict[str, Any], index: int) -> dict[str, Any]:
 
 def _offer_written(ctx: RoleContext, selection: Selection, raw: list[dict[str, Any]],
                    completion: Completion, text: str) -> None:
+    selection.meaning.prime(str(cand.get("text") or "") for cand in raw)
     cursor = 0
     for cand in raw:
         written = str(cand.get("text") or "")

@@ -138,13 +138,13 @@ def check(paraphrases: Sequence[Paraphrase], bounds: Bounds, embedder: Embedder 
     ``existing``: synthetic texts imported before (a paraphrase equal to one is a duplicate)."""
     out = Checked(meaning_measure="embedding" if embedder is not None else "lexical")
     earlier = list(existing)
-    vectors: dict[str, Any] = {}
-    if embedder is not None:  # every source and paraphrase in one batch, not two at a time
-        texts = list(dict.fromkeys(t for p in paraphrases for t in (p.source, p.text)))
-        vectors = dict(zip(texts, embedder.encode(texts), strict=True)) if texts else {}
+    vectors: dict[str, Any] = {}  # every source and paraphrase embedded in one batch
+    if paraphrases:
+        Meaning(paraphrases[0].source, embedder, vectors=vectors).prime(
+            t for p in paraphrases for t in (p.source, p.text))
     for p in paraphrases:
         out.answered += 1
-        meaning = Meaning(p.source, embedder, _vectors=vectors)
+        meaning = Meaning(p.source, embedder, vectors=vectors)
         if normalised(p.text):
             out.meaning.append(meaning.kept(p.text))
             out.copies += surface_similarity(p.text, p.source) >= bounds.max_similarity
