@@ -14,7 +14,7 @@ Tie rules for the majority vote:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,7 @@ def majority_vote(frame: pd.DataFrame, tie_rule: TieRule = "unresolved",
     if tie_rule not in TIE_RULES:
         raise InvalidInput(f"unknown tie rule {tie_rule!r}; use one of {', '.join(TIE_RULES)}")
     rows = annotation_rows(frame)
-    votes = pd.crosstab(rows["item_id"], rows["label"].astype(str))
+    votes = _vote_counts(rows["item_id"], rows["label"].astype(str))
     votes = votes[_label_order(list(votes.columns), order)]
     top = votes.max(axis=1)
     leaders = votes.eq(top, axis=0)
@@ -51,6 +51,25 @@ def majority_vote(frame: pd.DataFrame, tie_rule: TieRule = "unresolved",
                         "n_votes": n_votes.to_numpy(), "tie": tie.to_numpy()})
     out.loc[out["label"].isna(), "source"] = "unresolved"
     return out[LABEL_COLUMNS].reset_index(drop=True)
+
+
+def _vote_counts(items: pd.Series, labels: pd.Series) -> pd.DataFrame:
+    """``pd.crosstab(items, labels)`` (items and labels sorted) by numpy over their codes."""
+    item_codes, item_values = pd.factorize(items, sort=True)
+    label_codes, label_values = pd.factorize(labels, sort=True)
+    kept = (item_codes >= 0) & (label_codes >= 0)
+    width = len(label_values)
+    counts = np.bincount(item_codes[kept] * width + label_codes[kept],
+                         minlength=len(item_values) * width)
+    return pd.DataFrame(counts.reshape(len(item_values), width),
+                        index=_inferred(item_values, items.name),
+                        columns=_inferred(label_values, labels.name))
+
+
+def _inferred(values: Any, name: Any) -> pd.Index:
+    """An index of ``values`` typed as crosstab's (object values inferred, e.g. as ``str``)."""
+    index: pd.Index = pd.Index(values, name=name)
+    return index.infer_objects() if index.dtype == object else index
 
 
 def final_labels(frame: pd.DataFrame, method: Method = "majority",

@@ -57,3 +57,15 @@ def test_competence_on_a_shared_fit_is_the_same(seed: int) -> None:
                                   fitted=(coded, dawid_skene_of_coded(coded)))
     alone = annotator_competence(frame, n_resamples=30, seed=seed)
     pd.testing.assert_frame_equal(shared.table, alone.table)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_vote_counts_are_crosstabs(seed: int) -> None:
+    from annotate.agreement.aggregate import _vote_counts
+
+    frame = ratings(seed, n=200)
+    frame = frame.assign(item_id=frame["item_id"].astype("string[pyarrow]" if seed % 2
+                                                          else object))
+    labels = frame["label"].astype(str)
+    pd.testing.assert_frame_equal(_vote_counts(frame["item_id"], labels),
+                                  pd.crosstab(frame["item_id"], labels))
