@@ -28,7 +28,7 @@ from annotate.store.engine import Store, open_store
 from annotate.store.models import Annotation
 from annotate.store.people_models import SignInSession
 from tests.dbs import SqliteTemplate
-from tests.ui.browser import Ui, need_chromium, query, rerun_by, running_ui, settled, sign_in
+from tests.ui.browser import Ui, need_chromium, query, running_ui, settled, sign_in
 from tests.ui.seed import LABELS, _items, seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -72,13 +72,21 @@ def ui(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Ui]:
 
 
 def _choose_and_commit(page: Any, label: str, then: str) -> None:
-    """Press a label, then commit, each once the run before it is over (a click made while
-    Streamlit re-runs the page can be lost: the commit then says "Choose an answer first")."""
+    """Press a label, then commit, until ``then`` shows: a click made while Streamlit is
+    re-running the page can be lost (the commit then says "Choose an answer first")."""
     from playwright.sync_api import expect
 
-    rerun_by(page, page.get_by_role("button", name=label).click)
-    rerun_by(page, page.get_by_role("button", name="Commit my answer").click)
-    expect(page.get_by_text(then, exact=False).first).to_be_visible(timeout=20_000)
+    for attempt in range(3):
+        settled(page, 800, network=True)
+        page.get_by_role("button", name=label).click()
+        settled(page, 800, network=True)
+        page.get_by_role("button", name="Commit my answer").click()
+        try:
+            expect(page.get_by_text(then, exact=False).first).to_be_visible(timeout=20_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
 
 
 def test_blind_second_person_sees_nothing_of_the_first(ui: Ui, browser: Any) -> None:
